@@ -1,0 +1,38 @@
+# GreenRunner — `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: setup run select test test-unit bench lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job on the embedded defaults: offline demo zoo + offline reasoner.
+run: setup
+	$(BIN)/greenrunner select --use-case "detect digits on parcels from a delivery drone"
+
+select: run
+
+test: setup
+	$(BIN)/python -m pytest -q -ra
+
+test-unit: setup
+	$(BIN)/python -m pytest -q -ra tests/unit
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+lint: setup
+	$(BIN)/ruff check greenrunner_core tools agent ui bench tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,113 @@
+"""Run strategies on a recorded outcome matrix (models x images) instead of live models.
+
+A matrix is recorded from a brute-force run (``greenrunner record``) or generated for benchmarks; it
+holds per-call correctness, the model cards and the seconds each call cost when it was computed.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from greenrunner_core.environment import Accounting
+from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.registry.card import ModelCard, Preprocess
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class OutcomeMatrix:
+    cards: list[ModelCard]
+    image_ids: list[str]
+    correct: np.ndarray                       # bool (n_models, n_images)
+    seconds_per_call: np.ndarray | None = None  # float (n_models,)
+    name: str = "recorded"
+
+    def __post_init__(self) -> None:
+        self.correct = np.asarray(self.correct, dtype=bool)
+        expected = (len(self.cards), len(self.image_ids))
+        if self.correct.shape != expected:
+            raise GreenRunnerError(f"outcome matrix has shape {self.correct.shape}, expected (models, images) = {expected}")
+        if self.seconds_per_call is None:
+            self.seconds_per_call = np.zeros(len(self.cards))
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        return self.correct.mean(axis=1)
+
+    def subset(self, models: Sequence[int] | None = None, images: Sequence[int] | None = None) -> OutcomeMatrix:
+        m = np.arange(len(self.cards)) if models is None else np.asarray(models)
+        i = np.arange(len(self.image_ids)) if images is None else np.asarray(images)
+        return OutcomeMatrix([self.cards[k] for k in m], [self.image_ids[k] for k in i], self.correct[np.ix_(m, i)],
+                             self.seconds_per_call[m], self.name)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"version": FORMAT_VERSION, "name": self.name, "image_ids": self.image_ids,
+                "cards": [_card_to_json(c) for c in self.cards]}
+        np.savez_compressed(path, correct=np.packbits(self.correct, axis=1), n_images=len(self.image_ids),
+                            seconds_per_call=self.seconds_per_call, meta=np.array(json.dumps(meta)))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> OutcomeMatrix:
+        path = Path(path)
+        if not path.exists():
+            raise GreenRunnerError(f"outcome matrix {str(path)!r} does not exist; record one with `greenrunner record`")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                n_images = int(data["n_images"])
+                correct = np.unpackbits(data["correct"], axis=1, count=n_images).astype(bool)
+                seconds = np.asarray(data["seconds_per_call"], dtype=float)
+        except (OSError, KeyError, ValueError) as err:
+            raise GreenRunnerError(f"{str(path)!r} is not a GreenRunner outcome matrix ({err})") from None
+        if meta.get("version") != FORMAT_VERSION:
+            raise GreenRunnerError(f"{str(path)!r} has format version {meta.get('version')}, expected {FORMAT_VERSION}")
+        cards = [_card_from_json(c) for c in meta["cards"]]
+        return cls(cards, list(meta["image_ids"]), correct, seconds, meta.get("name", path.stem))
+
+
+def _card_to_json(card: ModelCard) -> dict:
+    data = asdict(card)
+    data["metrics"] = dict(card.metrics)
+    return data
+
+
+def _card_from_json(data: dict) -> ModelCard:
+    data = dict(data)
+    pre = data.pop("preprocess")
+    pre["crop"] = tuple(pre["crop"])
+    pre["mean"] = tuple(pre["mean"])
+    pre["std"] = tuple(pre["std"])
+    data["preprocess"] = Preprocess(**pre)
+    data["class_labels"] = tuple(data["class_labels"])
+    data["metrics"] = tuple(sorted(dict(data.get("metrics") or {}).items()))
+    return ModelCard(**data)
+
+
+class ReplayEnvironment:
+    """The Environment protocol over an OutcomeMatrix: pulls are lookups, costs are the recorded ones."""
+
+    def __init__(self, matrix: OutcomeMatrix) -> None:
+        self.matrix = matrix
+        self.cards = matrix.cards
+        self.image_ids = matrix.image_ids
+        self.accounting = Accounting()
+
+    def pull(self, model_index: int, image_indices: Sequence[int]) -> np.ndarray:
+        idx = np.asarray(image_indices, dtype=np.int64)
+        card = self.cards[model_index]
+        account = self.accounting.account(card.name)
+        account.calls += idx.size
+        account.cache_hits += idx.size
+        account.macs += idx.size * card.macs
+        account.compute_seconds += idx.size * float(self.matrix.seconds_per_call[model_index])
+        return self.matrix.correct[model_index, idx]

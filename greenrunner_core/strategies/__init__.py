@@ -1,0 +1,33 @@
+"""Selection strategies: one base class, one module per strategy."""
+from __future__ import annotations
+
+from typing import Any
+
+from greenrunner_core.errors import GreenRunnerError, suggest
+from greenrunner_core.strategies.base import BanditState, ProgressEvent, Strategy, StrategyRun
+from greenrunner_core.strategies.epsilon_greedy import EpsilonGreedy
+from greenrunner_core.strategies.successive_halving import SuccessiveHalving
+from greenrunner_core.strategies.thompson import ThompsonSampling
+from greenrunner_core.strategies.ucb import UCB1
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    cls.name: cls for cls in (EpsilonGreedy, UCB1, ThompsonSampling, SuccessiveHalving)
+}
+ALIASES = {"eps": "epsilon_greedy", "egreedy": "epsilon_greedy", "epsilon": "epsilon_greedy", "ucb": "ucb1",
+           "ts": "thompson", "thompson_sampling": "thompson", "sh": "successive_halving", "halving": "successive_halving"}
+DEFAULT_STRATEGY = "successive_halving"
+
+
+def make_strategy(name: str, **kwargs: Any) -> Strategy:
+    """Build a strategy by name or alias; unknown names get close suggestions."""
+    key = name.strip().lower().replace("-", "_")
+    key = ALIASES.get(key, key)
+    if key not in STRATEGIES:
+        close = suggest(key, list(STRATEGIES) + list(ALIASES))
+        hint = f"did you mean {', '.join(close)}?" if close else f"choose one of {', '.join(STRATEGIES)}"
+        raise GreenRunnerError(f"unknown strategy {name!r} — {hint}")
+    return STRATEGIES[key](**kwargs)
+
+
+__all__ = ["STRATEGIES", "DEFAULT_STRATEGY", "BanditState", "EpsilonGreedy", "ProgressEvent", "Strategy",
+           "StrategyRun", "SuccessiveHalving", "ThompsonSampling", "UCB1", "make_strategy"]

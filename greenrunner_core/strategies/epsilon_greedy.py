@@ -1,0 +1,26 @@
+"""Epsilon-greedy: exploit the best estimated reward, explore a random model with probability epsilon."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.strategies.base import BanditState, Strategy
+
+
+class EpsilonGreedy(Strategy):
+    name: ClassVar[str] = "epsilon_greedy"
+
+    def __init__(self, *, epsilon: float = 0.1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0.0 <= epsilon <= 1.0:
+            raise GreenRunnerError(f"epsilon={epsilon!r} must be in [0, 1]")
+        self.epsilon = epsilon
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "epsilon": self.epsilon}
+
+    def select(self, state: BanditState) -> int | None:
+        active = state.active()
+        if state.rng.random() < self.epsilon:
+            return int(active[state.rng.integers(len(active))])
+        return self.argmax_random_tie(state.reward(), active, state.rng)

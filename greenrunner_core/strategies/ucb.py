@@ -1,0 +1,31 @@
+"""UCB1 (Auer et al. 2002) on the learned accuracy: optimism in the face of uncertainty."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.strategies.base import BanditState, Strategy, log_term
+
+
+class UCB1(Strategy):
+    """Pick argmax of reward(acc_hat + c * sqrt(2 ln t / n)); t and n count evaluated images."""
+
+    name: ClassVar[str] = "ucb1"
+
+    def __init__(self, *, exploration: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not exploration >= 0:
+            raise GreenRunnerError(f"exploration={exploration!r} must be >= 0")
+        self.exploration = exploration
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "exploration": self.exploration}
+
+    def select(self, state: BanditState) -> int | None:
+        active = state.active()
+        n = np.maximum(state.pulls, 1)
+        bonus = self.exploration * np.sqrt(2.0 * log_term(state.spent) / n)
+        optimistic = np.minimum(np.nan_to_num(state.accuracy(), nan=1.0) + bonus, 1.0)
+        return self.argmax_random_tie(state.reward_model.reward(optimistic), active, state.rng)
