@@ -1,0 +1,124 @@
+"""The GreenRunner chat graph: reason (LLM or offline reasoner) -> stage (user approval) -> tools -> reason.
+
+    START -> call_model -> (no tool calls) END
+                        -> (a call that spends compute / runs user code) stage -> tools | call_model
+                        -> (other tool calls) tools -> call_model
+
+``graph`` (module level, no checkpointer: LangGraph Server adds one) is what ``langgraph.json`` points at;
+``build_graph(checkpointer)`` gives the same graph with a checkpointer for apps and tests.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from agent.context import Context
+from agent.llm import invoke_with_repair, load_chat_model
+from agent.staging import StagingDecision, apply_decision, staging_payload
+from agent.state import InputState, State
+from agent.tools import STAGED_TOOLS, TOOLS, TOOLS_BY_NAME
+
+
+def _context(runtime: Runtime[Context] | None) -> Context:
+    ctx = getattr(runtime, "context", None)
+    return ctx if isinstance(ctx, Context) else Context()
+
+
+def call_model(state: State, runtime: Runtime[Context]) -> dict[str, list[AIMessage]]:
+    """The reasoning step: the chat model reads the conversation and answers or calls tools (validated)."""
+    ctx = _context(runtime)
+    model = load_chat_model(ctx).bind_tools(TOOLS)
+    messages = [SystemMessage(content=ctx.system_prompt), *state.messages]
+    response = invoke_with_repair(model, messages, TOOLS_BY_NAME, ctx)
+    if state.is_last_step and response.tool_calls:
+        response = AIMessage(id=response.id, content="I could not finish this within the allowed number of steps. "
+                                                     "Your conversation is saved; ask again more specifically.")
+    return {"messages": [response]}
+
+
+def stage(state: State) -> dict[str, Any]:
+    """Pause for the user's approval of every staged tool call (the paper's staging step)."""
+    message = state.messages[-1]
+    if not isinstance(message, AIMessage):
+        raise TypeError(f"stage expects the model's tool calls last, got {type(message).__name__}")
+    staged = [tc for tc in message.tool_calls if tc["name"] in STAGED_TOOLS]
+    if not staged:
+        raise ValueError("stage was routed to without a staged tool call")
+    decision = StagingDecision(approved=True)
+    for call in staged:   # one interrupt per staged call; all must be approved
+        answer = StagingDecision.coerce(interrupt(staging_payload(call, state.proposal)))
+        if not answer.approved:
+            decision = answer
+            break
+        decision = decision.model_copy(update={k: v for k, v in answer.model_dump().items()
+                                               if k != "approved" and v not in (None, "")})
+    return apply_decision(message, {tc["id"] for tc in staged}, decision)
+
+
+def route_model_output(state: State) -> Literal["__end__", "stage", "tools"]:
+    """After the reasoning step: answer -> END; staged calls -> stage; other calls -> tools."""
+    last = state.messages[-1]
+    if not isinstance(last, AIMessage):
+        raise TypeError(f"expected an AIMessage after call_model, got {type(last).__name__}")
+    if not last.tool_calls:
+        return "__end__"
+    if any(tc["name"] in STAGED_TOOLS for tc in last.tool_calls):
+        return "stage"
+    return "tools"
+
+
+def route_after_stage(state: State) -> Literal["tools", "call_model"]:
+    """Approved -> run the tools; refused (refusals are ToolMessages) -> let the model answer."""
+    last = state.messages[-1]
+    if isinstance(last, ToolMessage):
+        return "call_model"
+    if isinstance(last, AIMessage) and last.tool_calls:
+        return "tools"
+    raise TypeError(f"unexpected last message after stage: {type(last).__name__}")
+
+
+def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+    builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    builder.add_node("call_model", call_model)
+    builder.add_node("stage", stage)
+    builder.add_node("tools", ToolNode(TOOLS))
+    builder.add_edge(START, "call_model")
+    builder.add_conditional_edges("call_model", route_model_output)
+    builder.add_conditional_edges("stage", route_after_stage)
+    builder.add_edge("tools", "call_model")
+    return builder.compile(checkpointer=checkpointer, name="GreenRunner")
+
+
+def default_conversations_path() -> Path:
+    from greenrunner_core.paths import cache_dir
+    return cache_dir() / "conversations.sqlite"
+
+
+def open_checkpointer(path: str | Path | None = None) -> BaseCheckpointSaver:
+    """A SQLite checkpointer (conversations keyed by thread id survive restarts); one connection, thread-safe use."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    path = Path(path) if path is not None else default_conversations_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
+
+
+
+async def open_async_checkpointer(path: str | Path | None = None) -> BaseCheckpointSaver:
+    """The same SQLite file for async apps (Chainlit): use with ``graph.astream``/``ainvoke``."""
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    path = Path(path) if path is not None else default_conversations_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return AsyncSqliteSaver(await aiosqlite.connect(str(path)))
+
+
+graph = build_graph()

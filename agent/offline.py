@@ -1,0 +1,412 @@
+"""The offline reasoner: a langchain chat model that needs no LLM. It reads the conversation (messages, tool calls
+and their artifacts), derives weights from the use case through the knowledge base in ``prompts/``, understands the
+common follow-ups, and answers with real tool calls, so the very same graph runs with or without an API key.
+When it does not understand, it says so and offers phrasings; it never guesses silently."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from agent.intents import PHRASINGS, Intent, _metric_words, parse_intent
+from agent.proposal import (
+    METRICS,
+    ProposeWeightsArgs,
+    adjust_weight,
+    knowledge_base,
+    proposal_markdown,
+    propose_weights,
+)
+
+NOT_UNDERSTOOD = "I did not understand"
+
+
+def _call(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:16]}", "type": "tool_call"}
+
+
+def _ai(content: str, *calls: dict[str, Any]) -> AIMessage:
+    return AIMessage(content=content, tool_calls=list(calls))
+
+
+@dataclass
+class Facts:
+    """What the conversation established, read back from its messages (the only memory a chat model has)."""
+
+    weights: dict[str, float] | None = None
+    proposal: dict[str, Any] | None = None
+    use_case: str = ""
+    run_args: dict[str, Any] | None = None
+    run_result: dict[str, Any] | None = None
+    rerank: dict[str, Any] | None = None        # artifact of the last re-rank after the last run
+    prefs: dict[str, Any] = field(default_factory=dict)   # strategy/budget/sample asked for since the last run
+
+    @classmethod
+    def read(cls, messages: Sequence[BaseMessage]) -> Facts:
+        facts = cls()
+        calls: dict[str, dict[str, Any]] = {}
+        for msg in messages:
+            if isinstance(msg, AIMessage):
+                for tc in msg.tool_calls:
+                    calls[tc["id"]] = tc
+            elif isinstance(msg, HumanMessage) and isinstance(msg.content, str):
+                intent = parse_intent(msg.content)
+                if intent and intent.kind in ("strategy", "budget"):
+                    facts.prefs.update({k: v for k, v in (("strategy", intent.strategy), ("budget", intent.budget),
+                                                           ("sample", intent.sample)) if v})
+            elif isinstance(msg, ToolMessage) and msg.status != "error":
+                call = calls.get(msg.tool_call_id)
+                if call is None:
+                    continue
+                name, args = call["name"], call["args"]
+                artifact = msg.artifact if isinstance(msg.artifact, dict) else {}
+                if name == "propose_weights":
+                    facts.proposal = dict(args)
+                    facts.weights = dict(args.get("weights") or {})
+                    facts.use_case = str(args.get("use_case") or "")
+                elif name == "run_bandit":
+                    facts.run_args = dict(artifact.get("args") or args)
+                    facts.run_result = artifact.get("result")
+                    facts.weights = dict(args.get("weights") or {})
+                    facts.rerank, facts.prefs = None, {}
+                elif name == "rerank":
+                    facts.weights = {**(facts.weights or {}), **dict(args.get("weights") or {})}
+                    facts.rerank = artifact
+        return facts
+
+    def current_weights(self) -> dict[str, float]:
+        return dict(self.weights) if self.weights else dict(propose_weights("").weights)
+
+    def ranking(self) -> list[dict[str, Any]]:
+        if self.rerank and self.rerank.get("after"):
+            return list(self.rerank["after"].get("ranking") or [])
+        return list((self.run_result or {}).get("ranking") or [])
+
+
+class OfflineReasoner(BaseChatModel):
+    """Chat model without an LLM: transparent rules over the knowledge base, real tool calls via ``bind_tools``."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "greenrunner-offline-reasoner"
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Any:
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        tools = {t["function"]["name"] for t in kwargs.get("tools") or []}
+        reply = Turn(messages, tools).reply()
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+class Turn:
+    """One reply of the offline reasoner to the conversation so far."""
+
+    def __init__(self, messages: Sequence[BaseMessage], tools: set[str]) -> None:
+        self.messages = [m for m in messages if m.type != "system"]
+        self.tools = tools
+        self.facts = Facts.read(self.messages)
+
+    # ---- dispatch ------------------------------------------------------------------------------------------
+    def reply(self) -> AIMessage:
+        if not self.messages:
+            return _ai(self.help("Hello! I pick the right pretrained model for your use case and your images."))
+        last = self.messages[-1]
+        if isinstance(last, ToolMessage):
+            return self.after_tools()
+        if isinstance(last, HumanMessage):
+            text = last.content if isinstance(last.content, str) else " ".join(
+                str(p.get("text", "")) for p in last.content if isinstance(p, dict))
+            intent = parse_intent(text)
+            if intent is None:
+                return _ai(self.not_understood(text))
+            return getattr(self, f"on_{intent.kind}")(intent)
+        return _ai(self.help("What would you like to do next?"))
+
+    def needs(self, *names: str) -> AIMessage | None:
+        missing = [n for n in names if n not in self.tools]
+        if missing:
+            return _ai(f"I cannot do that here: the {', '.join(missing)} tool is not available in this app.")
+        return None
+
+    @staticmethod
+    def help(lead: str) -> str:
+        return lead + "\n\nYou can say:\n" + "\n".join(f"- {p}" for p in PHRASINGS)
+
+    @staticmethod
+    def not_understood(text: str) -> str:
+        short = text if len(text) <= 80 else text[:77] + "..."
+        return f"{NOT_UNDERSTOOD} “{short}”. I did not change anything. Try:\n" + "\n".join(f"- {p}" for p in PHRASINGS)
+
+    # ---- after tool results ----------------------------------------------------------------------------------
+    def after_tools(self) -> AIMessage:
+        results: list[ToolMessage] = []
+        for msg in reversed(self.messages):
+            if not isinstance(msg, ToolMessage):
+                break
+            results.insert(0, msg)
+        parts: list[str] = []
+        for tm in results:
+            content = tm.content if isinstance(tm.content, str) else str(tm.content)
+            if tm.status == "error":
+                if tm.name in ("run_bandit", "enable_metric") and content.startswith("Not run"):
+                    parts.append(f"OK, nothing was run. {content}\n\nChange the weights (\"set size to 0.3\"), the "
+                                 "strategy (\"use UCB\") or the budget (\"budget 500\"), then say \"run it\".")
+                else:
+                    parts.append(f"That did not work. {content}")
+            elif tm.name == "propose_weights" and "run_bandit" in self.tools:
+                args = self._run_args(self.facts.current_weights())
+                return _ai("Before I spend evaluation calls on your images, please approve these weights or adjust "
+                           "them.", _call("run_bandit", args))
+            elif tm.name == "run_bandit":
+                parts.append(content + "\n\nNext you can ask: \"what if size matters more?\", \"ignore complexity\", "
+                             "\"why this model?\", \"what did brute force cost?\"")
+            else:
+                parts.append(content)
+        return _ai("\n\n".join(parts) if parts else "Done.")
+
+    # ---- intents ---------------------------------------------------------------------------------------------
+    def on_use_case(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("propose_weights"):
+            return blocked
+        proposal = propose_weights(intent.text)
+        args = ProposeWeightsArgs(use_case=intent.text, **proposal.model_dump()).model_dump()
+        cues = ", ".join(proposal.cues) if proposal.cues else "none, so I start from the base weights"
+        return _ai(f"Deployment cues I found in your use case (knowledge base in prompts/): {cues}. Here is my "
+                   "weight proposal, each weight with its reason.", _call("propose_weights", args))
+
+    def _run_args(self, weights: dict[str, float], **overrides: Any) -> dict[str, Any]:
+        base = dict(self.facts.run_args or {})
+        args = {k: base.get(k) for k in ("models", "dataset", "sample", "seed", "strategy", "budget", "label_map")
+                if base.get(k) is not None}
+        args.update({k: v for k, v in self.facts.prefs.items() if v is not None})
+        args.update({k: v for k, v in overrides.items() if v is not None})
+        args["weights"] = {k: float(v) for k, v in weights.items()}
+        args["use_case"] = self.facts.use_case or (self.facts.run_args or {}).get("use_case", "")
+        return args
+
+    def _reweigh(self, weights: dict[str, float], why: str) -> AIMessage:
+        """Re-rank the last run from the cache, or stage a first run when there is none."""
+        if self.facts.run_result is not None:
+            if blocked := self.needs("rerank"):
+                return blocked
+            return _ai(why + " Re-ranking your last run from cached outcomes.", _call("rerank", {"weights": weights}))
+        if blocked := self.needs("run_bandit"):
+            return blocked
+        full = {**self.facts.current_weights(), **weights}
+        return _ai(why + " There is no run yet, so I staged one with these weights.",
+                   _call("run_bandit", self._run_args(full)))
+
+    def _word_note(self, intent: Intent) -> str:
+        said = next((w for w, m in _metric_words() if m == intent.metric and w in intent.text.lower()), intent.metric)
+        if said and said != intent.metric:
+            return f" I read “{said}” as {intent.metric} ({_METRIC_MEANING[intent.metric or '']})."
+        return ""
+
+    def on_more(self, intent: Intent) -> AIMessage:
+        return self._move(intent, +1)
+
+    def on_less(self, intent: Intent) -> AIMessage:
+        return self._move(intent, -1)
+
+    def _move(self, intent: Intent, direction: int) -> AIMessage:
+        if intent.metric not in METRICS:
+            return _ai(self.not_understood(intent.text))
+        new, sentence = adjust_weight(self.facts.current_weights(), intent.metric, direction)
+        return self._reweigh({intent.metric: new[intent.metric]},
+                             f"{sentence} The other weights stay as they are.{self._word_note(intent)}")
+
+    def on_ignore(self, intent: Intent) -> AIMessage:
+        if intent.metric not in METRICS:
+            return _ai(self.not_understood(intent.text))
+        old = self.facts.current_weights().get(intent.metric, 0.0)
+        return self._reweigh({intent.metric: 0.0}, f"I set the {intent.metric} weight from {old:g} to 0, so "
+                                                   f"{intent.metric} no longer counts.{self._word_note(intent)}")
+
+    def on_set(self, intent: Intent) -> AIMessage:
+        current = self.facts.current_weights()
+        changes = ", ".join(f"{m} from {current.get(m, 0):g} to {v:g}" for m, v in intent.metrics.items())
+        return self._reweigh(dict(intent.metrics), f"I set {changes}.")
+
+    def on_strategy(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("run_bandit"):
+            return blocked
+        if self.facts.weights is None:
+            what = ", ".join(f"{k} {v}" for k, v in (("strategy", intent.strategy), ("budget", intent.budget),
+                                                       ("sample", intent.sample)) if v)
+            return _ai(f"Noted: {what} for the next run. Describe your use case first (e.g. \"classify crops from a "
+                       "drone\") so I can propose weights, or say \"run it\" to use the base weights.")
+        args = self._run_args(self.facts.current_weights(), strategy=intent.strategy, budget=intent.budget,
+                              sample=intent.sample)
+        changed = ", ".join(f"{k} {args[k]}" for k in ("strategy", "budget", "sample") if args.get(k) is not None)
+        return _ai(f"A new run with {changed or 'the same settings'} (outcomes already cached are reused, not "
+                   "recomputed). Approve it first.", _call("run_bandit", args))
+
+    on_budget = on_strategy
+
+    def on_run(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("run_bandit"):
+            return blocked
+        weights = self.facts.current_weights()
+        lead = "" if self.facts.weights else "No use case yet, so I use the base weights of the knowledge base. "
+        return _ai(lead + "Approve the weights to start the run.", _call("run_bandit", self._run_args(weights)))
+
+    def on_spend(self, intent: Intent) -> AIMessage:
+        rr = (self.facts.rerank or {}).get("after") or {}
+        if not self.facts.run_result:
+            return _ai("There is no run yet, so nothing to settle. Describe your use case first.")
+        if rr.get("settled", True) or not rr.get("calls_to_settle"):
+            return _ai("Nothing to spend: the cached outcomes already settle the current ranking.")
+        if blocked := self.needs("run_bandit"):
+            return blocked
+        budget = int(self.facts.run_result.get("budget", 0)) + int(rr["calls_to_settle"])
+        args = self._run_args(self.facts.current_weights(), budget=budget)
+        return _ai(f"A run with budget {budget:,} ({rr['calls_to_settle']:,} more calls than the last one; cached "
+                   "outcomes are reused) to settle the ranking. Approve it first.", _call("run_bandit", args))
+
+    def on_why(self, intent: Intent) -> AIMessage:
+        if not self.facts.run_result:
+            return _ai("There is no result to explain yet. Describe your use case and I will run a selection.")
+        return _ai(explain(self.facts.ranking(), self.facts.current_weights(), self.facts.run_result))
+
+    def on_compare(self, intent: Intent) -> AIMessage:
+        ranking = {r["name"]: r for r in self.facts.ranking()}
+        if all(name in ranking for name in intent.models):
+            return _ai(compare_text([ranking[n] for n in intent.models], self.facts.current_weights()))
+        if blocked := self.needs("list_models"):
+            return blocked
+        lead = ("Those models are not both in your last run, so here are their cards (no evaluation on your images "
+                "yet)." if self.facts.run_result else "No run yet; here are their cards.")
+        return _ai(lead, _call("list_models", {"names": intent.models}))
+
+    def on_list(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("list_models"):
+            return blocked
+        return _ai("", _call("list_models", dict(intent.filters)))
+
+    def on_brute_force_cost(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("compare_baselines"):
+            return blocked
+        return _ai("Brute force means every model on every image; here is its cost, without spending any new "
+                   "evaluation on it.", _call("compare_baselines", {"baselines": ["brute_force"], "max_new_calls": 0}))
+
+    def on_run_brute_force(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("compare_baselines"):
+            return blocked
+        return _ai("Running brute force as you asked; cached outcomes are reused.",
+                   _call("compare_baselines", {"baselines": ["brute_force"], "max_new_calls": 10 ** 9}))
+
+    def on_baselines(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("compare_baselines"):
+            return blocked
+        return _ai("Comparing with brute force and the benchmark-card pick.", _call("compare_baselines", {}))
+
+    def on_complexity(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("compute_complexity"):
+            return blocked
+        return _ai("", _call("compute_complexity", {"models": intent.models}))
+
+    def on_metric_stub(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("generate_metric_stub"):
+            return blocked
+        stubs = knowledge_base().get("metric_stubs", {})
+        key = intent.stub or next((m for m in (self.facts.proposal or {}).get("missing_metrics", []) if m in stubs),
+                                  None)
+        if key is None:
+            return _ai("Which metric should the stub measure? For example: " + ", ".join(stubs) + ".")
+        spec = stubs[key]
+        return _ai(f"Your use case needs {key}, which GreenRunner does not measure yet. I am writing a stub you can "
+                   "complete.", _call("generate_metric_stub", {k: spec[k] for k in ("name", "description",
+                                                                                     "direction", "normalisation")}))
+
+    def on_enable_metric(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("enable_metric"):
+            return blocked
+        name = intent.models[0].strip().replace(" ", "_")
+        return _ai(f"Enabling {name} runs your code; please confirm.", _call("enable_metric", {"name": name}))
+
+    def on_help(self, intent: Intent) -> AIMessage:
+        return _ai(self.help("I pick the right pretrained model for your use case and your images."))
+
+
+_METRIC_MEANING = {"accuracy": "accuracy on your images", "size": "model size in MB",
+                   "complexity": "MACs per image, the stand-in for speed, latency and energy"}
+
+
+def _fmt_acc(r: dict[str, Any]) -> str:
+    if r.get("est_accuracy") is None:
+        return "not evaluated"
+    if r.get("exact"):
+        return f"{r['est_accuracy']:.3f} (exact, all images)"
+    return f"{r['est_accuracy']:.3f} ± {(r['acc_high'] - r['acc_low']) / 2:.3f} on {r['pulls']} images"
+
+
+def _contributions(ranking: list[dict[str, Any]], weights: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Each model's reward split into its accuracy, size and complexity terms (Eq. 1, over this candidate set)."""
+    from greenrunner_core.reward import lognorm
+    sizes = lognorm([r["size_mb"] for r in ranking])
+    macs = lognorm([r["macs"] for r in ranking])
+    out = {}
+    for r, s, c in zip(ranking, sizes, macs):
+        out[r["name"]] = {"accuracy": weights.get("accuracy", 0.0) * (r.get("est_accuracy") or 0.0),
+                          "size": -weights.get("size", 0.0) * float(s),
+                          "complexity": -weights.get("complexity", 0.0) * float(c)}
+    return out
+
+
+def explain(ranking: list[dict[str, Any]], weights: dict[str, float], run: dict[str, Any]) -> str:
+    seen = [r for r in ranking if r.get("est_reward") is not None and not r.get("excluded")]
+    if not seen:
+        return "No model was evaluated in the last run, so there is nothing to explain."
+    parts = _contributions(ranking, weights)
+    top = seen[0]
+    terms = parts[top["name"]]
+    lines = [(f"**{top['name']}** ranks first with reward {top['est_reward']:.3f} under "
+             f"{', '.join(f'{k}={v:g}' for k, v in weights.items() if k in METRICS)}:"),
+             f"- accuracy {_fmt_acc(top)} → {terms['accuracy']:+.3f}",
+             (f"- size {top['size_mb']:.3g} MB → {terms['size']:+.3f} (log-scaled between the smallest and the largest "
+             "candidate)"),
+             f"- complexity {top['macs']:,} MACs → {terms['complexity']:+.3f}"]
+    if len(seen) > 1:
+        second = seen[1]
+        diff = {m: terms[m] - parts[second["name"]][m] for m in METRICS}
+        best = max(diff, key=lambda m: diff[m])
+        worst = min(diff, key=lambda m: diff[m])
+        lines.append(f"\nAgainst #2 **{second['name']}** (reward {second['est_reward']:.3f}): it wins mostly on "
+                     f"{best} ({diff[best]:+.3f})" + (f", and loses on {worst} ({diff[worst]:+.3f})"
+                                                        if diff[worst] < 0 else "") + ".")
+        overlap = top["reward_low"] <= second["reward_high"]
+        lines.append("Their reward intervals overlap, so #1 and #2 are close: more calls would separate them."
+                     if overlap else "Their reward intervals do not overlap: the lead is clear at 95 % confidence.")
+    lines.append(f"\nAll of this comes from the {run.get('n_images', '?')} target images of your run; ask \"what if "
+                 "size matters more?\" to see how the order moves.")
+    return "\n".join(lines)
+
+
+def compare_text(models: list[dict[str, Any]], weights: dict[str, float]) -> str:
+    header = "| | " + " | ".join(m["name"] for m in models) + " |\n|---|" + "---|" * len(models)
+    rows = [("rank", lambda m: str(m["rank"])), ("target accuracy", _fmt_acc),
+            ("size MB", lambda m: f"{m['size_mb']:.3g}"), ("MACs", lambda m: f"{m['macs']:,}"),
+            ("reward", lambda m: f"{m['est_reward']:.3f}" if m.get("est_reward") is not None else "-"),
+            ("benchmark accuracy", lambda m: f"{m['benchmark_accuracy']:.3f}" if m.get("benchmark_accuracy") is not None
+             else "-")]
+    body = "\n".join(f"| {label} | " + " | ".join(fn(m) for m in models) + " |" for label, fn in rows)
+    a, b = models[0], models[1]
+    if a.get("est_reward") is not None and b.get("est_reward") is not None:
+        winner = a if a["est_reward"] >= b["est_reward"] else b
+        verdict = f"\n\nUnder the current weights ({', '.join(f'{k}={v:g}' for k, v in weights.items())}), " \
+                  f"**{winner['name']}** is ahead."
+    else:
+        verdict = "\n\nOne of them was not evaluated on your images, so their rewards cannot be compared yet."
+    return header + "\n" + body + verdict
+
+
+__all__ = ["NOT_UNDERSTOOD", "Facts", "OfflineReasoner", "compare_text", "explain", "proposal_markdown"]

@@ -1,0 +1,96 @@
+"""The staging step: before a tool that spends compute or runs user code executes, show the user what it will do
+and wait (LangGraph ``interrupt``) for approval, adjusted weights, or a refusal."""
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+from pydantic import BaseModel, Field, ValidationError
+
+from greenrunner_core.strategies import DEFAULT_STRATEGY
+
+
+class StagingDecision(BaseModel):
+    """How the caller resumes a staging interrupt: ``Command(resume={"approved": True, "weights": {...}})``."""
+
+    approved: bool = Field(description="true runs the staged tool call(s); false cancels them")
+    weights: dict[str, float] | None = Field(None, description="adjusted weights replacing the proposed ones")
+    strategy: str | None = Field(None, description="another selection strategy")
+    budget: int | None = Field(None, ge=1, description="another budget of evaluation calls")
+    reason: str = Field("", description="why the user refused (shown to the assistant)")
+
+    @classmethod
+    def coerce(cls, value: Any) -> StagingDecision:
+        """Accept a StagingDecision, a dict, a bool, or words like "approve"/"yes"/"no"."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, bool):
+            return cls(approved=value)
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("approve", "approved", "yes", "y", "ok", "run", "go"):
+                return cls(approved=True)
+            return cls(approved=False, reason=value.strip() or "no reason given")
+        if isinstance(value, dict):
+            try:
+                return cls.model_validate(value)
+            except ValidationError as err:
+                return cls(approved=False, reason=f"the approval could not be read ({err.errors()[0]['msg']})")
+        return cls(approved=False, reason=f"the approval could not be read ({type(value).__name__})")
+
+
+def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None) -> dict[str, Any]:
+    """What the interrupt shows: the staged call, the weights with their justification, and how to answer."""
+    args = dict(call["args"])
+    if call["name"] == "enable_metric":
+        return {"type": "confirm_enable_metric", "tool": "enable_metric", "tool_call_id": call["id"],
+                "name": args.get("name"),
+                "message": f"Enable user metric {args.get('name')!r}? This runs the Python code in its file on later "
+                           "runs (with a time limit). Answer approved=true to enable it, false to keep it off.",
+                "resume": {"approve": {"approved": True}, "reject": {"approved": False, "reason": "..."}}}
+    weights = dict(args.get("weights") or {})
+    same = proposal is not None and dict(proposal.get("weights") or {}) == weights
+    justification = dict(proposal.get("justification") or {}) if same and proposal else {}
+    run = {"strategy": args.get("strategy") or DEFAULT_STRATEGY, "budget": args.get("budget") or "25 % of brute force",
+           "models": args.get("models") or "the demo zoo", "dataset": args.get("dataset") or "demo",
+           "sample": args.get("sample"), "seed": args.get("seed", 0)}
+    lines = ["**Approve this run?** It evaluates models on your images (one call = one model on one image).", "",
+             "| metric | weight | why |", "|---|---|---|"]
+    lines += [f"| {m} | {w:g} | {justification.get(m, '')} |" for m, w in weights.items()]
+    lines += ["", "Run: " + ", ".join(f"{k} {v}" for k, v in run.items() if v is not None)]
+    if proposal and same and proposal.get("trade_offs"):
+        lines += ["", "Trade-offs:"] + [f"- {t}" for t in proposal["trade_offs"]]
+    if proposal and same and proposal.get("missing_metrics"):
+        lines += ["", "Not measured (left out of the reward): " + ", ".join(proposal["missing_metrics"])]
+    lines += ["", "Approve, adjust the weights, or refuse."]
+    return {"type": "staging", "tool": "run_bandit", "tool_call_id": call["id"], "weights": weights,
+            "justification": justification, "trade_offs": list((proposal or {}).get("trade_offs") or []) if same else [],
+            "missing_metrics": list((proposal or {}).get("missing_metrics") or []) if same else [],
+            "cues": list((proposal or {}).get("cues") or []) if same else [], "run": run,
+            "message": "\n".join(lines),
+            "resume": {"approve": {"approved": True}, "adjust": {"approved": True, "weights": weights},
+                       "reject": {"approved": False, "reason": "..."}}}
+
+
+def apply_decision(message: AIMessage, staged_ids: set[str], decision: StagingDecision) -> dict[str, Any]:
+    """State update after the user's answer: the (possibly adjusted) tool calls, or a refusal for every call."""
+    if not decision.approved:
+        reason = decision.reason or "no reason given"
+        return {"messages": [ToolMessage(content=f"Not run: the user did not approve it ({reason}).",
+                                         tool_call_id=tc["id"], name=tc["name"], status="error")
+                             for tc in message.tool_calls]}
+    calls = []
+    for tc in message.tool_calls:
+        args = dict(tc["args"])
+        if tc["id"] in staged_ids and tc["name"] == "run_bandit":
+            if decision.weights is not None:
+                args["weights"] = dict(decision.weights)
+            if decision.strategy:
+                args["strategy"] = decision.strategy
+            if decision.budget:
+                args["budget"] = decision.budget
+        calls.append({**tc, "args": args})
+    if calls == list(message.tool_calls):
+        return {}
+    # same message id: add_messages replaces the AI message, so the history shows what actually ran
+    return {"messages": [message.model_copy(update={"tool_calls": calls})]}

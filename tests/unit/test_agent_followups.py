@@ -1,0 +1,235 @@
+"""The offline reasoner's understanding: each follow-up phrasing of issue 3 maps to the right tool call in a real
+graph run, nonsense gets "I did not understand, try: ...", and its weights are sensible per use case."""
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.context import Context
+from agent.intents import parse_intent
+from agent.offline import NOT_UNDERSTOOD
+from agent.proposal import propose_weights
+from agent.session import ChatSession
+from greenrunner_core.strategies import DEFAULT_STRATEGY
+from tools.settings import workspace_for
+
+# ---- the reasoner's weights ------------------------------------------------------------------------------------
+
+def test_drone_weights_size_and_complexity_well_above_offline_gpu_batch():
+    drone = propose_weights("Count sheep from a drone; the model runs on the drone's small onboard computer").weights
+    server = propose_weights("Offline batch analysis of archived photos on a GPU server").weights
+    assert drone["size"] >= server["size"] + 0.15
+    assert drone["complexity"] >= server["complexity"] + 0.15
+    assert server["accuracy"] > drone["accuracy"]
+
+
+def test_medical_screening_makes_accuracy_dominant():
+    p = propose_weights("Medical screening of skin lesion photos in a clinic")
+    assert p.weights["accuracy"] >= 0.85
+    assert p.weights["accuracy"] > 5 * max(p.weights["size"], p.weights["complexity"])
+    assert "medical" in p.cues and "calibration" in p.missing_metrics
+    assert "patients" in p.justification["accuracy"]
+
+
+def test_cues_combine_and_each_weight_is_justified():
+    both = propose_weights("a phone app for real-time plant recognition")
+    phone = propose_weights("a phone app for plant recognition")
+    assert set(both.cues) == {"mobile", "realtime"}
+    assert both.weights["complexity"] > phone.weights["complexity"]
+    assert all(both.justification[m] for m in both.weights)
+    assert both.trade_offs
+
+
+# ---- phrasings -> intents (pure) ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, kind, detail", [
+    ("what if size matters more?", "more", {"metric": "size"}),
+    ("What if accuracy matters less", "less", {"metric": "accuracy"}),
+    ("ignore complexity", "ignore", {"metric": "complexity"}),
+    ("set accuracy to 0.8", "set", {"metrics": {"accuracy": 0.8}}),
+    ("use UCB", "strategy", {"strategy": "ucb1"}),
+    ("budget 2000", "budget", {"budget": 2000}),
+    ("run it", "run", {}),
+    ("why this model?", "why", {}),
+    ("compare demo_lenet and demo_mlp_tiny", "compare", {"models": ["demo_lenet", "demo_mlp_tiny"]}),
+    ("show the models under 20 MB", "list", {"filters": {"max_size_mb": 20.0}}),
+    ("what did brute force cost?", "brute_force_cost", {}),
+])
+def test_issue_phrasings_are_understood(text, kind, detail):
+    intent = parse_intent(text)
+    assert intent is not None and intent.kind == kind
+    for key, value in detail.items():
+        assert getattr(intent, key) == value
+
+
+@pytest.mark.parametrize("text", ["asdf qwerty blah", "hello", "the weather is nice", "42"])
+def test_nonsense_is_not_guessed(text):
+    assert parse_intent(text) is None
+
+
+# ---- the same phrasings through the graph, after one real run ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> ChatSession:
+    context = Context(llm="offline", include_torchvision=False, default_sample=48,
+                      metrics_dir=str(tmp_path_factory.mktemp("metrics")))
+    s = ChatSession("follow-ups", checkpointer=InMemorySaver(), context=context)
+    first = s.send("Classify handwritten digits on a mobile phone app")
+    assert first.interrupt is not None
+    s.resume(True)
+    assert s.values()["last_run"] is not None
+    return s
+
+
+def _only_call(reply) -> dict:
+    calls = reply.tool_calls()
+    assert len(calls) == 1, calls
+    return calls[0]
+
+
+def test_use_ucb_stages_a_run_with_ucb_and_refusal_runs_nothing(session):
+    rows = workspace_for(session.context).outcome_cache.stats().rows
+    reply = session.send("use UCB")
+    call = _only_call(reply)
+    assert call["name"] == "run_bandit" and call["args"]["strategy"] == "ucb1"
+    assert reply.interrupt["run"]["strategy"] == "ucb1"
+    refused = session.resume({"approved": False, "reason": "not now"})
+    tool = next(m for m in refused.messages if isinstance(m, ToolMessage))
+    assert tool.status == "error" and "not now" in tool.content
+    assert "nothing was run" in refused.text
+    assert workspace_for(session.context).outcome_cache.stats().rows == rows
+
+
+def test_budget_2000_stages_a_run_with_that_budget_and_adjusted_weights_are_used(session):
+    reply = session.send("budget 2000")
+    call = _only_call(reply)
+    assert call["name"] == "run_bandit" and call["args"]["budget"] == 2000
+    # the user adjusts the weights at the staging step: the run uses them and the history shows them
+    done = session.resume({"approved": True, "weights": {"accuracy": 1.0, "size": 0.0, "complexity": 0.0}})
+    run = next(m for m in done.messages if isinstance(m, ToolMessage) and m.name == "run_bandit")
+    assert run.artifact["result"]["weights"] == {"accuracy": 1.0, "size": 0.0, "complexity": 0.0}
+    assert run.artifact["args"]["budget"] == 2000 and run.artifact["result"]["spent"]["calls"] <= 2000
+    staged = [m for m in session.history() if getattr(m, "tool_calls", None)][-1]
+    assert staged.tool_calls[0]["args"]["weights"]["accuracy"] == 1.0
+
+
+def test_run_it_stages_a_run_with_the_current_weights(session):
+    reply = session.send("run it")
+    call = _only_call(reply)
+    assert call["name"] == "run_bandit"
+    assert call["args"]["weights"] == session.values()["weights"]
+    assert reply.interrupt["run"]["strategy"] in (call["args"].get("strategy"), DEFAULT_STRATEGY)
+    session.resume(False)
+
+
+def test_set_accuracy_reranks(session):
+    reply = session.send("set accuracy to 0.8")
+    call = _only_call(reply)
+    assert call["name"] == "rerank" and call["args"]["weights"] == {"accuracy": 0.8}
+
+
+def test_why_this_model_explains_the_winner_from_the_result(session):
+    reply = session.send("why this model?")
+    assert not reply.tool_calls()
+    ranking = session.values()["last_run"]["result"]["ranking"]
+    text = reply.text
+    assert "ranks first" in text and "accuracy" in text and "size" in text and "MACs" in text
+    leader = text.split("**")[1]
+    assert leader in [r["name"] for r in ranking]
+
+
+def test_compare_two_models_of_the_run(session):
+    top = session.values()["last_run"]["result"]["top3"]
+    reply = session.send(f"compare {top[0]} and {top[2]}")
+    assert not reply.tool_calls()
+    assert top[0] in reply.text and top[2] in reply.text and "target accuracy" in reply.text
+
+
+def test_compare_with_an_unknown_model_returns_close_names(session):
+    reply = session.send("compare demo_lenet and demo_resnet")
+    call = _only_call(reply)
+    assert call["name"] == "list_models"
+    tool = next(m for m in reply.messages if isinstance(m, ToolMessage))
+    assert tool.status == "error" and "demo_resnet_s" in tool.content and "did you mean" in tool.content
+    assert "did you mean" in reply.text
+
+
+def test_show_models_under_20_mb(session):
+    reply = session.send("show the models under 20 MB")
+    call = _only_call(reply)
+    assert call["name"] == "list_models" and call["args"] == {"max_size_mb": 20.0}
+    cards = next(m for m in reply.messages if isinstance(m, ToolMessage)).artifact["cards"]
+    assert cards and all(c["size_mb"] <= 20 for c in cards)
+    assert cards[0]["name"] in reply.text
+
+
+def test_what_did_brute_force_cost(session):
+    reply = session.send("what did brute force cost?")
+    call = _only_call(reply)
+    # a question about cost spends nothing: the answer comes from the cache and the last run
+    assert call["name"] == "compare_baselines" and call["args"] == {"baselines": ["brute_force"], "max_new_calls": 0}
+    artifact = next(m for m in reply.messages if isinstance(m, ToolMessage)).artifact
+    result = session.values()["last_run"]["result"]
+    assert artifact["brute_force_calls"] == result["brute_force"]["calls"]
+    assert f"{result['brute_force']['calls']:,}" in reply.text
+    if artifact["brute_force_uncached_calls"]:
+        assert artifact["brute_force"]["run"] is False and "not run" in reply.text
+
+
+def test_nonsense_gets_i_did_not_understand_with_phrasings(session):
+    before = len(session.history())
+    reply = session.send("purple monkey dishwasher")
+    assert not reply.tool_calls() and reply.interrupt is None
+    assert reply.text.startswith(NOT_UNDERSTOOD) and "Try:" in reply.text
+    assert "what if size matters more" in reply.text
+    assert len(session.history()) == before + 2      # the question and the answer; nothing else changed
+
+
+def test_spend_them_settles_a_rerank_only_with_approval(session):
+    reply = session.send("what if accuracy matters less?")
+    after = next(m for m in reply.messages if isinstance(m, ToolMessage)).artifact["after"]
+    spend = session.send("spend them")
+    if after["settled"]:
+        assert not spend.tool_calls() and "Nothing to spend" in spend.text
+        return
+    call = _only_call(spend)
+    budget = session.values()["last_run"]["result"]["budget"]
+    assert call["name"] == "run_bandit" and call["args"]["budget"] == budget + after["calls_to_settle"]
+    assert spend.interrupt["type"] == "staging"
+    session.resume(False)
+
+
+IMPLEMENTED_CALIBRATION = '''    def measure(self, model, card, images, correct):
+        import torch
+        with torch.no_grad():
+            probs = torch.softmax(model(images), 1)
+        conf, pred = probs.max(1)
+        hits = torch.tensor([p in ok for p, ok in zip(pred.tolist(), correct)], dtype=torch.float32)
+        return float((conf - hits).abs().mean())
+'''
+
+
+def test_metric_stub_then_enable_with_confirmation_then_measured_in_the_next_run(session):
+    from pathlib import Path
+    stub = session.send("write a metric stub for calibration")
+    call = _only_call(stub)
+    assert call["name"] == "generate_metric_stub" and call["args"]["name"] == "calibration_error"
+    path = Path(next(m for m in stub.messages if isinstance(m, ToolMessage)).artifact["path"])
+    assert "enable metric calibration_error" in stub.text and "left out of the reward" in stub.text
+    text = path.read_text()
+    path.write_text(text[:text.index("    def measure(")] + IMPLEMENTED_CALIBRATION + text[text.index("\nMETRIC = "):])
+
+    asked = session.send("enable metric calibration_error")
+    assert asked.interrupt["type"] == "confirm_enable_metric" and asked.interrupt["name"] == "calibration_error"
+    enabled = session.resume(True)
+    assert "Enabled user metric calibration_error" in enabled.text
+
+    staged = session.send("run it")
+    assert staged.interrupt["type"] == "staging"
+    done = session.resume(True)
+    run = next(m for m in done.messages if isinstance(m, ToolMessage) and m.name == "run_bandit")
+    measured = run.artifact["user_metrics"]
+    assert measured and measured[0]["name"] == "calibration_error" and not measured[0]["errors"]
+    assert set(measured[0]["values"]) == set(run.artifact["result"]["top3"])
+    assert "calibration_error (lower is better)" in done.text

@@ -1,0 +1,68 @@
+"""list_models and compute_complexity: what the registry knows about candidates before any evaluation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from greenrunner_core.errors import GreenRunnerError, WeightsUnavailableError
+from greenrunner_core.registry.card import ModelCard
+from greenrunner_core.workspace import Workspace
+from tools import text
+from tools.result import ToolResult
+from tools.schemas import ComputeComplexityArgs, ListModelsArgs
+
+
+def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
+    cards: list[ModelCard] = ws.registry.resolve(args.names) if args.names else ws.registry.cards()
+    filters: list[str] = []
+    if args.source:
+        sources = sorted({c.source for c in ws.registry.cards()})
+        if args.source not in sources:
+            raise GreenRunnerError(f"unknown source {args.source!r}; sources: {', '.join(sources)}")
+        cards = [c for c in cards if c.source == args.source]
+        filters.append(f"source={args.source}")
+    if args.family:
+        cards = [c for c in cards if c.family.lower() == args.family.lower()]
+        filters.append(f"family={args.family}")
+    if args.max_size_mb is not None:
+        cards = [c for c in cards if c.size_mb <= args.max_size_mb]
+        filters.append(f"size <= {args.max_size_mb:g} MB")
+    if args.max_mmacs is not None:
+        cards = [c for c in cards if c.macs <= args.max_mmacs * 1e6]
+        filters.append(f"MACs <= {args.max_mmacs:g} M")
+    if args.min_benchmark_accuracy is not None:
+        cards = [c for c in cards if c.benchmark_accuracy is not None
+                 and c.benchmark_accuracy >= args.min_benchmark_accuracy]
+        filters.append(f"benchmark accuracy >= {args.min_benchmark_accuracy:g}")
+    cards = sorted(cards, key=lambda c: (c.size_mb, c.macs, c.name))
+    where = f" ({', '.join(filters)})" if filters else ""
+    if not cards:
+        body = f"No model matches{where}. Loosen the filter; {len(ws.registry.cards())} models are registered."
+    else:
+        shown = cards[:args.limit]
+        body = (f"{len(cards)} models{where}, smallest first:\n\n"
+                + text.table(text.CARD_HEADER, text.card_rows(shown)))
+        if len(cards) > len(shown):
+            body += f"\n\n{len(cards) - len(shown)} more not shown; narrow the filter or raise the limit."
+    return ToolResult(body, {"cards": [c.to_dict() for c in cards], "filters": filters})
+
+
+def compute_complexity(ws: Workspace, args: ComputeComplexityArgs) -> ToolResult:
+    from greenrunner_core.complexity import ComplexityCache
+    cache = ComplexityCache(Path(ws.cache_dir) / "complexity.json")
+    cards = ws.registry.resolve(args.models)
+    rows, out = [], []
+    for card in cards:
+        try:
+            model = ws.registry.load(card.name)
+            c = cache.measure(model, card, card.input_size)
+            how = "measured (fvcore)"
+            macs, params, size = c.macs, c.params, c.size_mb
+        except WeightsUnavailableError as err:
+            macs, params, size = card.macs, card.params, card.size_mb
+            how = f"from the model card (weights not available: {err})"
+        rows.append([card.name, text.fmt_macs(macs), f"{params / 1e6:.3g} M", f"{size:.3g}",
+                     "x".join(map(str, card.input_size)), how])
+        out.append({"name": card.name, "macs": int(macs), "params": int(params), "size_mb": float(size),
+                    "input_size": list(card.input_size), "how": how})
+    body = text.table(("model", "MACs / image", "params", "size MB", "input", "how"), rows)
+    return ToolResult(body, {"complexity": out})

@@ -1,0 +1,120 @@
+"""Pydantic argument schemas of the agent's tools; every field is described, since the LLM reads them."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES
+
+_STRATEGY_HELP = (f"selection strategy: one of {', '.join(STRATEGIES)} (aliases: ucb, ts, sh, eps); "
+                  f"null = the default ({DEFAULT_STRATEGY})")
+_WEIGHTS_HELP = ("reward weight per metric, each >= 0 (usually in [0, 1]): accuracy (on the user's target images), "
+                 "size (MB, smaller is better), complexity (MACs per image, fewer is better). Other metric names "
+                 "are accepted but left out of the reward until they are measured; the reply says so.")
+
+
+class _Args(BaseModel):
+    """Base of the argument schemas. Unknown keys are ignored (not forbidden): LangGraph passes the injected
+    ``runtime`` through the same validation."""
+
+
+def _clean_weights(value: dict[str, float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, w in value.items():
+        key = name.strip().lower()
+        try:
+            w = float(w)
+        except (TypeError, ValueError):
+            raise ValueError(f"weight {name}={w!r} is not a number; use e.g. {key}=0.3") from None
+        if not w >= 0 or w == float("inf"):
+            raise ValueError(f"weight {name}={w} must be a finite number >= 0 (use 0 to ignore a metric)")
+        out[key] = w
+    return out
+
+
+class ListModelsArgs(_Args):
+    """Filter the registered candidate models; every filter is optional and they combine (AND)."""
+
+    names: list[str] | None = Field(None, description="exact model names to show (unknown names get suggestions)")
+    source: str | None = Field(None, description="only models from this source, e.g. demo, torchvision, local")
+    family: str | None = Field(None, description="only this architecture family, e.g. resnet, mobilenet, mlp, cnn")
+    max_size_mb: float | None = Field(None, gt=0, description="maximum serialized size in MB")
+    max_mmacs: float | None = Field(None, gt=0, description="maximum millions of MACs per image")
+    min_benchmark_accuracy: float | None = Field(None, ge=0, le=1,
+                                                 description="minimum published (benchmark) accuracy in [0, 1]")
+    limit: int = Field(30, ge=1, le=500, description="maximum rows in the table (the artifact holds all matches)")
+
+
+class ComputeComplexityArgs(_Args):
+    """Measure MACs, parameters and size of named models (fvcore, cached on disk)."""
+
+    models: list[str] = Field(min_length=1, description="model names, e.g. [\"resnet18\", \"mobilenet_v3_small\"]")
+
+
+class RunBanditArgs(_Args):
+    """Run a budgeted model selection on the target images and report the top 3 and the savings."""
+
+    weights: dict[str, float] = Field(description=_WEIGHTS_HELP)
+    strategy: str | None = Field(None, description=_STRATEGY_HELP)
+    budget: int | None = Field(None, ge=1, description="evaluation calls to spend (one call = one model on one "
+                                                       "image); null = 25 % of brute force")
+    models: list[str] | None = Field(None, description="candidate model names; null = the demo zoo on the demo data")
+    dataset: str | None = Field(None, description="target ImageFolder path or .zip; null or 'demo' = the built-in "
+                                                  "demo (digits seen through a new camera)")
+    sample: int | None = Field(None, ge=1, description="evaluate on a seeded sample of this many target images; "
+                                                       "null = all images (or the app's default)")
+    seed: int = Field(0, description="random seed (same seed = same image order and same result)")
+    label_map: str | None = Field(None, description="JSON file mapping dataset classes to model classes")
+    use_case: str = Field("", description="the user's use case, recorded in the report")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        return _clean_weights(value)
+
+
+class RerankArgs(_Args):
+    """Re-rank the last run under new weights from cached outcomes only (0 new evaluations)."""
+
+    weights: dict[str, float] = Field(description="new weights; metrics not given keep their current value, "
+                                                  "0 ignores a metric. " + _WEIGHTS_HELP)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        return _clean_weights(value)
+
+
+class CompareBaselinesArgs(_Args):
+    """Brute force and the benchmark-card pick next to the bandit's pick, from the cache where possible."""
+
+    weights: dict[str, float] | None = Field(None, description="weights to compare under; null = the current ones")
+    baselines: list[Literal["brute_force", "benchmark_card"]] = Field(
+        default_factory=lambda: ["brute_force", "benchmark_card"],
+        description="which baselines: brute_force (every model on every image) and/or benchmark_card (pick by "
+                    "published accuracy)")
+    max_new_calls: int | None = Field(None, ge=0, description="run brute force only if it needs at most this many NEW "
+                                                              "evaluations; null = the app's limit. Larger runs "
+                                                              "are not started: the reply states their cost.")
+    models: list[str] | None = Field(None, description="candidate names; null = those of the last run (or the demo)")
+    dataset: str | None = Field(None, description="target data; null = that of the last run (or the demo)")
+    sample: int | None = Field(None, ge=1, description="seeded sample size; null = that of the last run")
+    seed: int | None = Field(None, description="seed; null = that of the last run")
+
+
+class GenerateMetricStubArgs(_Args):
+    """Write a Python stub for a metric GreenRunner does not measure yet into the user's metrics folder."""
+
+    name: str = Field(description="metric name, e.g. blur_robustness, calibration_error, worst_class_accuracy")
+    description: str = Field(description="one sentence: what the metric measures and on what")
+    direction: Literal["higher", "lower"] = Field(description="'higher' if more is better, 'lower' if less is better")
+    normalisation: Literal["log_minmax", "minmax", "identity"] = Field(
+        "minmax", description="scaling over the candidates: minmax (default), log_minmax for values spanning "
+                              "orders of magnitude (ms, bytes), identity for values already in [0, 1]")
+
+
+class EnableMetricArgs(_Args):
+    """Enable a completed user metric so it is measured (the user confirms first: it runs their code)."""
+
+    name: str = Field(description="name of the user metric file in the metrics folder (without .py)")

@@ -1,0 +1,57 @@
+"""What the tools need from their caller (cache folder, model sources, limits) and one shared Workspace per setting."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greenrunner_core.workspace import Workspace
+
+
+@dataclass(kw_only=True)
+class ToolSettings:
+    """Settings the tools read from the graph's runtime context (the agent's ``Context`` extends this)."""
+
+    cache_dir: str | None = field(default=None, metadata={
+        "description": "GreenRunner cache folder (outcomes, demo zoo, complexity); None = $GREENRUNNER_CACHE_DIR "
+                       "or the user cache dir."})
+    checkpoints: tuple[str, ...] = field(default=(), metadata={
+        "description": "Local checkpoint folders added to the model registry."})
+    include_torchvision: bool = field(default=True, metadata={
+        "description": "Include the torchvision catalog (weights usable only when cached offline)."})
+    metrics_dir: str | None = field(default=None, metadata={
+        "description": "The user's metrics folder for metric stubs; None = $GREENRUNNER_METRICS_DIR or "
+                       "<cache>/metrics."})
+    user_metric_timeout: float = field(default=30.0, metadata={
+        "description": "Seconds an enabled user metric may take per model before it is reported as timed out."})
+    max_brute_force_calls: int = field(default=5000, metadata={
+        "description": "compare_baselines runs brute force only when it needs at most this many NEW evaluations; "
+                       "otherwise it states the cost and asks."})
+    default_sample: int | None = field(default=None, metadata={
+        "description": "Evaluate on a seeded sample of this many target images unless the tool call says otherwise."})
+
+
+_lock = threading.Lock()
+_workspaces: dict[tuple, Workspace] = {}
+
+
+def workspace_for(settings: ToolSettings | None) -> Workspace:
+    """One Workspace per (cache dir, checkpoints, torchvision) so registries and caches are built once."""
+    settings = settings if isinstance(settings, ToolSettings) else ToolSettings()
+    from greenrunner_core.paths import cache_dir
+    root = Path(settings.cache_dir).expanduser() if settings.cache_dir else cache_dir()
+    key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision)
+    with _lock:
+        ws = _workspaces.get(key)
+        if ws is None:
+            ws = Workspace(cache_dir=root, checkpoints=[Path(c) for c in settings.checkpoints],
+                           include_torchvision=settings.include_torchvision)
+            _workspaces[key] = ws
+        return ws
+
+
+def metrics_folder(settings: ToolSettings | None) -> Path:
+    from greenrunner_core.metrics_protocol import metrics_dir
+    if isinstance(settings, ToolSettings) and settings.metrics_dir:
+        return Path(settings.metrics_dir).expanduser()
+    return metrics_dir()

@@ -1,0 +1,255 @@
+"""The `greenrunner` command: list models, select a model for a use case, record and replay outcome matrices."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.experiment import ExperimentResult, run_brute_force, run_experiment
+from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
+from greenrunner_core.reward import Weights
+from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
+from greenrunner_core.strategies.base import ProgressEvent
+from greenrunner_core.workspace import Workspace
+from ui import render
+
+
+def _csv(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
+    ws = Workspace(checkpoints=[Path(p) for p in (args.checkpoints or [])],
+                   include_torchvision=not getattr(args, "no_torchvision", False))
+    _build_demo_with_progress(ws)
+    return ws
+
+
+def _build_demo_with_progress(ws: Workspace) -> None:
+    """First run trains the demo zoo: show it instead of a silent pause."""
+    from tqdm import tqdm
+    bar: tqdm | None = None
+
+    def progress(step: str, done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="building the offline demo zoo (first run only)", unit="step",
+                       file=sys.stderr, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(step)
+        bar.refresh()
+
+    try:
+        ws.demo.ensure_built(progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+class TqdmProgress:
+    """tqdm bar over evaluation calls with the current leader."""
+
+    def __init__(self, total: int, desc: str) -> None:
+        from tqdm import tqdm
+        self.bar = tqdm(total=total, desc=desc, unit="call", file=sys.stderr, dynamic_ncols=True)
+
+    def __call__(self, event: ProgressEvent) -> None:
+        self.bar.total = event.budget
+        self.bar.update(event.batch_calls)
+        self.bar.set_postfix_str(f"leader={event.leader}")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    cards = ws.registry.cards()
+    if args.source:
+        cards = [c for c in cards if c.source == args.source]
+    if args.family:
+        cards = [c for c in cards if c.family == args.family]
+    if args.max_size is not None:
+        cards = [c for c in cards if c.size_mb <= args.max_size]
+    if args.max_macs is not None:
+        cards = [c for c in cards if c.macs <= args.max_macs * 1e6]
+    if args.min_acc is not None:
+        cards = [c for c in cards if c.benchmark_accuracy is not None and c.benchmark_accuracy >= args.min_acc]
+    rows = [[c.name, c.source, c.family, f"{c.params / 1e6:.3g} M", f"{c.size_mb:.3g}", render.fmt_macs(c.macs),
+             f"{c.benchmark_accuracy:.3f}" if c.benchmark_accuracy is not None else "-"] for c in cards]
+    print(render._table(["model", "source", "family", "params", "size MB", "MACs", "benchmark acc"], rows))
+    print(f"\n{len(cards)} models")
+    for note in ws.registry.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _weights_for(args: argparse.Namespace) -> tuple[Weights, str]:
+    if args.weights:
+        return Weights.parse(args.weights), "given with --weights"
+    if not args.use_case:
+        raise GreenRunnerError("give --use-case TEXT (weights are proposed from it) or --weights acc=..,size=..,complexity=..")
+    from agent.proposal import propose_weights
+    proposal = propose_weights(args.use_case)
+    lines = [f"proposed from the use case by the offline reasoner (cues: {', '.join(proposal.cues) or 'none'})"]
+    lines += [f"    {m} = {w:g}: {proposal.justification[m]}" for m, w in proposal.weights.items()]
+    lines += [f"    trade-off: {t}" for t in proposal.trade_offs]
+    if proposal.missing_metrics:
+        lines.append(f"    not measured yet (MACs/size stand in): {', '.join(proposal.missing_metrics)}")
+    return Weights(proposal.weights), "\n".join(lines)
+
+
+def _write_reports(result: ExperimentResult, out: Path, weights_text: str) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    json_path = out / f"greenrunner-{stamp}.json"
+    json_path.write_text(result.to_json(indent=2))
+    html_path = render.html_report(result, out / f"greenrunner-{stamp}.html", weights_text)
+    return json_path, html_path
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    weights, why = _weights_for(args)
+    print(f"Use case: {args.use_case or '-'}")
+    print(f"Weights: {weights}  ({why})")
+    ws = _workspace(args)
+    bar: TqdmProgress | None = None
+
+    def progress(event: ProgressEvent) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = TqdmProgress(event.budget, f"{args.strategy}")
+        bar(event)
+
+    try:
+        result, dataset = ws.select(weights, models=_csv(args.models), data=args.data, strategy=args.strategy,
+                                    budget=args.budget, seed=args.seed, batch_size=args.batch_size,
+                                    label_map=args.label_map, sample=args.sample, use_case=args.use_case or "",
+                                    progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if dataset.report.issues:
+        print(dataset.report.summary())
+    print(render.terminal_report(result))
+    json_path, html_path = _write_reports(result, Path(args.out), str(weights))
+    print(f"\nReport: {html_path}\nJSON:   {json_path}")
+    return 130 if result.interrupted else 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    cards = ws.candidates(_csv(args.models), args.data)
+    dataset = ws.dataset(args.data, cards, label_map=args.label_map, sample=args.sample, seed=args.seed)
+    env = ws.environment(cards, dataset, batch_size=args.batch_size)
+    bar = TqdmProgress(len(cards) * len(dataset), "brute force")
+    try:
+        result = run_brute_force(env, Weights({"accuracy": 1.0}), batch_size=args.batch_size, progress=bar)
+    finally:
+        bar.close()
+    if result.interrupted:
+        print("interrupted: outcomes so far are cached; run the same command again to finish", file=sys.stderr)
+        return 130
+    keep = [i for i, c in enumerate(cards) if c.name not in result.excluded]
+    correct = [env.pull(i, list(range(len(dataset)))) for i in keep]   # all answered by the cache now
+    seconds = [result.per_model[cards[i].name].compute_seconds / max(result.per_model[cards[i].name].calls, 1)
+               for i in keep]
+    import numpy as np
+    matrix = OutcomeMatrix([cards[i] for i in keep], env.image_ids, np.array(correct), np.array(seconds),
+                           name=Path(args.out).stem)
+    path = matrix.save(args.out)
+    print(f"recorded {len(keep)} models x {len(dataset)} images -> {path}")
+    for name, reason in result.excluded.items():
+        print(f"excluded {name}: {reason}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    matrix = OutcomeMatrix.load(args.matrix)
+    weights = Weights.parse(args.weights)
+    budget = args.budget or max(len(matrix.cards), int(0.25 * matrix.correct.size))
+    strategies = _csv(args.strategy) or [DEFAULT_STRATEGY]
+    truth = run_brute_force(ReplayEnvironment(matrix), weights)
+    best = truth.best.name if truth.best else None
+    print(f"{matrix.name}: {len(matrix.cards)} models x {len(matrix.image_ids)} images; brute-force best: {best}")
+    for name in strategies:
+        result = run_experiment(ReplayEnvironment(matrix), weights, make_strategy(name, seed=args.seed,
+                                batch_size=args.batch_size), budget, dataset=matrix.name)
+        print(f"\n== {name} ==")
+        print(render.terminal_report(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="greenrunner", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--checkpoints", action="append", metavar="DIR",
+                       help="folder of local checkpoints (TorchScript, torch.export, state_dict + greenrunner.json)")
+        p.add_argument("--no-torchvision", action="store_true", help="leave the torchvision catalog out")
+
+    p = sub.add_parser("models", help="list candidate models")
+    common(p)
+    p.add_argument("--source")
+    p.add_argument("--family")
+    p.add_argument("--max-size", type=float, metavar="MB")
+    p.add_argument("--max-macs", type=float, metavar="MMACS", help="maximum millions of MACs per image")
+    p.add_argument("--min-acc", type=float, metavar="ACC", help="minimum published accuracy in [0, 1]")
+    p.set_defaults(func=cmd_models)
+
+    def run_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--models", help="comma-separated model names (default: the demo zoo)")
+        p.add_argument("--data", help="target ImageFolder directory or .zip (default: the demo target)")
+        p.add_argument("--label-map", help="JSON file mapping dataset classes to sets of model classes")
+        p.add_argument("--sample", type=int, help="evaluate on a seeded sample of N target images")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--batch-size", type=int, default=16, help="images per pull")
+
+    p = sub.add_parser("select", help="pick the best model for a use case on target images")
+    common(p)
+    run_args(p)
+    p.add_argument("--use-case", help="plain-text use case; weights are proposed from it unless --weights is given")
+    p.add_argument("--weights", help="e.g. acc=0.63,size=0.25,complexity=0.21")
+    p.add_argument("--strategy", default=DEFAULT_STRATEGY,
+                   help=f"one of {', '.join(STRATEGIES)}, brute_force, benchmark_card")
+    p.add_argument("--budget", type=int, help="evaluation calls (default: 25 %% of brute force)")
+    p.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
+    p.set_defaults(func=cmd_select)
+
+    p = sub.add_parser("record", help="brute-force run recorded as an outcome matrix for replay")
+    common(p)
+    run_args(p)
+    p.add_argument("--out", required=True, help="output .npz file")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("replay", help="run strategies on a recorded outcome matrix (no models needed)")
+    p.add_argument("matrix")
+    p.add_argument("--strategy", help="comma-separated strategies (default: the default strategy)")
+    p.add_argument("--weights", default="acc=0.63,size=0.25,complexity=0.21")
+    p.add_argument("--budget", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.set_defaults(func=cmd_replay)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except GreenRunnerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: everything evaluated so far is cached; re-running resumes from there", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
