@@ -86,7 +86,9 @@ def _example_input(model: nn.Module, input_size: tuple[int, ...]) -> torch.Tenso
 
 
 def _fvcore_macs(model: nn.Module, example: torch.Tensor) -> int:
-    from fvcore.nn import FlopCountAnalysis
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)   # fvcore scripts a loss at import: deprecated jit API
+        from fvcore.nn import FlopCountAnalysis
 
     analysis = (FlopCountAnalysis(model, example)
                 .set_op_handle("aten::scaled_dot_product_attention", sdpa_macs_handle)
