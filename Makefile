@@ -16,11 +16,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-# The main job on the embedded defaults: offline demo zoo + offline reasoner.
+# The web app (and Slack bot, when SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET are set) on the embedded defaults:
+# offline demo zoo + offline reasoner. Without a login configured, keep HOST=127.0.0.1 (docs/app.md#login).
 run: setup
-	$(BIN)/greenrunner select --use-case "detect digits on parcels from a delivery drone"
+	$(BIN)/chainlit run ui/app.py --host $(HOST) --port $(PORT) --headless
 
-select: run
+# The same selection from the command line.
+select: setup
+	$(BIN)/greenrunner select --use-case "detect digits on parcels from a delivery drone"
 
 test: setup
 	$(BIN)/python -m pytest -q -ra

@@ -9,6 +9,10 @@ Three layers, each usable alone:
   decode + preprocess a few images, batched forward under ``torch.inference_mode()``.
 * ``Evaluator`` / ``LiveEnvironment`` — cache first, compute only what is missing (one batch per
   transaction, so an interruption loses at most the batch in flight), with per-model accounting.
+
+Energy: an ``EnergyMeter`` (``greenrunner_core.energy``; injected, default RAPL or a labelled estimate)
+measures every computed batch; the per-call share is stored with each outcome, so a run answered from
+the cache still reports what its evaluations cost.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from torchvision.io import ImageReadMode
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
+from greenrunner_core.energy import CarbonIntensity, EnergyLedger, EnergyMeter, EnergyReading, default_meter
 from greenrunner_core.environment import Accounting, ModelFailedError
 from greenrunner_core.errors import DatasetError, GreenRunnerError
 from greenrunner_core.registry.base import ModelSource, Registry
@@ -64,6 +69,8 @@ class Outcome:
     prediction: int
     prob: float
     seconds: float        # compute seconds of this call when it was first computed
+    joules: float | None = None      # energy of this call (its batch's / batch size); None = not recorded
+    energy_kind: str | None = None   # how ``joules`` was obtained, e.g. "measured (RAPL)", "estimated (time x W)"
 
 
 @dataclass(frozen=True)
@@ -82,9 +89,15 @@ CREATE TABLE IF NOT EXISTS outcomes (
     prob          REAL    NOT NULL,
     seconds       REAL    NOT NULL,
     created       REAL    NOT NULL,
+    joules        REAL,
+    energy_kind   TEXT,
     PRIMARY KEY (model, weights_id, preprocess_id, image_id)
 ) WITHOUT ROWID
 """
+# columns added after the first release: (name, SQL type); older caches get them (NULL) on open
+_MIGRATIONS = (("joules", "REAL"), ("energy_kind", "TEXT"))
+_COLUMNS = ("model", "weights_id", "preprocess_id", "image_id", "prediction", "prob", "seconds", "created",
+            "joules", "energy_kind")
 _IN_CHUNK = 500          # SQLite host parameters per IN list (well under every SQLite build's limit)
 _BUSY_TIMEOUT_MS = 30_000
 
@@ -114,6 +127,21 @@ class OutcomeCache:
                                    f"(got {mode!r}); put it on a local filesystem")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the nullable columns newer versions store (energy) to a cache written by an older version."""
+        def columns() -> set[str]:
+            return {row[1] for row in self._conn.execute("PRAGMA table_info(outcomes)")}
+
+        for name, sql_type in _MIGRATIONS:
+            if name in columns():
+                continue
+            try:
+                self._conn.execute(f"ALTER TABLE outcomes ADD COLUMN {name} {sql_type}")
+            except sqlite3.OperationalError:
+                if name not in columns():       # another process added it meanwhile: fine; anything else is not
+                    raise
 
     # pickling reopens the same file (a connection itself cannot cross processes)
     def __reduce__(self) -> tuple[Any, tuple[str]]:
@@ -139,11 +167,12 @@ class OutcomeCache:
                 chunk = unique[start:start + _IN_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows = self._conn.execute(
-                    "SELECT image_id, prediction, prob, seconds FROM outcomes "
+                    "SELECT image_id, prediction, prob, seconds, joules, energy_kind FROM outcomes "
                     f"WHERE model=? AND weights_id=? AND preprocess_id=? AND image_id IN ({marks})",
                     (model, weights_id, preprocess_id, *chunk))
-                for image_id, prediction, prob, seconds in rows:
-                    out[image_id] = Outcome(int(prediction), float(prob), float(seconds))
+                for image_id, prediction, prob, seconds, joules, kind in rows:
+                    out[image_id] = Outcome(int(prediction), float(prob), float(seconds),
+                                            None if joules is None else float(joules), kind)
         return out
 
     def put_many(self, model: str, weights_id: str, preprocess_id: str,
@@ -153,12 +182,15 @@ class OutcomeCache:
             return
         now = time.time()
         rows = [(model, weights_id, preprocess_id, image_id, int(o.prediction), float(o.prob),
-                 float(o.seconds), now) for image_id, o in outcomes.items()]
+                 float(o.seconds), now, None if o.joules is None else float(o.joules), o.energy_kind)
+                for image_id, o in outcomes.items()]
+        insert = (f"INSERT OR REPLACE INTO outcomes ({', '.join(_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * len(_COLUMNS))})")
         with self._lock:
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")   # take the write lock up front: no upgrade deadlock in WAL
-                conn.executemany("INSERT OR REPLACE INTO outcomes VALUES (?,?,?,?,?,?,?,?)", rows)
+                conn.executemany(insert, rows)
                 conn.execute("COMMIT")
             except BaseException:            # includes KeyboardInterrupt: never leave a transaction open
                 if conn.in_transaction:
@@ -183,6 +215,7 @@ class PullTask:
     dataset_root: str
     images: tuple[tuple[str, str], ...]      # (image_id, path relative to dataset_root)
     batch_size: int = 64
+    meter: EnergyMeter | None = None         # measures each batch (and a model load); picklable
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -199,10 +232,19 @@ class PullResult:
     seconds: float                            # decode + preprocess + forward, all images (no model load)
     call_seconds: list[float] = field(default_factory=list)   # per image: its batch's seconds / batch size
     load_seconds: float = 0.0                 # model load time paid by this task (0 when already loaded)
+    call_joules: list[float | None] = field(default_factory=list)   # per image: its batch's joules / batch size
+    load_joules: float = 0.0                  # energy of the model load paid by this task
+    energy_kind: str | None = None            # the meter's kind (None: no meter)
+
+    @property
+    def joules(self) -> float:
+        """Energy of the batches (no model load); 0 when nothing was measured."""
+        return float(sum(j for j in self.call_joules if j is not None))
 
     def outcomes(self) -> dict[str, Outcome]:
-        return {i: Outcome(p, q, s) for i, p, q, s in
-                zip(self.image_ids, self.predictions, self.probs, self.call_seconds, strict=True)}
+        joules = self.call_joules or [None] * len(self.image_ids)
+        return {i: Outcome(p, q, s, j, self.energy_kind if j is not None else None) for i, p, q, s, j in
+                zip(self.image_ids, self.predictions, self.probs, self.call_seconds, joules, strict=True)}
 
 
 _MAX_MODELS = 2
@@ -386,18 +428,48 @@ def _logits(output: Any) -> torch.Tensor:
     raise TypeError(f"model returned {type(output).__name__}, expected a (batch, classes) tensor of scores")
 
 
+def _meter_start(meter: EnergyMeter | None) -> bool:
+    if meter is None:
+        return False
+    try:
+        meter.start()
+        return True
+    except (OSError, ValueError, GreenRunnerError):   # a counter that vanished must not fail the evaluation
+        return False
+
+
+def _meter_stop(meter: EnergyMeter | None, started: bool) -> EnergyReading | None:
+    if meter is None or not started:
+        return None
+    try:
+        return meter.stop()
+    except (OSError, ValueError, GreenRunnerError):
+        return None
+
+
 def run_pull_task(task: PullTask) -> PullResult:
-    """Top-1 prediction of ``task.card`` on each of ``task.images`` (pure; safe in a worker process)."""
+    """Top-1 prediction of ``task.card`` on each of ``task.images`` (pure; safe in a worker process).
+
+    With ``task.meter``, each batch's energy (decode + preprocess + forward, the same span as its
+    seconds) is split evenly over its images; a model load is measured on its own.
+    """
     prep = _Prep.of(task.card.preprocess)
     n_classes = len(task.card.class_labels)
+    meter = task.meter
+    started = _meter_start(meter)
     model, load_seconds = _get_model(task.source, task.card)
+    load_reading = _meter_stop(meter, started)
+    load_joules = load_reading.joules if load_reading is not None and load_seconds > 0 else 0.0
     root = Path(task.dataset_root)
     pool = _decode_pool()
     predictions: list[int] = []
     probs: list[float] = []
     call_seconds: list[float] = []
+    call_joules: list[float | None] = []
+    kind: str | None = None
     total = 0.0
     for batch in _batches(task.images, task.batch_size):
+        started = _meter_start(meter)
         start = time.perf_counter()
         tensors = list(pool.map(lambda item: _load_one(root / item[1], prep), batch))
         x = torch.stack(tensors).to(torch.float32).mul_(1.0 / 255.0).sub_(prep.mean).div_(prep.std)
@@ -408,12 +480,18 @@ def run_pull_task(task: PullTask) -> PullResult:
                                  f"expected ({len(batch)}, {n_classes}) to match its {n_classes} class labels")
             top_prob, top_idx = torch.softmax(scores.float(), dim=1).max(dim=1)
         seconds = time.perf_counter() - start
+        reading = _meter_stop(meter, started)
         total += seconds
         predictions.extend(int(i) for i in top_idx.tolist())
         probs.extend(float(p) for p in top_prob.tolist())
         call_seconds.extend([seconds / len(batch)] * len(batch))
+        call_joules.extend([None if reading is None else reading.joules / len(batch)] * len(batch))
+        if reading is not None:
+            kind = reading.kind
     return PullResult(image_ids=tuple(i for i, _ in task.images), predictions=predictions, probs=probs,
-                      seconds=total, call_seconds=call_seconds, load_seconds=load_seconds)
+                      seconds=total, call_seconds=call_seconds, load_seconds=load_seconds,
+                      call_joules=call_joules if meter is not None else [], load_joules=load_joules,
+                      energy_kind=kind if kind is not None else (load_reading.kind if load_reading else None))
 
 
 # ------------------------------------------------------------------------------------------ evaluator
@@ -428,7 +506,8 @@ class Evaluator:
     """Answers evaluation calls from the cache first and computes only the missing ones, batch by batch."""
 
     def __init__(self, registry: Registry, dataset: TargetDataset, cache: OutcomeCache,
-                 batch_size: int = 64, accounting: Accounting | None = None) -> None:
+                 batch_size: int = 64, accounting: Accounting | None = None, *,
+                 meter: EnergyMeter | None = None, energy: EnergyLedger | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
         self.registry = registry
@@ -436,6 +515,8 @@ class Evaluator:
         self.cache = cache
         self.batch_size = batch_size
         self.accounting = accounting if accounting is not None else Accounting()
+        self.meter: EnergyMeter = meter if meter is not None else default_meter()
+        self.energy = energy if energy is not None else EnergyLedger(kind=self.meter.kind, detail=self.meter.detail)
 
     def predict(self, card: ModelCard, images: Sequence[TargetImage]) -> list[Outcome]:
         """Outcomes (same order as ``images``) of ``card`` on those images.
@@ -445,6 +526,7 @@ class Evaluator:
         propagates untouched, after the batches already computed were committed.
         """
         account = self.accounting.account(card.name)
+        energy = self.energy.account(card.name)
         key = (card.name, card.weights_id, card.preprocess.id)
         known = self.cache.get_many(*key, [img.id for img in images])
         missing: dict[str, str] = {}
@@ -456,7 +538,7 @@ class Evaluator:
             todo = list(missing.items())
             for batch in _batches(todo, self.batch_size):
                 task = PullTask(source=source, card=card, dataset_root=str(self.dataset.root),
-                                images=tuple(batch), batch_size=self.batch_size)
+                                images=tuple(batch), batch_size=self.batch_size, meter=self.meter)
                 start = time.perf_counter()
                 try:
                     result = run_pull_task(task)
@@ -471,11 +553,19 @@ class Evaluator:
                 self.cache.put_many(*key, new)
                 known.update(new)
                 account.new_evaluations += len(new)
+                energy.spent_joules += result.joules + result.load_joules
+                energy.load_joules += result.load_joules
         outcomes = [known[img.id] for img in images]
         account.calls += len(images)
         account.cache_hits += len(images) - len(missing)
         account.compute_seconds += sum(o.seconds for o in outcomes)
         account.macs += len(images) * card.macs
+        for o in outcomes:
+            if o.joules is not None:
+                energy.joules += o.joules
+                energy.known_calls += 1
+                if o.energy_kind:
+                    energy.kinds.add(o.energy_kind)
         return outcomes
 
 
@@ -483,13 +573,19 @@ class LiveEnvironment:
     """The ``Environment`` a strategy pulls from during a real run: correctness from live/cached predictions."""
 
     def __init__(self, registry: Registry, cards: Sequence[ModelCard], dataset: TargetDataset,
-                 cache: OutcomeCache, batch_size: int = 64) -> None:
+                 cache: OutcomeCache, batch_size: int = 64, *, meter: EnergyMeter | None = None,
+                 carbon: CarbonIntensity | None = None) -> None:
         self.cards: list[ModelCard] = list(cards)
         self.dataset = dataset
         self.images: list[TargetImage] = list(dataset.images)
         self.image_ids: list[str] = [img.id for img in self.images]
         self.accounting = Accounting()
-        self.evaluator = Evaluator(registry, dataset, cache, batch_size=batch_size, accounting=self.accounting)
+        meter = meter if meter is not None else default_meter()
+        self.energy = EnergyLedger(kind=meter.kind, detail=meter.detail)
+        if carbon is not None:
+            self.energy.carbon = carbon
+        self.evaluator = Evaluator(registry, dataset, cache, batch_size=batch_size, accounting=self.accounting,
+                                   meter=meter, energy=self.energy)
         self._allowed: dict[tuple[str, ...], dict[str, frozenset[int]]] = {}
 
     def _allowed_for(self, card: ModelCard, class_name: str) -> frozenset[int]:

@@ -1,8 +1,10 @@
 """A budgeted selection run -> ExperimentResult, the baselines in the same shape, and re-ranking.
 
 The result holds the ranking (estimated reward and uncertainty per model), the top 3, selection
-counts, what was spent (calls, MACs, seconds) and the same figures for brute force, so savings can
-be reported. It also keeps the per-model observations, so new weights re-rank without new calls.
+counts, what was spent (calls, MACs, seconds, joules) and the same figures for brute force, so savings
+can be reported. It also keeps the per-model observations, so new weights re-rank without new calls.
+Energy figures carry their kind ("measured (RAPL)" / "estimated (time x W)"); brute-force energy is
+extrapolated from the measured per-call energy and labelled so.
 """
 from __future__ import annotations
 
@@ -15,11 +17,21 @@ from typing import Any
 
 import numpy as np
 
+from greenrunner_core.energy import (
+    WORLD_AVERAGE,
+    CarbonIntensity,
+    EnergyLedger,
+    combine_kinds,
+    fmt_co2,
+    fmt_joules,
+    grams_co2,
+    is_estimated,
+)
 from greenrunner_core.environment import Accounting, Environment, ModelFailedError
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.estimates import Z_95, accuracy_interval
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.reward import RewardModel, Weights
-from greenrunner_core.estimates import Z_95, accuracy_interval
 from greenrunner_core.strategies.base import BanditState, ProgressCallback, Strategy, validate_budget
 
 
@@ -40,6 +52,7 @@ class RankedModel:
     benchmark_accuracy: float | None
     exact: bool = False           # evaluated on every target image
     excluded: str | None = None   # reason when the model failed
+    latency_ms: float | None = None   # median ms per image at batch 1 on this machine (when measured)
 
 
 @dataclass
@@ -50,6 +63,10 @@ class Cost:
     macs: int = 0
     seconds: float = 0.0          # wall seconds of the computation done in this run
     compute_seconds: float = 0.0  # what the answered calls cost when computed (cache included)
+    joules: float = 0.0           # energy the answered calls cost when computed (cache included)
+    energy_calls: int = 0         # calls whose energy was recorded (older cache rows: extrapolated, see notes)
+    spent_joules: float = 0.0     # energy spent computing in this run (forward passes + model loads)
+    energy_kind: str = ""         # "measured (RAPL)", "estimated (time x W)", "mixed: ...", "" = not measured
 
 
 @dataclass
@@ -60,6 +77,9 @@ class Savings:
     calls_saved: int
     macs_saved: int
     seconds_saved: float
+    joules_pct: float = 0.0
+    joules_saved: float = 0.0
+    co2_saved_g: float = 0.0
 
 
 @dataclass
@@ -83,6 +103,12 @@ class ExperimentResult:
     wall_seconds: float = 0.0
     use_case: str = ""
     confidence: float = 0.95
+    energy_kind: str = ""         # kind of the energy figures ("" = energy not measured, e.g. a replay)
+    energy_detail: str = ""       # how the meter works (e.g. "CPU seconds x 10 W per busy core")
+    carbon_g_per_kwh: float = WORLD_AVERAGE.g_per_kwh
+    carbon_source: str = WORLD_AVERAGE.source
+    latency: dict[str, dict[str, Any]] = field(default_factory=dict)    # name -> LatencyStats as a dict
+    variants: dict[str, dict[str, str]] = field(default_factory=dict)   # variant -> {"base", "tactic", "note"}
 
     @property
     def top3(self) -> list[RankedModel]:
@@ -97,16 +123,56 @@ class ExperimentResult:
     def savings(self) -> Savings:
         bf, sp = self.brute_force, self.spent
         pct = lambda a, b: 100.0 * a / b if b else 0.0  # noqa: E731
+        joules_saved = max(bf.joules - sp.joules, 0.0)
         return Savings(calls_pct=pct(sp.calls, bf.calls), macs_pct=pct(sp.macs, bf.macs),
                        seconds_pct=pct(sp.compute_seconds, bf.compute_seconds),
                        calls_saved=bf.calls - sp.calls, macs_saved=bf.macs - sp.macs,
-                       seconds_saved=max(bf.compute_seconds - sp.compute_seconds, 0.0))
+                       seconds_saved=max(bf.compute_seconds - sp.compute_seconds, 0.0),
+                       joules_pct=pct(sp.joules, bf.joules), joules_saved=joules_saved,
+                       co2_saved_g=self.co2_g(joules_saved))
+
+    @property
+    def carbon(self) -> CarbonIntensity:
+        return CarbonIntensity(self.carbon_g_per_kwh, self.carbon_source)
+
+    @property
+    def energy_measured(self) -> bool:
+        """Energy figures exist for this run (live runs; replays of matrices without energy have none)."""
+        return bool(self.energy_kind)
+
+    def co2_g(self, joules: float) -> float:
+        return grams_co2(joules, self.carbon)
+
+    def energy_summary(self) -> dict[str, Any]:
+        """Energy spent and saved against brute force, in joules and grams CO2, with their labels."""
+        sp, bf, sv = self.spent, self.brute_force, self.savings
+        return {"kind": self.energy_kind, "estimated": is_estimated(self.energy_kind), "detail": self.energy_detail,
+                "spent_joules": sp.joules, "spent_now_joules": sp.spent_joules, "brute_force_joules": bf.joules,
+                "brute_force_label": "extrapolated from measured per-call energy", "saved_joules": sv.joules_saved,
+                "spent_pct": sv.joules_pct, "spent_co2_g": self.co2_g(sp.joules),
+                "brute_force_co2_g": self.co2_g(bf.joules), "saved_co2_g": sv.co2_saved_g,
+                "carbon_g_per_kwh": self.carbon_g_per_kwh, "carbon_source": self.carbon_source}
+
+    def energy_lines(self) -> list[str]:
+        """Plain-text lines on energy and CO2 for every front door (empty when energy was not measured)."""
+        if not self.energy_measured:
+            return []
+        sp, bf, sv = self.spent, self.brute_force, self.savings
+        return [
+            (f"energy: {fmt_joules(sp.joules)} of {fmt_joules(bf.joules)} for brute force, extrapolated "
+             f"({sv.joules_pct:.1f} %), {fmt_joules(sv.joules_saved)} saved — {self.energy_kind}"),
+            (f"CO2: {fmt_co2(self.co2_g(sp.joules))} of {fmt_co2(self.co2_g(bf.joules))} for brute force, "
+             f"{fmt_co2(sv.co2_saved_g)} saved — at {self.carbon_g_per_kwh:g} g/kWh ({self.carbon_source})"),
+            (f"energy spent computing in this run: {fmt_joules(sp.spent_joules)} (model loads included; "
+             "cached calls cost nothing now)"),
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["top3"] = [r.name for r in self.top3]
         data["savings"] = asdict(self.savings)
         data["observations"] = {k: list(v) for k, v in self.observations.items()}
+        data["energy"] = self.energy_summary()
         return data
 
     def to_json(self, **kwargs: Any) -> str:
@@ -117,6 +183,7 @@ class ExperimentResult:
         data = dict(data)
         data.pop("top3", None)
         data.pop("savings", None)
+        data.pop("energy", None)
         data["ranking"] = [RankedModel(**r) for r in data["ranking"]]
         data["spent"] = Cost(**data["spent"])
         data["brute_force"] = Cost(**data["brute_force"])
@@ -151,13 +218,54 @@ def build_ranking(cards: Sequence[ModelCard], order: Sequence[int], pulls: np.nd
             est_accuracy=float(acc[i]) if seen else None, acc_low=float(low[i]), acc_high=float(high[i]),
             est_reward=float(reward[i]) if seen else None, reward_low=float(r_low[i]), reward_high=float(r_high[i]),
             size_mb=float(c.size_mb), macs=int(c.macs), benchmark_accuracy=c.benchmark_accuracy,
-            exact=bool(pulls[i] >= n_images), excluded=excluded.get(i)))
+            exact=bool(pulls[i] >= n_images), excluded=excluded.get(i),
+            latency_ms=c.known_metrics().get("latency")))
     return out
 
 
-def _cost_of(accounting: Accounting) -> tuple[Cost, dict[str, Cost]]:
+def _cost_of(accounting: Accounting, energy: EnergyLedger | None = None) -> tuple[Cost, dict[str, Cost]]:
     per = {name: Cost(**asdict(a)) for name, a in accounting.per_model.items()}
-    return Cost(**asdict(accounting.total())), per
+    total = Cost(**asdict(accounting.total()))
+    if energy is None:
+        return total, per
+    for name, account in energy.per_model.items():
+        cost = per.setdefault(name, Cost())
+        cost.joules, cost.energy_calls = account.joules, account.known_calls
+        cost.spent_joules, cost.energy_kind = account.spent_joules, combine_kinds(account.kinds)
+    total.joules = sum(c.joules for c in per.values())
+    total.energy_calls = sum(c.energy_calls for c in per.values())
+    total.spent_joules = sum(c.spent_joules for c in per.values())
+    total.energy_kind = combine_kinds(energy.kinds())
+    return total, per
+
+
+def _energy_rates(cards: Sequence[ModelCard], per_model: Mapping[str, Cost]) -> tuple[dict[str, float], float]:
+    """Joules per call of each model with recorded energy, and the median joules per MAC (for the others)."""
+    rates = {n: c.joules / c.energy_calls for n, c in per_model.items() if c.energy_calls and c.joules > 0}
+    per_mac = [rates[c.name] / c.macs for c in cards if c.name in rates]
+    return rates, float(np.median(per_mac)) if per_mac else 0.0
+
+
+def fill_unrecorded_energy(cards: Sequence[ModelCard], per_model: Mapping[str, Cost], total: Cost) -> list[str]:
+    """Calls answered from cache rows written before energy was recorded: extrapolate their energy (in place)."""
+    rates, per_mac = _energy_rates(cards, per_model)
+    by_name = {c.name: c for c in cards}
+    filled = 0
+    for name, cost in per_model.items():
+        missing = cost.calls - cost.energy_calls
+        card = by_name.get(name)
+        if missing <= 0 or card is None:
+            continue
+        rate = rates.get(name, per_mac * card.macs)
+        if rate <= 0:
+            continue
+        cost.joules += rate * missing
+        filled += missing
+    if not filled:
+        return []
+    total.joules = sum(c.joules for c in per_model.values())
+    return [(f"energy of {filled:,} cached calls recorded before energy was kept is extrapolated from the measured "
+             "per-call energy")]
 
 
 def brute_force_cost(cards: Sequence[ModelCard], n_images: int, per_model: Mapping[str, Cost]) -> tuple[Cost, list[str]]:
@@ -175,8 +283,15 @@ def brute_force_cost(cards: Sequence[ModelCard], n_images: int, per_model: Mappi
         notes.append(f"brute-force seconds extrapolated from measured per-call time ({len(rates)} of {len(cards)} "
                      "models measured; the rest scaled by MACs)")
     total_calls = len(cards) * n_images
+    energy_rates, per_mac = _energy_rates(cards, per_model)
+    joules = sum(energy_rates.get(c.name, per_mac * c.macs) * n_images for c in cards)
+    kinds = combine_kinds(c.energy_kind for c in per_model.values())
+    if energy_rates and len(energy_rates) < len(cards):
+        notes.append(f"brute-force energy extrapolated from measured per-call energy ({len(energy_rates)} of "
+                     f"{len(cards)} models measured; the rest scaled by MACs)")
     return Cost(calls=total_calls, new_evaluations=total_calls, macs=int(sum(c.macs for c in cards) * n_images),
-                compute_seconds=seconds, seconds=seconds), notes
+                compute_seconds=seconds, seconds=seconds, joules=joules, energy_calls=total_calls if joules else 0,
+                spent_joules=joules, energy_kind=kinds), notes
 
 
 def _result(strategy: str, params: dict[str, Any], weights: Weights, budget: int, env: Environment, dataset: str,
@@ -185,10 +300,16 @@ def _result(strategy: str, params: dict[str, Any], weights: Weights, budget: int
     cards = env.cards
     ranking = build_ranking(cards, ranking_order, state_like.pulls, state_like.successes, state_like.n_images,
                             state_like.reward_model, state_like.excluded)
-    spent, per_model = _cost_of(env.accounting)
+    ledger: EnergyLedger | None = getattr(env, "energy", None)
+    spent, per_model = _cost_of(env.accounting, ledger)
+    energy_notes = fill_unrecorded_energy(cards, per_model, spent) if ledger is not None else []
     brute, notes = brute_force_cost(cards, len(env.image_ids), per_model)
     excluded = {cards[i].name: reason for i, reason in state_like.excluded.items()}
-    all_notes = list(extra_notes) + notes + [f"{n} excluded: {r}" for n, r in excluded.items()]
+    all_notes = list(extra_notes) + notes + energy_notes + [f"{n} excluded: {r}" for n, r in excluded.items()]
+    energy_kind = spent.energy_kind if ledger is not None else ""
+    carbon = ledger.carbon if ledger is not None else WORLD_AVERAGE
+    if ledger is not None and is_estimated(energy_kind):
+        all_notes.append(f"energy is {energy_kind or 'estimated'}: {ledger.detail or 'nothing could be measured'}")
     if interrupted:
         all_notes.append(stop_reason)
     return ExperimentResult(
@@ -197,7 +318,9 @@ def _result(strategy: str, params: dict[str, Any], weights: Weights, budget: int
         per_model=per_model, observations={c.name: (int(state_like.pulls[i]), int(state_like.successes[i]))
                                            for i, c in enumerate(cards)},
         excluded=excluded, notes=all_notes, interrupted=interrupted, stop_reason=stop_reason, wall_seconds=wall,
-        use_case=use_case, confidence=state_like.confidence)
+        use_case=use_case, confidence=state_like.confidence, energy_kind=energy_kind,
+        energy_detail=ledger.detail if ledger is not None else "", carbon_g_per_kwh=carbon.g_per_kwh,
+        carbon_source=carbon.source)
 
 
 def run_experiment(env: Environment, weights: Weights, strategy: Strategy, budget: int, *, dataset: str = "",
@@ -321,7 +444,8 @@ def rerank(result: ExperimentResult, cards: Sequence[ModelCard], weights: Weight
     calls = 0
     if contenders and reward_model.accuracy_weight > 0:
         for i in contenders + [leader]:
-            gap = abs(est[leader] - (est[i] if i != leader else est[contenders[0]])) if pulls[i] else 0.0
+            other = est[i] if i != leader else est[contenders[0]]
+            gap = float(abs(est[leader] - other)) if pulls[i] and np.isfinite(other) else 0.0  # unseen: no gap known
             calls += calls_to_resolve(float(np.nan_to_num(acc[i], nan=0.5)), int(pulls[i]), result.n_images,
                                       gap / (2 * reward_model.accuracy_weight))
     ranking = build_ranking(cards, order, pulls, successes, result.n_images, reward_model, excluded)

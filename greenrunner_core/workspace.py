@@ -1,18 +1,23 @@
 """One place that wires sources, target data, the outcome cache and the evaluator for a selection run.
 
 Front doors (CLI, agent tools, web app) all go through here, so a run means the same thing everywhere.
+They may inject an energy meter (e.g. CodeCarbon's) and a carbon intensity; the default meter reads RAPL
+when it can and otherwise estimates, labelled so. ``tactics`` adds optimised variants of the candidates
+as arms of their own; ``measure_latency`` measures (once per model and machine) the "latency" metric.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from greenrunner_core.data import TargetDataset, load_target
-from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.energy import CarbonIntensity, EnergyMeter, default_meter, fmt_joules
+from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError
 from greenrunner_core.evaluation import LiveEnvironment, OutcomeCache
 from greenrunner_core.experiment import ExperimentResult, run_benchmark_card, run_brute_force, run_experiment
+from greenrunner_core.latency import LatencyCache, LatencyStats
 from greenrunner_core.paths import cache_dir as default_cache_dir
 from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.card import ModelCard
@@ -20,9 +25,14 @@ from greenrunner_core.registry.demo_zoo import DemoZooSource
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
 from greenrunner_core.strategies.base import ProgressCallback
+from greenrunner_core.tactics import TacticSource, parse_tactics, variant_name, variants_beside_bases
 
 DEMO_DATASET = "demo"
 DEFAULT_BUDGET_FRACTION = 0.25
+DEFAULT_EVAL_BATCH = 16
+LATENCY_HINT = ("the 'latency' metric has weight {w:g} but latency is not measured; enable it with --measure-latency "
+                "(CLI) or Workspace(measure_latency=True) — each model is timed once on this machine and cached — "
+                "or set its weight to 0")
 
 
 @dataclass
@@ -32,9 +42,22 @@ class Workspace:
     cache_dir: Path = field(default_factory=default_cache_dir)
     checkpoints: Sequence[Path] = ()
     include_torchvision: bool = True
+    measure_latency: bool = False                 # time every candidate once (cached): the "latency" metric
+    tactics: Sequence[str] = ()                   # e.g. ("quantize", "compile"): optimised variants as arms
+    energy_meter: EnergyMeter | None = None       # injected by a front door (e.g. CodeCarbon); default: RAPL/estimate
+    carbon: CarbonIntensity | None = None         # grid intensity for grams of CO2 (default: world average)
     _registry: Registry | None = field(default=None, init=False, repr=False)
     _demo: DemoZooSource | None = field(default=None, init=False, repr=False)
     _cache: OutcomeCache | None = field(default=None, init=False, repr=False)
+    _meter: EnergyMeter | None = field(default=None, init=False, repr=False)
+    _latency_cache: LatencyCache | None = field(default=None, init=False, repr=False)
+    variant_info: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False)
+    tactic_skips: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    latency_stats: dict[str, LatencyStats] = field(default_factory=dict, init=False, repr=False)
+    latency_failures: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tactics = parse_tactics(self.tactics)
 
     @property
     def demo(self) -> DemoZooSource:
@@ -62,11 +85,26 @@ class Workspace:
             self._cache = OutcomeCache(Path(self.cache_dir) / "outcomes.sqlite")
         return self._cache
 
-    def demo_cards(self) -> list[ModelCard]:
-        return [c for c in self.registry.cards() if c.source == self.demo.name]
+    @property
+    def meter(self) -> EnergyMeter:
+        """The injected energy meter, else RAPL when readable, else the labelled estimate."""
+        if self._meter is None:
+            self._meter = self.energy_meter if self.energy_meter is not None else default_meter()
+        return self._meter
 
-    def candidates(self, names: Sequence[str] | None, data: str | Path | None) -> list[ModelCard]:
-        """Named models, or the demo zoo when the user names none and targets the demo data."""
+    @property
+    def latency_cache(self) -> LatencyCache:
+        if self._latency_cache is None:
+            self._latency_cache = LatencyCache(Path(self.cache_dir) / "latency.json")
+        return self._latency_cache
+
+    def demo_cards(self) -> list[ModelCard]:
+        return [c for c in self.registry.cards() if c.source == self.demo.name and c.name not in self.variant_info]
+
+    def candidates(self, names: Sequence[str] | None, data: str | Path | None,
+                   batch_size: int = DEFAULT_EVAL_BATCH) -> list[ModelCard]:
+        """Named models, or the demo zoo when the user names none and targets the demo data; with ``tactics``
+        each is followed by its optimised variants, and with ``measure_latency`` every card carries its latency."""
         if names:
             cards = self.registry.resolve(list(names))
         elif data in (None, "", DEMO_DATASET):
@@ -76,7 +114,68 @@ class Workspace:
                                    "; list them with `greenrunner models`")
         if len(cards) < 2:
             raise GreenRunnerError(f"only {len(cards)} candidate model given; selection needs at least 2")
+        if self.tactics:
+            cards = self.with_variants(cards)
+        if self.measure_latency:
+            cards = self.with_latency(cards, batch_size)
         return cards
+
+    # -- optimisation tactics ------------------------------------------------------------------------------------
+    def with_variants(self, cards: Sequence[ModelCard], tactics: Sequence[str] | None = None) -> list[ModelCard]:
+        """``cards`` with their variants under ``tactics`` (default: the workspace's), each beside its base.
+
+        Variants are built once per workspace and registered, so they can be loaded, re-ranked and named later.
+        """
+        wanted = parse_tactics(tactics if tactics is not None else self.tactics)
+        registry = self.registry
+        bases = [c for c in cards if c.name not in self.variant_info]
+        for base in bases:
+            todo = tuple(t for t in wanted if variant_name(base.name, t) not in self.variant_info
+                         and variant_name(base.name, t) not in self.tactic_skips and t not in self.tactic_skips)
+            if not todo:
+                continue
+            source = TacticSource(bases=((registry.source_of(base.name), base),), tactics=todo)
+            variants = source.cards()
+            self.tactic_skips.update(source.skipped)
+            clashes = [v.name for v in variants if v.name in registry.names()]
+            if clashes:
+                raise GreenRunnerError(f"variant name(s) {', '.join(clashes)} are already taken by other models; "
+                                       "rename those models or leave the tactic out")
+            registry.add_source(source)
+            self.variant_info.update(source.info)
+        names = {variant_name(b.name, t) for b in bases for t in wanted}
+        variants = [registry.get(n) for n in sorted(names) if n in self.variant_info]
+        return variants_beside_bases(list(cards) + [v for v in variants if v not in cards], self.variant_info)
+
+    def tactic_notes(self, cards: Sequence[ModelCard], tactics: Sequence[str] | None = None) -> list[str]:
+        wanted = parse_tactics(tactics if tactics is not None else self.tactics)
+        names = {c.name for c in cards}
+        notes = [self.tactic_skips[t] for t in wanted if t in self.tactic_skips]
+        notes += [reason for name, reason in self.tactic_skips.items()
+                  if "+" in name and name.split("+", 1)[0] in names]
+        return notes
+
+    # -- latency -------------------------------------------------------------------------------------------------
+    def with_latency(self, cards: Sequence[ModelCard], batch_size: int = DEFAULT_EVAL_BATCH) -> list[ModelCard]:
+        """Cards carrying their measured latency (median ms per image at batch 1), measured once per model and
+        machine. A model that cannot be loaded keeps its card without latency (see ``latency_failures``)."""
+        out = []
+        for card in cards:
+            try:
+                stats, _ = self.latency_cache.measure(card, lambda card=card: self.registry.load(card.name),
+                                                      batch_size, meter=self.meter)
+            except Exception as exc:  # noqa: BLE001 - reported per model; the run decides what to do without it
+                reason = str(exc) if isinstance(exc, GreenRunnerError) else f"{type(exc).__name__}: {exc}"
+                self.latency_failures[card.name] = reason
+                out.append(card)
+                continue
+            self.latency_failures.pop(card.name, None)
+            self.latency_stats[card.name] = stats
+            timed = card.with_metrics(latency=stats.median_ms)
+            if self.registry.get(card.name) != timed:
+                self.registry.replace_card(timed)
+            out.append(timed)
+        return out
 
     def dataset(self, data: str | Path | None, cards: Sequence[ModelCard], *, label_map: str | Path | Mapping | None = None,
                 sample: int | None = None, seed: int = 0) -> TargetDataset:
@@ -89,16 +188,33 @@ class Workspace:
         return dataset.sample(sample, seed) if sample else dataset
 
     def environment(self, cards: Sequence[ModelCard], dataset: TargetDataset, batch_size: int = 64) -> LiveEnvironment:
-        return LiveEnvironment(self.registry, list(cards), dataset, self.outcome_cache, batch_size=batch_size)
+        return LiveEnvironment(self.registry, list(cards), dataset, self.outcome_cache, batch_size=batch_size,
+                               meter=self.meter, carbon=self.carbon)
 
     def select(self, weights: Weights, *, models: Sequence[str] | None = None, data: str | Path | None = None,
                strategy: str = DEFAULT_STRATEGY, budget: int | None = None, seed: int = 0, batch_size: int = 16,
                label_map: str | Path | Mapping | None = None, sample: int | None = None, use_case: str = "",
                strategy_params: Mapping[str, Any] | None = None,
                progress: ProgressCallback | None = None) -> tuple[ExperimentResult, TargetDataset]:
-        cards = self.candidates(models, data)
+        eval_batch = max(batch_size, DEFAULT_EVAL_BATCH)
+        latency_weight = weights.get("latency")
+        cards = self.candidates(models, data, batch_size=eval_batch)
+        extra_notes = self.tactic_notes(cards)
+        untimed = [c.name for c in cards if "latency" not in c.known_metrics()]
+        if latency_weight > 0 and untimed:
+            if not self.measure_latency:
+                raise InvalidWeightsError(LATENCY_HINT.format(w=latency_weight))
+            extra_notes += [f"{n} left out: its latency could not be measured ({self.latency_failures.get(n, 'unknown')})"
+                            for n in untimed]
+            cards = [c for c in cards if c.name not in untimed]
+            if len(cards) < 2:
+                raise GreenRunnerError("latency could be measured for fewer than 2 candidates: "
+                                       + "; ".join(f"{n}: {self.latency_failures.get(n, '?')}" for n in untimed))
+        elif self.measure_latency:
+            extra_notes += [f"latency of {n} not measured: {self.latency_failures[n]}" for n in untimed
+                            if n in self.latency_failures]
         dataset = self.dataset(data, cards, label_map=label_map, sample=sample, seed=seed)
-        env = self.environment(cards, dataset, batch_size=max(batch_size, 16))
+        env = self.environment(cards, dataset, batch_size=eval_batch)
         if budget is None:
             budget = default_budget(len(cards), len(dataset))
         if strategy == "brute_force":
@@ -110,7 +226,28 @@ class Workspace:
             result = run_experiment(env, weights, chosen, budget, dataset=dataset_label(data), use_case=use_case,
                                     progress=progress)
         result.notes[:0] = [f"dataset: {dataset.report.summary().splitlines()[0]}"] if dataset.report.issues else []
+        self._annotate(result, cards)
+        result.notes.extend(extra_notes)
         return result, dataset
+
+    def _annotate(self, result: ExperimentResult, cards: Sequence[ModelCard]) -> None:
+        """Latency per model and the variant -> base map on the result, with what measuring latency cost."""
+        names = {c.name for c in cards}
+        result.variants = {n: dict(info) for n, info in self.variant_info.items() if n in names}
+        stats = {n: s for n, s in self.latency_stats.items() if n in names}
+        result.latency = {n: asdict(s) for n, s in stats.items()}
+        if stats:
+            one = next(iter(stats.values()))
+            metered = [s.joules for s in stats.values() if s.joules is not None]
+            cost = f", measuring took {fmt_joules(sum(metered))} ({one.energy_kind}) once" if metered else ""
+            result.notes.append(f"latency measured on {one.hardware} (median of {one.repeats}+ timed runs after "
+                                f"warm-up, cached per model and machine{cost})")
+            busy = sorted(n for n, s in stats.items() if s.busy)
+            if busy:
+                worst = max(s.load_avg or 0.0 for s in stats.values())
+                result.notes.append(f"the machine was busy (load average up to {worst:.1f}) while timing "
+                                    f"{len(busy)} model(s), e.g. {', '.join(busy[:3])}: their latency is inflated; "
+                                    "clear the latency cache (latency.json) and time them on an idle machine")
 
 
 def default_budget(n_models: int, n_images: int) -> int:

@@ -23,8 +23,14 @@ def _csv(text: str | None) -> list[str] | None:
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
+    green: dict = {}
+    if hasattr(args, "energy_meter"):
+        from tools.energy import carbon_intensity_for, meter_for
+        meter, _ = meter_for(args.energy_meter, args.country)
+        green = {"energy_meter": meter, "carbon": carbon_intensity_for(args.country),
+                 "measure_latency": bool(args.measure_latency), "tactics": _csv(args.tactics) or ()}
     ws = Workspace(checkpoints=[Path(p) for p in (args.checkpoints or [])],
-                   include_torchvision=not getattr(args, "no_torchvision", False))
+                   include_torchvision=not getattr(args, "no_torchvision", False), **green)
     _build_demo_with_progress(ws)
     return ws
 
@@ -210,12 +216,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--sample", type=int, help="evaluate on a seeded sample of N target images")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--batch-size", type=int, default=16, help="images per pull")
+        p.add_argument("--measure-latency", action="store_true",
+                       help="time every candidate once on this machine (cached) so 'latency' can be weighted")
+        p.add_argument("--tactics", metavar="LIST",
+                       help="offer optimised variants as extra candidates: quantize (dynamic int8, CPU), compile "
+                            "(torch.compile), fp16/bf16 (GPU only), e.g. --tactics quantize,compile")
+        p.add_argument("--energy-meter", default="auto", metavar="METER",
+                       help="auto (RAPL when readable, else a labelled time x W estimate), codecarbon, rapl, "
+                            "estimate or nvml")
+        p.add_argument("--country", metavar="ISO3",
+                       help="grid carbon intensity of this country for grams of CO2, e.g. FRA (default: world "
+                            "average 475 g/kWh)")
 
     p = sub.add_parser("select", help="pick the best model for a use case on target images")
     common(p)
     run_args(p)
     p.add_argument("--use-case", help="plain-text use case; weights are proposed from it unless --weights is given")
-    p.add_argument("--weights", help="e.g. acc=0.63,size=0.25,complexity=0.21")
+    p.add_argument("--weights", help="e.g. acc=0.63,size=0.25,complexity=0.21 (latency=0.2 with --measure-latency)")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
                    help=f"one of {', '.join(STRATEGIES)}, brute_force, benchmark_card")
     p.add_argument("--budget", type=int, help="evaluation calls (default: 25 %% of brute force)")

@@ -1,4 +1,8 @@
-"""Turn an ExperimentResult into a terminal table, markdown (chat/Slack), Plotly figures and an HTML report."""
+"""Turn an ExperimentResult into a terminal table, markdown (chat/Slack), Plotly figures and an HTML report.
+
+Energy figures always carry their kind ("measured (RAPL)" / "estimated (time x W)"), brute-force figures are
+labelled extrapolated, and optimised variants (``--tactics``) are shown beside their base model.
+"""
 from __future__ import annotations
 
 import html
@@ -7,6 +11,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from greenrunner_core.energy import fmt_co2, fmt_joules
 from greenrunner_core.experiment import ExperimentResult, RankedModel
 
 
@@ -33,11 +38,59 @@ def top_table_rows(result: ExperimentResult, n: int = 3) -> list[list[str]]:
     rows = []
     for r in result.top3[:n]:
         rows.append([str(r.rank), r.name, fmt_acc(r), f"{r.size_mb:.3g}", fmt_macs(r.macs),
-                     f"{r.est_reward:.3f}" if r.est_reward is not None else "-", str(r.pulls)])
+                     f"{r.est_reward:.3f}" if r.est_reward is not None else "-", str(r.pulls)]
+                    + _green_cells(result, r.name))
     return rows
 
 
 TOP_HEADER = ["#", "model", "target accuracy", "size MB", "MACs", "reward", "evaluated on"]
+
+
+def _green_header(result: ExperimentResult) -> list[str]:
+    """Extra columns when measured: latency (batch 1) and energy per evaluation call."""
+    head = []
+    if result.latency:
+        head.append("latency ms (b1, p90)")
+    if result.energy_measured:
+        head.append("energy / call")
+    return head
+
+
+def top_header(result: ExperimentResult) -> list[str]:
+    return TOP_HEADER + _green_header(result)
+
+
+def fmt_latency(result: ExperimentResult, name: str) -> str:
+    stats = result.latency.get(name)
+    if not stats:
+        return "-"
+    return f"{stats['median_ms']:.3g} ({stats['p90_ms']:.3g})"
+
+
+def fmt_batch_latency(result: ExperimentResult, name: str) -> str:
+    stats = result.latency.get(name)
+    return f"{stats['batch_median_ms']:.3g}" if stats else "-"
+
+
+def joules_per_call(result: ExperimentResult, name: str) -> float | None:
+    cost = result.per_model.get(name)
+    if cost is None or not cost.calls or not cost.joules:
+        return None
+    return cost.joules / cost.calls
+
+
+def fmt_joules_per_call(result: ExperimentResult, name: str) -> str:
+    j = joules_per_call(result, name)
+    return fmt_joules(j) if j is not None else "-"
+
+
+def _green_cells(result: ExperimentResult, name: str) -> list[str]:
+    cells = []
+    if result.latency:
+        cells.append(fmt_latency(result, name))
+    if result.energy_measured:
+        cells.append(fmt_joules_per_call(result, name))
+    return cells
 
 
 def savings_lines(result: ExperimentResult) -> list[str]:
@@ -48,7 +101,78 @@ def savings_lines(result: ExperimentResult) -> list[str]:
         f"seconds: {fmt_seconds(sp.compute_seconds)} of {fmt_seconds(bf.compute_seconds)} extrapolated "
         f"({sv.seconds_pct:.1f} %)",
         f"new model evaluations this run: {sp.new_evaluations:,} (answered from cache: {sp.cache_hits:,})",
-    ]
+    ] + result.energy_lines()
+
+
+# ---- latency, energy and variants per model ----------------------------------------------------------------------
+
+def per_model_header(result: ExperimentResult) -> list[str]:
+    batch = next(iter(result.latency.values()))["batch_size"] if result.latency else None
+    head = ["#", "model", "target accuracy"]
+    if result.latency:
+        head += ["latency ms b1 (p90)", f"ms/image at batch {batch}"]
+    if result.energy_measured:
+        head += ["energy / call", "CO2 / call"]
+    return head + ["evaluated on"]
+
+
+def per_model_rows(result: ExperimentResult) -> list[list[str]]:
+    """Every model that was evaluated or timed, in ranking order."""
+    rows = []
+    for r in result.ranking:
+        if r.pulls == 0 and r.name not in result.latency:
+            continue
+        row = [str(r.rank), r.name, fmt_acc(r) if r.excluded is None else "excluded"]
+        if result.latency:
+            row += [fmt_latency(result, r.name), fmt_batch_latency(result, r.name)]
+        if result.energy_measured:
+            j = joules_per_call(result, r.name)
+            row += [fmt_joules(j) if j is not None else "-", fmt_co2(result.co2_g(j)) if j is not None else "-"]
+        rows.append(row + [f"{r.pulls:,}"])
+    return rows
+
+
+VARIANT_HEADER = ["model", "tactic", "target accuracy", "Δ accuracy", "size MB", "MACs", "latency ms b1 (p90)",
+                  "energy / call"]
+
+
+def variant_rows(result: ExperimentResult) -> list[list[str]]:
+    """Each base model followed by its optimised variants (accuracy change against the base)."""
+    if not result.variants:
+        return []
+    by_name = {r.name: r for r in result.ranking}
+    bases: dict[str, list[str]] = {}
+    for variant, info in result.variants.items():
+        bases.setdefault(info["base"], []).append(variant)
+    rows = []
+    for base, variants in bases.items():
+        b = by_name.get(base)
+        for name in [base, *variants]:
+            r = by_name.get(name)
+            if r is None:
+                continue
+            delta = "-"
+            if name != base and b is not None and r.est_accuracy is not None and b.est_accuracy is not None:
+                delta = f"{r.est_accuracy - b.est_accuracy:+.3f}"
+            tactic = "base" if name == base else result.variants[name]["tactic"]
+            rows.append([name, tactic, fmt_acc(r) if r.excluded is None else f"excluded: {r.excluded}", delta,
+                         f"{r.size_mb:.3g}", fmt_macs(r.macs), fmt_latency(result, name),
+                         fmt_joules_per_call(result, name)])
+    return rows
+
+
+def green_sections(result: ExperimentResult) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of the latency/energy table and the variants table, when there is something to show."""
+    out = []
+    rows = per_model_rows(result)
+    if rows and (result.latency or result.energy_measured):
+        label = f" — energy {result.energy_kind}" if result.energy_measured else ""
+        out.append((f"Latency and energy per model{label}", per_model_header(result), rows))
+    rows = variant_rows(result)
+    if rows:
+        out.append(("Optimised variants beside their base model (MACs unchanged by these tactics)", VARIANT_HEADER,
+                    rows))
+    return out
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -59,8 +183,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def terminal_report(result: ExperimentResult) -> str:
     parts = [f"Top 3 ({result.strategy}, {result.n_models} models, {result.n_images} target images):",
-             _table(TOP_HEADER, top_table_rows(result)), "", "Against brute force:"]
+             _table(top_header(result), top_table_rows(result)), "", "Against brute force:"]
     parts += ["  " + s for s in savings_lines(result)]
+    for title, header, rows in green_sections(result):
+        parts += ["", f"{title}:", _table(header, rows)]
     if result.notes:
         parts += ["", "Notes:"] + ["  - " + n for n in result.notes]
     return "\n".join(parts)
@@ -74,8 +200,10 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def markdown_report(result: ExperimentResult) -> str:
     parts = [f"**Top 3** ({result.strategy}, {result.n_models} models, {result.n_images} target images)", "",
-             markdown_table(TOP_HEADER, top_table_rows(result)), "", "**Against brute force**"]
+             markdown_table(top_header(result), top_table_rows(result)), "", "**Against brute force**"]
     parts += ["- " + s for s in savings_lines(result)]
+    for title, header, rows in green_sections(result):
+        parts += ["", f"**{title}**", "", markdown_table(header, rows)]
     if result.notes:
         parts += ["", "**Notes**"] + ["- " + n for n in result.notes]
     return "\n".join(parts)
@@ -119,8 +247,12 @@ def html_report(result: ExperimentResult, path: str | Path, weights_text: str = 
                      for i, f in enumerate(figs))
     rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
                    for r in top_table_rows(result))
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in TOP_HEADER)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in top_header(result))
     savings = "".join(f"<li>{html.escape(s)}</li>" for s in savings_lines(result))
+    green = "".join(
+        f"<h2>{html.escape(title)}</h2><table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
+        + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in table_rows)
+        + "</table>" for title, header, table_rows in green_sections(result))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
     path.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>GreenRunner report</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}
@@ -129,7 +261,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px}}</style></head><body>
 <b>Weights:</b> {html.escape(weights_text or ', '.join(f'{k}={v:g}' for k, v in result.weights.items()))}<br>
 <b>Strategy:</b> {html.escape(result.strategy)} · budget {result.budget:,} calls · dataset {html.escape(result.dataset)}</p>
 <h2>Top 3</h2><table><tr>{head}</tr>{rows}</table><h2>Against brute force</h2><ul>{savings}</ul>
-{charts}<h2>Notes</h2><ul>{notes or '<li>none</li>'}</ul></body></html>""")
+{green}{charts}<h2>Notes</h2><ul>{notes or '<li>none</li>'}</ul></body></html>""")
     return path
 
 
@@ -141,13 +273,16 @@ RESULT_HEADER = ["#", "model", "target accuracy (± 95 % CI)", "size MB", "MACs"
 def top3_markdown(result: ExperimentResult, title: str = "Top 3") -> str:
     """The top 3 with target accuracy ± its uncertainty, size, MACs, reward and selection count (images evaluated)."""
     rows = [[str(r.rank), f"**{r.name}**" if i == 0 else r.name, fmt_acc(r), f"{r.size_mb:.3g}", fmt_macs(r.macs),
-             f"{r.est_reward:.3f}" if r.est_reward is not None else "-", f"{r.pulls:,}"]
+             f"{r.est_reward:.3f}" if r.est_reward is not None else "-", f"{r.pulls:,}"] + _green_cells(result, r.name)
             for i, r in enumerate(result.top3)]
-    head = (f"**{title}** — {result.strategy}, {result.n_models} models × {result.n_images:,} target images, "
-            f"weights {', '.join(f'{k}={v:g}' for k, v in result.weights.items())}")
+    head = (f"**{title}** — {result.strategy}, budget {result.budget:,} calls, {result.n_models} models × "
+            f"{result.n_images:,} target images, weights {', '.join(f'{k}={v:g}' for k, v in result.weights.items())}")
     if not rows:
         return head + "\n\nNo model was evaluated, so there is no ranking yet."
-    return head + "\n\n" + markdown_table(RESULT_HEADER, rows)
+    out = head + "\n\n" + markdown_table(RESULT_HEADER + _green_header(result), rows)
+    for section_title, header, section_rows in green_sections(result):
+        out += f"\n\n**{section_title}**\n\n" + markdown_table(header, section_rows)
+    return out
 
 
 def _saved(part: float, whole: float) -> str:
@@ -162,9 +297,20 @@ def savings_markdown(result: ExperimentResult) -> str:
              f"{(bf.macs - sp.macs) / 1e6:,.1f} ({_saved(sp.macs, bf.macs)})"],
             ["compute seconds", f"{sp.compute_seconds:,.1f}", f"{bf.compute_seconds:,.1f} (extrapolated)",
              f"{max(bf.compute_seconds - sp.compute_seconds, 0):,.1f} ({_saved(sp.compute_seconds, bf.compute_seconds)})"]]
+    if result.energy_measured:
+        sv = result.savings
+        rows += [["energy", fmt_joules(sp.joules), f"{fmt_joules(bf.joules)} (extrapolated)",
+                  f"{fmt_joules(sv.joules_saved)} ({_saved(sp.joules, bf.joules)})"],
+                 ["CO2", fmt_co2(result.co2_g(sp.joules)), f"{fmt_co2(result.co2_g(bf.joules))} (extrapolated)",
+                  f"{fmt_co2(sv.co2_saved_g)} ({_saved(sp.joules, bf.joules)})"]]
+        energy_note = (f"Energy is {result.energy_kind} ({result.energy_detail}); CO2 at {result.carbon_g_per_kwh:g} "
+                       f"g/kWh ({result.carbon_source}). Energy spent computing in this run: "
+                       f"{fmt_joules(sp.spent_joules)}, model loads included.")
+    else:
+        energy_note = "Energy was not measured for this run (a replay of recorded outcomes)."
     lines = ["**Savings against brute force**", "", markdown_table(["", "this run", "brute force", "saved"], rows), "",
              f"New evaluations in this run: {sp.new_evaluations:,}; answered from the cache: {sp.cache_hits:,}. "
-             "Energy in joules is shown once it is measured."]
+             + energy_note]
     if result.interrupted:
         lines.append(f"Stopped early ({result.stop_reason}): the ranking uses the evaluations made so far.")
     return "\n".join(lines)
@@ -175,9 +321,10 @@ def progress_markdown(event: dict) -> str:
     spent, budget = int(event.get("spent", 0)), int(event.get("budget", 0)) or 1
     counts = {k: int(v) for k, v in (event.get("counts") or {}).items()}
     seen = sorted(((n, c) for n, c in counts.items() if c), key=lambda kv: (-kv[1], kv[0]))
-    lines = [f"**{spent:,} / {budget:,} evaluation calls** ({100 * spent / budget:.0f} %) · current leader: "
-             f"**{event.get('leader') or '-'}** · last batch: {event.get('model', '-')} ({event.get('batch_calls', 0)} "
-             "calls)", "", markdown_table(["model", "calls"], [[n, f"{c:,}"] for n, c in seen])]
+    head = (f"**{spent:,} / {budget:,} evaluation calls** ({100 * spent / budget:.0f} %) · current leader: "
+            f"**{event.get('leader') or '-'}** · last batch: {event.get('model', '-')} ({event.get('batch_calls', 0)} "
+            "calls)")
+    lines = [head, "", markdown_table(["model", "calls"], [[n, f"{c:,}"] for n, c in seen])]
     waiting = len(counts) - len(seen)
     if waiting:
         lines += ["", f"{waiting} model(s) not evaluated yet."]
@@ -201,7 +348,7 @@ def figures_png(figures: list[go.Figure], width: int = 900, height: int = 460) -
         paths = [Path(tmp) / f"figure{i}.png" for i in range(len(figures))]
         try:
             pio.write_images(figures, paths, format="png", width=width, height=height)
-        except Exception as err:  # noqa: BLE001 - kaleido raises several types when Chrome is missing or fails
+        except Exception as err:  # kaleido raises several types when Chrome is missing or fails
             raise RuntimeError(f"charts could not be rendered as PNG ({type(err).__name__}: {err}); install Chromium "
                                "(apt-get install chromium) or set BROWSER_PATH to a Chrome binary") from err
         return [p.read_bytes() for p in paths]

@@ -5,6 +5,7 @@ from typing import Any
 
 from greenrunner_core.errors import GreenRunnerError, suggest
 from greenrunner_core.strategies.base import BanditState, ProgressEvent, Strategy, StrategyRun
+from greenrunner_core.strategies.energy_halving import EnergyAwareHalving
 from greenrunner_core.strategies.epsilon_greedy import EpsilonGreedy
 from greenrunner_core.strategies.paired_race import PairedRace
 from greenrunner_core.strategies.successive_halving import SuccessiveHalving
@@ -12,11 +13,13 @@ from greenrunner_core.strategies.thompson import ThompsonSampling
 from greenrunner_core.strategies.ucb import UCB1
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (PairedRace, EpsilonGreedy, UCB1, ThompsonSampling, SuccessiveHalving)
+    cls.name: cls for cls in (PairedRace, EpsilonGreedy, UCB1, ThompsonSampling, SuccessiveHalving,
+                             EnergyAwareHalving)
 }
 ALIASES = {"eps": "epsilon_greedy", "egreedy": "epsilon_greedy", "epsilon": "epsilon_greedy", "ucb": "ucb1",
            "ts": "thompson", "thompson_sampling": "thompson", "sh": "successive_halving", "halving": "successive_halving",
-           "race": "paired_race", "paired": "paired_race", "lucb": "paired_race"}
+           "race": "paired_race", "paired": "paired_race", "lucb": "paired_race",
+           "sm2": "energy_halving", "energy_sh": "energy_halving", "energy_aware_halving": "energy_halving"}
 DEFAULT_STRATEGY = "paired_race"
 
 
@@ -31,5 +34,5 @@ def make_strategy(name: str, **kwargs: Any) -> Strategy:
     return STRATEGIES[key](**kwargs)
 
 
-__all__ = ["STRATEGIES", "DEFAULT_STRATEGY", "BanditState", "EpsilonGreedy", "PairedRace", "ProgressEvent", "Strategy",
-           "StrategyRun", "SuccessiveHalving", "ThompsonSampling", "UCB1", "make_strategy"]
+__all__ = ["STRATEGIES", "DEFAULT_STRATEGY", "BanditState", "EnergyAwareHalving", "EpsilonGreedy", "PairedRace",
+           "ProgressEvent", "Strategy", "StrategyRun", "SuccessiveHalving", "ThompsonSampling", "UCB1", "make_strategy"]

@@ -138,7 +138,7 @@ class PairedRace(Strategy):
         end = int(state.pulls[arm])
         start = end - k_new
         self.singles.extend(arm, correct)
-        mask = (state.pulls > start) & ~self.dead
+        mask = (state.pulls > start) & ~self.dead & ~self.beaten    # dropped models need no more comparisons
         mask[arm] = False
         others = np.flatnonzero(mask)
         if others.size == 0:

@@ -1,0 +1,323 @@
+"""Energy of evaluation calls: RAPL counters when readable, else time x device power — always labelled.
+
+Every figure carries a ``kind`` saying how it was obtained: ``"measured (RAPL)"`` (the CPU package
+counters under ``/sys/class/powercap``), ``"measured (NVML)"`` (an NVIDIA GPU's energy counter, from a
+meter the front doors inject) or ``"estimated (time x W)"`` (process CPU seconds x a per-core power).
+Grams of CO2 are joules x a grid carbon intensity that names its source.
+
+Meters are small picklable objects (they travel with pull tasks to worker processes) that measure one
+span at a time: ``start()`` then ``stop() -> EnergyReading``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from greenrunner_core.errors import GreenRunnerError
+
+__all__ = [
+    "ENERGY_KINDS",
+    "ESTIMATED",
+    "MEASURED_NVML",
+    "MEASURED_RAPL",
+    "POWERCAP",
+    "WORLD_AVERAGE",
+    "CarbonIntensity",
+    "EnergyAccount",
+    "EnergyLedger",
+    "EnergyMeter",
+    "EnergyReading",
+    "EnergyUnavailableError",
+    "EstimatedMeter",
+    "RaplDomain",
+    "RaplMeter",
+    "combine_kinds",
+    "default_meter",
+    "fmt_co2",
+    "fmt_joules",
+    "grams_co2",
+    "is_estimated",
+    "rapl_delta_uj",
+    "rapl_domains",
+]
+
+MEASURED_RAPL = "measured (RAPL)"
+MEASURED_NVML = "measured (NVML)"
+ESTIMATED = "estimated (time x W)"
+ENERGY_KINDS = (MEASURED_RAPL, MEASURED_NVML, ESTIMATED)
+
+POWERCAP = "/sys/class/powercap"
+# Per busy core: TDP / cores of current x86 parts is about 4-12 W (server) and 10-15 W (desktop); 10 W is a
+# mid-range figure. Set GREENRUNNER_CPU_WATTS_PER_CORE to your machine's figure.
+DEFAULT_WATTS_PER_CORE = 10.0
+WATTS_ENV = "GREENRUNNER_CPU_WATTS_PER_CORE"
+J_PER_KWH = 3.6e6
+
+
+class EnergyUnavailableError(GreenRunnerError):
+    """The requested energy meter cannot measure on this machine (the message says why and what to do)."""
+
+
+def is_estimated(kind: str | None) -> bool:
+    """True unless every part of the figure was measured (unknown / empty kinds count as estimated)."""
+    return not kind or "estimated" in kind or not kind.startswith("measured")
+
+
+def combine_kinds(kinds: Iterable[str]) -> str:
+    """One label for figures of several kinds: the kind itself, or ``"mixed: a + b"`` (estimated ones last)."""
+    unique = sorted({k for k in kinds if k}, key=lambda k: (is_estimated(k), k))
+    if not unique:
+        return ""
+    return unique[0] if len(unique) == 1 else "mixed: " + " + ".join(unique)
+
+
+@dataclass(frozen=True)
+class EnergyReading:
+    """Energy of one measured span (joules), how long it took, and how the figure was obtained."""
+
+    joules: float
+    seconds: float
+    kind: str
+    detail: str = ""
+
+
+@runtime_checkable
+class EnergyMeter(Protocol):
+    """Measures one span at a time. ``kind`` is one of ``ENERGY_KINDS`` (or starts with "estimated")."""
+
+    kind: str
+    detail: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> EnergyReading: ...
+
+
+# ---------------------------------------------------------------------------------------------------- RAPL
+
+
+@dataclass(frozen=True)
+class RaplDomain:
+    """One top-level RAPL zone (a CPU package): its counter file and the counter's range."""
+
+    name: str
+    energy_file: Path
+    max_range_uj: int
+
+    def read_uj(self) -> int:
+        return int(self.energy_file.read_text().strip())
+
+
+def rapl_domains(root: str | os.PathLike[str] = POWERCAP) -> list[RaplDomain]:
+    """Readable package zones (``intel-rapl:N``; sub-zones ``intel-rapl:N:M`` are inside them and skipped).
+
+    Linux exposes AMD Zen's RAPL counters through the same ``intel-rapl`` powercap driver.
+    """
+    base = Path(root)
+    out: list[RaplDomain] = []
+    try:
+        zones = sorted(p for p in base.glob("intel-rapl:*") if p.name.count(":") == 1)
+    except OSError:
+        return out
+    for zone in zones:
+        energy = zone / "energy_uj"
+        try:
+            int(energy.read_text().strip())
+            max_range = int((zone / "max_energy_range_uj").read_text().strip())
+        except (OSError, ValueError):
+            continue                      # not readable (root-only since 2020 on most distributions)
+        try:
+            name = (zone / "name").read_text().strip() or zone.name
+        except OSError:
+            name = zone.name
+        out.append(RaplDomain(name=name, energy_file=energy, max_range_uj=max_range))
+    return out
+
+
+def rapl_delta_uj(start: int, end: int, max_range_uj: int) -> int:
+    """Microjoules between two readings of a counter that wraps to 0 after ``max_range_uj``.
+
+    One wrap per span at most: at 200 W a 2^32-ish µJ range lasts about 20 minutes, far longer than a batch.
+    """
+    if end >= start:
+        return end - start
+    return max_range_uj - start + end
+
+
+@dataclass
+class RaplMeter:
+    """CPU package energy from the RAPL counters (all packages summed). Raises at construction when none is
+    readable, saying how to allow it."""
+
+    root: str = POWERCAP
+    kind: str = field(default=MEASURED_RAPL, init=False)
+    detail: str = field(default="", init=False)
+    _domains: list[RaplDomain] = field(default_factory=list, init=False, repr=False)
+    _start: tuple[float, list[int]] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._domains = rapl_domains(self.root)
+        if not self._domains:
+            raise EnergyUnavailableError(
+                f"no readable RAPL energy counters under {self.root} (missing, or readable by root only: "
+                "`sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj`); energy will be estimated instead")
+        self.detail = "CPU package counters: " + ", ".join(d.name for d in self._domains)
+
+    def start(self) -> None:
+        self._start = (time.perf_counter(), [d.read_uj() for d in self._domains])
+
+    def stop(self) -> EnergyReading:
+        if self._start is None:
+            raise RuntimeError("RaplMeter.stop() called before start()")
+        t0, readings = self._start
+        self._start = None
+        end = [d.read_uj() for d in self._domains]
+        uj = sum(rapl_delta_uj(s, e, d.max_range_uj) for s, e, d in zip(readings, end, self._domains, strict=True))
+        return EnergyReading(joules=uj / 1e6, seconds=time.perf_counter() - t0, kind=self.kind, detail=self.detail)
+
+
+# ----------------------------------------------------------------------------------------------- estimate
+
+
+def _watts_per_core() -> tuple[float, str]:
+    raw = os.environ.get(WATTS_ENV)
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not (math.isfinite(value) and value > 0):
+            raise EnergyUnavailableError(f"{WATTS_ENV}={raw!r} is not a power in watts > 0; e.g. {WATTS_ENV}=8")
+        return value, f"{value:g} W per busy core (from {WATTS_ENV})"
+    return DEFAULT_WATTS_PER_CORE, (f"{DEFAULT_WATTS_PER_CORE:g} W per busy core (default; set {WATTS_ENV} "
+                                    "to your CPU's TDP / cores)")
+
+
+@dataclass
+class EstimatedMeter:
+    """Energy = CPU seconds of this process (all its threads) x watts per busy core, labelled "estimated".
+
+    CPU seconds rather than wall seconds: a one-thread stretch of Python costs one core, a batched
+    forward on every core costs them all. ``watts_per_core=None`` reads ``GREENRUNNER_CPU_WATTS_PER_CORE``
+    or uses 10 W.
+    """
+
+    watts_per_core: float | None = None
+    reason: str = ""                   # why nothing could be measured (shown in the detail)
+    kind: str = field(default=ESTIMATED, init=False)
+    detail: str = field(default="", init=False)
+    _start: tuple[float, float] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.watts_per_core is None:
+            self.watts_per_core, how = _watts_per_core()
+        else:
+            if not (math.isfinite(self.watts_per_core) and self.watts_per_core > 0):
+                raise EnergyUnavailableError(f"watts_per_core={self.watts_per_core!r} must be a power in watts > 0")
+            how = f"{self.watts_per_core:g} W per busy core"
+        self.detail = f"CPU seconds x {how}" + (f"; {self.reason}" if self.reason else "")
+
+    def start(self) -> None:
+        self._start = (time.perf_counter(), time.process_time())
+
+    def stop(self) -> EnergyReading:
+        if self._start is None:
+            raise RuntimeError("EstimatedMeter.stop() called before start()")
+        wall0, cpu0 = self._start
+        self._start = None
+        cpu = max(time.process_time() - cpu0, 0.0)
+        assert self.watts_per_core is not None
+        return EnergyReading(joules=cpu * self.watts_per_core, seconds=time.perf_counter() - wall0, kind=self.kind,
+                             detail=self.detail)
+
+
+def default_meter(root: str | os.PathLike[str] = POWERCAP) -> EnergyMeter:
+    """RAPL when its counters are readable here, else the labelled time x power estimate (with the reason)."""
+    try:
+        return RaplMeter(str(root))
+    except EnergyUnavailableError:
+        return EstimatedMeter(reason=f"no readable RAPL counters under {root}")
+
+
+# ------------------------------------------------------------------------------------------------- carbon
+
+
+@dataclass(frozen=True)
+class CarbonIntensity:
+    """Grid carbon intensity in g CO2-eq per kWh, and where the figure comes from."""
+
+    g_per_kwh: float
+    source: str
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.g_per_kwh) and self.g_per_kwh >= 0):
+            raise GreenRunnerError(f"carbon intensity {self.g_per_kwh!r} g/kWh must be a number >= 0")
+
+
+WORLD_AVERAGE = CarbonIntensity(475.0, "world average 475 g/kWh (IEA 2019; CodeCarbon's default)")
+
+
+def grams_co2(joules: float, intensity: CarbonIntensity = WORLD_AVERAGE) -> float:
+    return joules / J_PER_KWH * intensity.g_per_kwh
+
+
+def fmt_joules(joules: float) -> str:
+    j = abs(joules)
+    if j >= 3.6e6:
+        return f"{joules / 3.6e6:.3g} kWh"
+    if j >= 1e3:
+        return f"{joules / 1e3:.3g} kJ"
+    if j >= 1.0 or j == 0:
+        return f"{joules:.3g} J"
+    return f"{joules * 1e3:.3g} mJ"
+
+
+def fmt_co2(grams: float) -> str:
+    g = abs(grams)
+    if g >= 1e3:
+        return f"{grams / 1e3:.3g} kg CO2e"
+    if g >= 1.0 or g == 0:
+        return f"{grams:.3g} g CO2e"
+    if g >= 1e-3:
+        return f"{grams * 1e3:.3g} mg CO2e"
+    return f"{grams * 1e6:.3g} µg CO2e"
+
+
+# --------------------------------------------------------------------------------------------- accounting
+
+
+@dataclass
+class EnergyAccount:
+    """Energy of one model's evaluation calls in one run."""
+
+    joules: float = 0.0          # what the answered calls cost when computed (cache included), over known_calls
+    known_calls: int = 0         # answered calls whose energy is known (cache rows from before energy was kept: none)
+    spent_joules: float = 0.0    # energy spent now: forward passes + model loads (0 when the cache answered all)
+    load_joules: float = 0.0     # of which model loading (incl. torch.compile for compiled variants)
+    kinds: set[str] = field(default_factory=set)
+
+    @property
+    def per_call(self) -> float | None:
+        return self.joules / self.known_calls if self.known_calls else None
+
+
+@dataclass
+class EnergyLedger:
+    """Per-model energy of a run, the meter's kind and the carbon intensity used for grams of CO2."""
+
+    kind: str = ""
+    detail: str = ""
+    carbon: CarbonIntensity = WORLD_AVERAGE
+    per_model: dict[str, EnergyAccount] = field(default_factory=dict)
+
+    def account(self, model: str) -> EnergyAccount:
+        return self.per_model.setdefault(model, EnergyAccount())
+
+    def kinds(self) -> set[str]:
+        out = {k for a in self.per_model.values() for k in a.kinds}
+        return out or ({self.kind} if self.kind else set())

@@ -1,0 +1,366 @@
+"""Optimisation tactics as candidates: each base model offered in optimised variants that are arms of their own.
+
+From "Impact of ML Optimization Tactics on Greener Pre-Trained ML Models": dynamic int8 quantization
+(``torch.ao`` dynamic quantization of Linear/LSTM/GRU layers, CPU), ``torch.compile`` (where the platform
+supports it) and FP16/BF16 (GPUs only). Pruning brought no gain in that study and is left out.
+
+A variant is a ``ModelCard`` named ``"<base>+<suffix>"`` (e.g. ``demo_mlp_wide+int8``) with its own
+weights id (base weights id + tactic), its own serialized size, the base's MACs (dynamic quantization and
+compilation change the arithmetic's precision or scheduling, not its count) and, once measured, its own
+latency, accuracy and energy. ``TacticSource`` builds the variants of given base models lazily.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import shutil
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+import torch
+from torch import nn
+
+from greenrunner_core.errors import GreenRunnerError, WeightsUnavailableError, suggest
+from greenrunner_core.registry.base import ModelSource
+from greenrunner_core.registry.card import ModelCard
+
+__all__ = ["TACTICS", "Tactic", "TacticSource", "apply_tactic", "compile_support", "parse_tactics",
+           "quantize_dynamic_int8", "quantized_engine", "serialized_mb", "unavailable_reason", "variant_name",
+           "variants_beside_bases"]
+
+_MIB = float(2 ** 20)
+_DYNAMIC_QUANT_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell, nn.GRUCell, nn.RNNCell)
+
+
+@dataclass(frozen=True)
+class Tactic:
+    name: str
+    suffix: str          # variant name = base + "+" + suffix
+    description: str
+    device: str          # "cpu" | "cuda"
+
+
+TACTICS: dict[str, Tactic] = {t.name: t for t in (
+    Tactic("quantize", "int8", "dynamic int8 quantization of Linear/LSTM/GRU layers (torch.ao), CPU", "cpu"),
+    Tactic("compile", "compiled", "torch.compile (TorchInductor)", "cpu"),
+    Tactic("fp16", "fp16", "half precision (FP16) on a CUDA GPU", "cuda"),
+    Tactic("bf16", "bf16", "bfloat16 on a CUDA GPU", "cuda"),
+)}
+ALIASES = {"int8": "quantize", "quantization": "quantize", "quant": "quantize", "dynamic_int8": "quantize",
+           "dynamic_quantization": "quantize", "torch_compile": "compile", "compiled": "compile", "half": "fp16",
+           "float16": "fp16", "bfloat16": "bf16"}
+
+
+def parse_tactics(tactics: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``"quantize,compile"`` or a list -> canonical tactic names (unknown names suggest close ones)."""
+    if not tactics:
+        return ()
+    items = tactics.split(",") if isinstance(tactics, str) else list(tactics)
+    out: list[str] = []
+    for raw in items:
+        key = str(raw).strip().lower().replace("-", "_")
+        if not key:
+            continue
+        key = ALIASES.get(key, key)
+        if key not in TACTICS:
+            close = suggest(key, list(TACTICS) + list(ALIASES))
+            hint = f"did you mean {', '.join(close)}?" if close else f"choose from {', '.join(TACTICS)}"
+            raise GreenRunnerError(f"unknown optimisation tactic {raw!r} — {hint} (pruning is left out: the study "
+                                   "behind these tactics measured no gain from it)")
+        if key not in out:
+            out.append(key)
+    return tuple(out)
+
+
+def variant_name(base: str, tactic: str) -> str:
+    return f"{base}+{TACTICS[tactic].suffix}"
+
+
+# --------------------------------------------------------------------------------------- what works where
+
+
+def quantized_engine() -> str | None:
+    """The quantized kernels' engine on this machine (x86/fbgemm on Intel/AMD, qnnpack on ARM), or None."""
+    engines = [e for e in torch.backends.quantized.supported_engines if e != "none"]
+    current = torch.backends.quantized.engine
+    if current in engines:
+        return current
+    for preferred in ("x86", "fbgemm", "qnnpack", "onednn"):
+        if preferred in engines:
+            return preferred
+    return None
+
+
+@functools.cache
+def compile_support() -> str | None:
+    """None when ``torch.compile`` can work here, else the reason it cannot (checked without compiling)."""
+    try:
+        import torch._dynamo
+        if hasattr(torch._dynamo, "is_dynamo_supported") and not torch._dynamo.is_dynamo_supported():
+            return "torch.compile is not supported on this Python/platform (torch._dynamo.is_dynamo_supported())"
+    except Exception as exc:  # noqa: BLE001 - any import failure means compile is unavailable
+        return f"torch.compile is unavailable: {type(exc).__name__}: {exc}"
+    compilers = [os.environ.get("CXX"), "c++", "g++", "clang++"]
+    if not any(c and shutil.which(c) for c in compilers):
+        return "torch.compile needs a C++ compiler for CPU code (TorchInductor); none found (install g++ or set CXX)"
+    return None
+
+
+def _cuda_reason(tactic: Tactic) -> str | None:
+    if tactic.device == "cuda" and not torch.cuda.is_available():
+        return (f"{tactic.name} skipped: no CUDA GPU on this machine (half-precision variants are offered on GPUs "
+                "only: on CPUs they are usually slower)")
+    return None
+
+
+def unavailable_reason(tactic: str) -> str | None:
+    """Why this tactic cannot be offered on this machine at all (None when it can)."""
+    t = TACTICS[tactic]
+    if tactic == "quantize":
+        return None if quantized_engine() else "quantize skipped: torch has no quantized CPU engine on this machine"
+    if tactic == "compile":
+        reason = compile_support()
+        return f"compile skipped: {reason}" if reason else None
+    return _cuda_reason(t)
+
+
+# ----------------------------------------------------------------------------------------------- the tactics
+
+
+@contextlib.contextmanager
+def _quiet_ao() -> Iterator[None]:
+    # torch.ao.quantization warns that it is deprecated in favour of torchao; it is still what torch ships for
+    # eager dynamic quantization (torch 2.14), so the warning is silenced here on purpose.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization.*deprecated", category=Warning)
+        warnings.filterwarnings("ignore", message=r".*quantize_per_tensor.*deprecated", category=Warning)
+        warnings.filterwarnings("ignore", message=r".*deprecated.*", category=DeprecationWarning)
+        yield
+
+
+def quantize_dynamic_int8(model: nn.Module) -> tuple[nn.Module, int, float]:
+    """(quantized copy, layers quantized, share of the parameters they hold). The input model is not changed."""
+    if isinstance(model, torch.jit.ScriptModule):
+        raise GreenRunnerError("TorchScript models cannot be quantized dynamically in eager mode")
+    targets = [m for m in model.modules() if isinstance(m, _DYNAMIC_QUANT_TYPES)]
+    total = sum(p.numel() for p in model.parameters()) or 1
+    covered = sum(p.numel() for m in targets for p in m.parameters(recurse=False))
+    engine = quantized_engine()
+    if engine is None:
+        raise GreenRunnerError("torch has no quantized CPU engine on this machine")
+    with _quiet_ao():
+        from torch.ao.quantization import quantize_dynamic
+        previous = torch.backends.quantized.engine
+        torch.backends.quantized.engine = engine
+        try:
+            quantized = quantize_dynamic(model, set(_DYNAMIC_QUANT_TYPES), dtype=torch.qint8, inplace=False)
+        finally:
+            torch.backends.quantized.engine = previous
+    return quantized.eval(), len(targets), covered / total
+
+
+class _Cast(nn.Module):
+    """Runs ``inner`` on ``device`` in ``dtype``; takes and returns float32 CPU tensors (the evaluator's contract)."""
+
+    def __init__(self, inner: nn.Module, device: str, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.inner = inner.to(device=device, dtype=dtype).eval()
+        self.device, self.dtype = device, dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x.to(self.device, self.dtype))
+        return out.float().cpu()
+
+
+WARMUP_BATCHES = (2, 1, 16)   # dynamic batch graph, the batch-1 specialisation, the default evaluation batch
+RECOMPILE_LIMIT = 64          # dynamo's default (8) is per code object: every nn.Sequential shares one budget
+_compiled: OrderedDict[str, nn.Module] = OrderedDict()
+_compiled_lock = threading.Lock()
+_MAX_COMPILED = 8          # compiled models kept per process (latency probe + evaluator reuse them)
+
+
+def compile_model(model: nn.Module, input_size: tuple[int, ...]) -> nn.Module:
+    """``torch.compile`` with dynamic batch sizes, compiled now on ``WARMUP_BATCHES``, so the compile time lands
+    in the model load rather than in the first evaluation batches.
+
+    Dynamo keeps its compiled graphs per code object (e.g. ``nn.Sequential.forward``), shared by every model of
+    that class; the recompile limit is raised so a few compiled candidates do not silently fall back to eager.
+    """
+    import torch._dynamo.config as dynamo_config
+    if getattr(dynamo_config, "recompile_limit", RECOMPILE_LIMIT) < RECOMPILE_LIMIT:
+        dynamo_config.recompile_limit = RECOMPILE_LIMIT
+    compiled = torch.compile(model, dynamic=True)
+    with torch.inference_mode():
+        for batch in WARMUP_BATCHES:
+            compiled(torch.zeros((batch, *input_size)))
+    return compiled
+
+
+def _cached_compile(key: str, build: Callable[[], nn.Module], input_size: tuple[int, ...]) -> nn.Module:
+    """One compiled module per variant and process (the latency probe and the evaluator share it)."""
+    with _compiled_lock:
+        if key in _compiled:
+            _compiled.move_to_end(key)
+            return _compiled[key]
+    compiled = compile_model(build(), input_size)
+    with _compiled_lock:
+        _compiled[key] = compiled
+        while len(_compiled) > _MAX_COMPILED:
+            _compiled.popitem(last=False)
+    return compiled
+
+
+def serialized_mb(model: nn.Module) -> float:
+    """Size of the model's state_dict as torch.save writes it (MiB)."""
+    buf = io.BytesIO()
+    with _quiet_ao():
+        torch.save(model.state_dict(), buf)
+    return len(buf.getvalue()) / _MIB
+
+
+def apply_tactic(tactic: str, model: nn.Module, card: ModelCard) -> nn.Module:
+    """The variant module of ``model`` (eval mode, takes/returns float32 CPU tensors)."""
+    if tactic == "quantize":
+        return quantize_dynamic_int8(model)[0]
+    if tactic == "compile":
+        reason = compile_support()
+        if reason:
+            raise GreenRunnerError(reason)
+        return compile_model(model, card.input_size)
+    if tactic in ("fp16", "bf16"):
+        reason = _cuda_reason(TACTICS[tactic])
+        if reason:
+            raise GreenRunnerError(reason)
+        return _Cast(model, "cuda", torch.float16 if tactic == "fp16" else torch.bfloat16)
+    raise GreenRunnerError(f"unknown tactic {tactic!r}")
+
+
+# --------------------------------------------------------------------------------------------------- source
+
+
+@dataclass
+class TacticSource:
+    """Variants of the given base models (``bases``: (source, card) pairs) under ``tactics``, built lazily.
+
+    Picklable (the base sources are). ``cards()`` loads each base once to measure its variants' serialized
+    size and skips, with a note, what does not apply (e.g. no Linear layer to quantize, no GPU for FP16).
+    """
+
+    bases: tuple[tuple[ModelSource, ModelCard], ...]
+    tactics: tuple[str, ...]
+    name: str = "tactics"
+    notes: list[str] = field(default_factory=list, init=False)                 # every skip, with its reason
+    skipped: dict[str, str] = field(default_factory=dict, init=False)          # variant or tactic -> reason
+    info: dict[str, dict[str, str]] = field(default_factory=dict, init=False)   # variant -> base/tactic/note
+    _cards: list[ModelCard] | None = field(default=None, init=False, repr=False)
+    _base_of: dict[str, tuple[ModelSource, ModelCard, str]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tactics = parse_tactics(self.tactics)
+        self.bases = tuple(self.bases)
+
+    def cards(self) -> list[ModelCard]:
+        if self._cards is None:
+            self._cards = self._build()
+        return list(self._cards)
+
+    def load(self, card: ModelCard) -> nn.Module:
+        self.cards()
+        entry = self._base_of.get(card.name)
+        if entry is None:
+            raise WeightsUnavailableError(f"{card.name!r} is not a variant this tactic source built; it has "
+                                          f"{', '.join(self._base_of) or 'none'}")
+        source, base, tactic = entry
+        if tactic == "compile":
+            reason = compile_support()
+            if reason:
+                raise GreenRunnerError(reason)
+            return _cached_compile(card.weights_id, lambda: source.load(base).eval(), base.input_size)
+        return apply_tactic(tactic, source.load(base), base).eval()
+
+    # building --------------------------------------------------------------------------------------------
+    def _build(self) -> list[ModelCard]:
+        self.notes.clear()
+        self.skipped.clear()
+        offered = []
+        for tactic in self.tactics:
+            reason = unavailable_reason(tactic)
+            if reason:
+                self.notes.append(reason)
+                self.skipped[tactic] = reason
+            else:
+                offered.append(tactic)
+        cards: list[ModelCard] = []
+        for source, base in self.bases:
+            if not offered:
+                break
+            loaded: nn.Module | None = None
+            for tactic in offered:
+                try:
+                    if tactic == "quantize" and loaded is None:
+                        loaded = source.load(base).eval()
+                    card, note = self._variant(tactic, base, loaded)
+                except Exception as exc:  # noqa: BLE001 - one base that cannot be varied must not hide the others
+                    card, note = None, _reason(exc)
+                if card is None:
+                    name = variant_name(base.name, tactic)
+                    self.notes.append(f"{name} skipped: {note}")
+                    self.skipped[name] = f"{name} skipped: {note}"
+                    continue
+                cards.append(card)
+                self._base_of[card.name] = (source, base, tactic)
+                self.info[card.name] = {"base": base.name, "tactic": tactic, "note": note}
+        return cards
+
+    def _variant(self, tactic: str, base: ModelCard, loaded: nn.Module | None) -> tuple[ModelCard | None, str]:
+        t = TACTICS[tactic]
+        name = variant_name(base.name, tactic)
+        if tactic == "quantize":
+            assert loaded is not None
+            quantized, layers, share = quantize_dynamic_int8(loaded)
+            if layers == 0:
+                return None, "no Linear/LSTM/GRU layer to quantize (dynamic quantization leaves convolutions as they are)"
+            size = serialized_mb(quantized)
+            note = (f"{layers} Linear/LSTM/GRU layer(s) in int8, holding {100 * share:.1f} % of the weights; "
+                    "MACs as the base (same operations in int8)")
+            weights_id = f"{base.weights_id}+int8-dynamic-{quantized_engine()}"
+        elif tactic == "compile":
+            size = base.size_mb
+            note = "same weights and MACs as the base; compiled with TorchInductor when loaded (compile time is " \
+                   "part of the model load, not of the evaluation calls)"
+            weights_id = f"{base.weights_id}+compiled-torch{torch.__version__}"
+        else:
+            size = base.size_mb / 2 if base.size_mb else base.size_mb
+            note = f"weights in {t.suffix} on the GPU; MACs as the base"
+            weights_id = f"{base.weights_id}+{t.suffix}-cuda"
+        card = replace(base, name=name, size_mb=max(size, 1e-6), weights_id=weights_id, benchmark_accuracy=None,
+                       benchmark_dataset=None, description=f"{base.description} — {t.description}; {note}",
+                       metrics=tuple((k, v) for k, v in base.metrics if k not in {"latency"}))
+        return card, note
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, GreenRunnerError) else f"{type(exc).__name__}: {exc}"
+
+
+def variants_beside_bases(cards: Sequence[ModelCard], info: dict[str, dict[str, str]]) -> list[ModelCard]:
+    """Cards ordered base first, then its variants, so tables show each variant beside its base."""
+    by_base: dict[str, list[ModelCard]] = {}
+    for c in cards:
+        if c.name in info:
+            by_base.setdefault(info[c.name]["base"], []).append(c)
+    out: list[ModelCard] = []
+    for c in cards:
+        if c.name in info:
+            continue
+        out.append(c)
+        out.extend(by_base.pop(c.name, []))
+    for rest in by_base.values():
+        out.extend(rest)
+    return out
+

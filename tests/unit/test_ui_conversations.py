@@ -1,0 +1,49 @@
+"""The app's conversation store: a browser session keeps its thread across a server restart, each thread's uploaded
+checkpoints reach the agent's model registry, and conversations persist in the SQLite file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from greenrunner_core.workspace import checkpoint_source
+from tools.settings import workspace_for
+from ui.conversations import Conversations
+from ui.settings import AppSettings
+
+
+def _store(tmp_path) -> Conversations:
+    """The session's cache (the demo zoo is built once per test session), everything else in tmp_path."""
+    return Conversations(AppSettings(conversations_db=tmp_path / "db" / "c.sqlite", uploads_dir=tmp_path / "uploads",
+                                     include_torchvision=False, llm="offline"))
+
+
+def test_a_browser_session_keeps_its_thread_after_a_restart(tmp_path):
+    first = _store(tmp_path)
+    assert first.claim_thread("session-1", "thread-a") == ("thread-a", False)
+    assert first.claim_thread("session-1", "thread-a") == ("thread-a", False)    # same process: nothing to restore
+    again = _store(tmp_path)                                                    # the server restarted
+    assert again.claim_thread("session-1", "thread-new") == ("thread-a", True)
+    assert again.claim_thread("session-2", "thread-b") == ("thread-b", False)
+    again.bind_thread("session-2", "thread-resumed")
+    assert again.claim_thread("session-2", "thread-x") == ("thread-resumed", True)
+
+
+def test_uploaded_checkpoints_reach_the_registry_and_conversations_persist(tmp_path):
+    store = _store(tmp_path)
+    assert store.context("t1").checkpoints == ()
+    model = tmp_path / "tiny.pt"
+    torch.jit.save(torch.jit.script(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).eval()), str(model))
+    (tmp_path / "greenrunner.json").write_text('{"tiny.pt": {"input_size": [1, 8, 8], "mean": [0.5], "std": [0.5]}}')
+    replies = store.uploads("t1").accept_many([(tmp_path / "greenrunner.json", "greenrunner.json"), (model, "tiny.pt")])
+    assert all(r.ok for r in replies), [r.message for r in replies]
+    context = store.context("t1")
+    assert len(context.checkpoints) == 1 and context.checkpoints[0].startswith(str(tmp_path / "uploads"))
+    workspace = workspace_for(context)                     # what the agent's tools use for this conversation
+    assert [c.name for source in map(checkpoint_source, map(Path, workspace.checkpoints)) for c in source.cards()] \
+        == ["tiny"]
+    assert store.context("t2").checkpoints == ()         # uploads belong to their conversation
+    session = store.session("t1")
+    assert session.send("hello").text                              # the offline reasoner answers
+    assert len(_store(tmp_path).session("t1").history()) == 2     # another store (a restart) sees the conversation

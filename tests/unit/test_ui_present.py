@@ -1,0 +1,97 @@
+"""What a finished turn shows (web and Slack): structured results and charts for a run, a re-rank chart, the staging
+question, and clear words for stops, failures, empty and overlong messages."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from greenrunner_core.experiment import run_experiment
+from greenrunner_core.replay import ReplayEnvironment
+from greenrunner_core.reward import Weights
+from greenrunner_core.strategies import make_strategy
+from tests.conftest import synthetic_matrix
+from ui.present import EMPTY_MESSAGE, TOO_LONG, check_text, merge_decision, present, staging_reply_help
+from ui.turns import TurnResult
+
+NEXT = 'Next you can ask: "what if size matters more?"'
+
+
+@pytest.fixture(scope="module")
+def result():
+    env = ReplayEnvironment(synthetic_matrix())
+    return run_experiment(env, Weights({"accuracy": 0.6, "size": 0.25, "complexity": 0.15}),
+                          make_strategy("paired_race", seed=0, batch_size=8), budget=600, dataset="synthetic")
+
+
+def _run_turn(result, answer: str | None = None, **kwargs) -> TurnResult:
+    tool_text = "**Top 3** (tool table)\n| # | model |\n|---|---|\n| 1 | x |"
+    return TurnResult(messages=[
+        ToolMessage(content=tool_text, name="run_bandit", tool_call_id="call_1",
+                    artifact={"result": result.to_dict(), "excluded_weights": {"latency": "not measured yet"}}),
+        AIMessage(content=answer if answer is not None else f"{tool_text}\n\n{NEXT}", id="ai-final"),
+    ], **kwargs)
+
+
+def test_a_run_shows_top3_savings_notes_and_two_charts(result):
+    out = present(_run_turn(result))
+    text = out.text
+    assert "selection count" in text and "Savings against brute force" in text
+    assert "latency is left out of the reward: not measured yet" in text
+    assert "(tool table)" not in text                  # the offline reasoner's quote of the tool is not repeated
+    assert text.rstrip().endswith(NEXT) and text.count(NEXT) == 1
+    assert [name for name, _ in out.charts] == ["selection_counts", "reward_vs_macs"]
+    assert out.results[0].top3[0].name == result.top3[0].name and out.staging is None
+
+
+def test_a_language_models_own_summary_comes_first(result):
+    out = present(_run_turn(result, answer="The best trade-off is the first model."))
+    assert out.text.startswith("The best trade-off is the first model.") and "Savings against brute force" in out.text
+
+
+def test_a_rerank_adds_the_new_ranking_chart(result):
+    after = {"weights": {"accuracy": 0.3, "size": 0.7}, "ranking": [
+        {**dataclasses.asdict(r), "rank": i + 1} for i, r in enumerate(reversed(result.ranking))]}
+    turn = TurnResult(messages=[
+        AIMessage(content="I raised size.", tool_calls=[{"name": "rerank", "args": {}, "id": "c2", "type": "tool_call"}],
+                  id="ai-1"),
+        ToolMessage(content="Re-ranked: **0 new evaluations**", name="rerank", tool_call_id="c2",
+                    artifact={"after": after}),
+        AIMessage(content="Re-ranked: **0 new evaluations**", id="ai-2")])
+    out = present(turn, last_run={"result": result.to_dict()}, shown={"ai-1"})
+    assert out.text == "Re-ranked: **0 new evaluations**"
+    assert [name for name, _ in out.charts] == ["reward_vs_macs_reranked"]
+    assert out.results[0].weights == {"accuracy": 0.3, "size": 0.7}
+    slack = present(turn, last_run={"result": result.to_dict()}, live=False)
+    assert slack.text.startswith("I raised size.")    # Slack has no live view: intermediate texts are included
+
+
+def test_staging_question_and_its_lead():
+    payload = {"type": "staging", "tool_call_id": "c9", "weights": {"accuracy": 0.7}, "message": "Approve this run?"}
+    turn = TurnResult(messages=[AIMessage(content="Please approve.", id="ai-9", tool_calls=[
+        {"name": "run_bandit", "args": {}, "id": "c9", "type": "tool_call"}])], interrupt=payload)
+    out = present(turn)
+    assert out.staging == payload and out.staging_lead == "Please approve." and out.text == ""
+    assert "approve" in staging_reply_help(payload, buttons=False) and "**Run**" in staging_reply_help(payload, True)
+
+
+def test_stops_and_failures_are_explained(result):
+    stopped = present(TurnResult(error=KeyboardInterrupt()))
+    assert stopped.text.startswith("**Stopped.**") and "outcome cache" in stopped.text
+    partial = dataclasses.replace(result, interrupted=True, stop_reason="interrupted")
+    turn = _run_turn(partial, cancelled=True)
+    turn.messages[0].artifact["result"] = partial.to_dict()
+    out = present(turn)
+    assert out.text.startswith("**Stopped at your request.**") and "Stopped early" in out.text
+    failed = present(TurnResult(messages=[HumanMessage(content="x")], error=RuntimeError("database is locked")))
+    assert "Something went wrong: RuntimeError: database is locked" in failed.text and "saved" in failed.text
+
+
+def test_text_checks_and_decision_merge():
+    assert check_text("   ") == EMPTY_MESSAGE and check_text("x" * 5000) == TOO_LONG and check_text("drone") is None
+    payload = {"weights": {"accuracy": 0.6, "size": 0.2, "complexity": 0.2, "latency": 0.1}}
+    merged = merge_decision(payload, {"approved": True, "weights": {"size": 0.5}}, {"dataset": "/d.zip"})
+    assert merged == {"approved": True, "weights": {"accuracy": 0.6, "size": 0.5, "complexity": 0.2, "latency": 0.1},
+                      "dataset": "/d.zip"}
+    assert merge_decision(payload, {"approved": False, "reason": "no"}) == {"approved": False, "reason": "no"}

@@ -1,0 +1,78 @@
+"""Rendering for the web app and Slack: the top 3 with uncertainty and selection counts, the savings panel, live
+progress, re-ranked charts, Slack mrkdwn and Slack-sized messages."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from greenrunner_core.experiment import run_experiment
+from greenrunner_core.replay import ReplayEnvironment
+from greenrunner_core.reward import Weights
+from greenrunner_core.strategies import make_strategy
+from tests.conftest import synthetic_matrix
+from ui import render
+
+
+@pytest.fixture(scope="module")
+def result():
+    env = ReplayEnvironment(synthetic_matrix())
+    return run_experiment(env, Weights({"accuracy": 0.6, "size": 0.25, "complexity": 0.15}),
+                          make_strategy("paired_race", seed=0, batch_size=8), budget=600, dataset="synthetic")
+
+
+def test_top3_markdown_has_every_column_of_the_issue(result):
+    text = render.top3_markdown(result)
+    assert "target accuracy (± 95 % CI)" in text and "selection count" in text and "MACs" in text
+    rows = [line for line in text.splitlines() if re.match(r"\| [123] \|", line)]
+    assert len(rows) == 3
+    for row, model in zip(rows, result.top3):
+        assert model.name in row and f"{model.pulls:,}" in row and f"{model.est_reward:.3f}" in row
+        assert ("±" in row) != model.exact
+
+
+def test_savings_panel_against_brute_force(result):
+    text = render.savings_markdown(result)
+    sp, bf = result.spent, result.brute_force
+    assert f"| evaluation calls | {sp.calls:,} | {bf.calls:,} | {bf.calls - sp.calls:,}" in text
+    assert f"{bf.macs / 1e6:,.1f}" in text and "compute seconds" in text and "extrapolated" in text
+    assert f"({100 * (bf.calls - sp.calls) / bf.calls:.1f} %)" in text
+
+
+def test_progress_shows_spent_of_budget_leader_and_counts():
+    event = {"spent": 120, "budget": 480, "leader": "m03", "model": "m05", "batch_calls": 8,
+             "counts": {"m01": 0, "m03": 64, "m05": 56}}
+    text = render.progress_markdown(event)
+    assert "**120 / 480 evaluation calls** (25 %)" in text and "current leader: **m03**" in text
+    assert text.index("| m03 | 64 |") < text.index("| m05 | 56 |") and "1 model(s) not evaluated yet" in text
+
+
+def test_reranked_result_feeds_the_charts(result):
+    after = {"weights": {"accuracy": 0.2, "size": 0.8}, "ranking": [
+        {**r.__dict__, "rank": i + 1} for i, r in enumerate(reversed(result.ranking))]}
+    again = render.reranked(result, after)
+    assert again.weights == {"accuracy": 0.2, "size": 0.8}
+    assert [r.name for r in again.ranking] == [r.name for r in reversed(result.ranking)]
+    fig = render.reward_vs_macs_figure(again)
+    top = next(t for t in fig.data if t.name == "top 3")
+    assert set(top.text) == {r.name for r in again.top3}
+
+
+def test_slack_mrkdwn_turns_tables_into_code_blocks():
+    md = "**Top 3** here\n\n| # | model | reward |\n|---|---|---|\n| 1 | **a_model** | 0.5 |\n| 2 | b | 0.25 |\n\n" \
+         "- see [docs](https://example.org/x)\n```\n| keep | this |\n```"
+    out = render.slack_mrkdwn(md)
+    assert out.startswith("*Top 3* here")
+    assert "```\n#  model    reward\n-  -------  ------\n1  a_model  0.5\n2  b        0.25\n```" in out
+    assert "• see <https://example.org/x|docs>" in out
+    assert out.endswith("```\n| keep | this |\n```")
+
+
+def test_split_message_respects_the_limit_and_keeps_code_blocks():
+    block = "```\n" + "\n".join(f"row {i}" for i in range(30)) + "\n```"
+    text = "\n\n".join([("intro " * 40).strip(), block, ("outro " * 40).strip()])
+    pieces = render.split_message(text, limit=300)
+    assert all(len(p) <= 300 for p in pieces)
+    assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
+    assert any(p.startswith("```") and p.endswith("```") for p in pieces)
+    assert render.split_message("short") == ["short"]

@@ -1,0 +1,99 @@
+"""The app's settings: panel widget ids equal the settings model's fields, defaults pass validation, bad panel values
+and typed staging answers give clear results, and the optional password table is parsed strictly."""
+from __future__ import annotations
+
+import pytest
+
+from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES
+from ui.settings import AppSettings, ChatSettingsModel, parse_settings, settings_widgets, staging_answer
+
+
+def test_widget_ids_equal_the_model_fields_and_show_the_values():
+    values = ChatSettingsModel(w_accuracy=0.5, w_size=0.3, w_complexity=0.1, strategy="ucb", budget=700, seed=3)
+    widgets = settings_widgets(values)
+    assert [w.id for w in widgets] == list(ChatSettingsModel.model_fields)
+    initial = {w.id: w.initial for w in widgets}
+    assert initial == {"w_accuracy": 0.5, "w_size": 0.3, "w_complexity": 0.1, "strategy": "ucb1", "budget": 700,
+                       "seed": 3}
+    strategy = next(w for w in widgets if w.id == "strategy")
+    assert [item["value"] for item in strategy.to_dict()["items"]] == list(STRATEGIES)
+
+
+def test_defaults_are_valid_and_round_trip_through_the_panel():
+    defaults = ChatSettingsModel()
+    assert defaults.strategy == DEFAULT_STRATEGY and defaults.budget == 0
+    panel = {w.id: w.initial for w in settings_widgets(defaults)}
+    parsed, problem = parse_settings(panel)
+    assert problem == "" and parsed == defaults
+    assert defaults.decision() == {"approved": True, "weights": defaults.weights(), "strategy": DEFAULT_STRATEGY,
+                                   "budget": None, "seed": 0}
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"w_size": 1.5}, "w_size"),
+    ({"strategy": "random_walk"}, "unknown strategy 'random_walk'"),
+    ({"budget": -5}, "budget"),
+    ({"w_accuracy": 0, "w_size": 0, "w_complexity": 0}, "at least one weight"),
+])
+def test_bad_panel_values_are_refused_with_the_reason(change, words):
+    parsed, problem = parse_settings(ChatSettingsModel().model_dump() | change)
+    assert parsed is None and problem.startswith("These settings were not applied") and words in problem
+
+
+def test_panel_numbers_arrive_as_floats_or_empty():
+    parsed, _ = parse_settings(ChatSettingsModel().model_dump() | {"budget": 800.0, "seed": ""})
+    assert parsed is not None and parsed.budget == 800 and parsed.seed == 0
+
+
+def test_panel_shows_a_staged_run():
+    payload = {"weights": {"accuracy": 0.65, "size": 0.27, "complexity": 0.23, "latency": 0.2},
+               "run": {"strategy": "ucb1", "budget": 900, "seed": 4}}
+    panel = ChatSettingsModel.from_staging(payload)
+    assert panel.weights() == {"accuracy": 0.65, "size": 0.27, "complexity": 0.23}
+    assert (panel.strategy, panel.budget, panel.seed) == ("ucb1", 900, 4)
+    auto = ChatSettingsModel.from_staging({"weights": {"accuracy": 1.0}, "run": {"budget": "25 % of brute force"}})
+    assert auto.budget == 0 and auto.w_size == 0.0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("approve", {"approved": True}),
+    ("Yes!", {"approved": True}),
+    ("run it", {"approved": True}),
+    ("cancel", {"approved": False, "reason": "cancelled by the user"}),
+    ("no, too expensive", {"approved": False, "reason": "no, too expensive"}),
+    ("accuracy=0.7 size 0.2", {"approved": True, "weights": {"accuracy": 0.7, "size": 0.2}}),
+    ("set size to 0.3 and budget 500", {"approved": True, "weights": {"size": 0.3}, "budget": 500}),
+    ("use ucb", {"approved": True, "strategy": "ucb1"}),
+    ("seed 7", {"approved": True, "seed": 7}),
+])
+def test_typed_staging_answers(text, expected):
+    assert staging_answer(text) == expected
+
+
+@pytest.mark.parametrize("text", ["what if size matters more?", "hello", "", "use the force", "why this model?"])
+def test_other_text_is_not_a_staging_answer(text):
+    assert staging_answer(text) is None
+
+
+@pytest.mark.parametrize("text, words", [("accuracy=3", "accuracy=3"), ("budget 0", "budget=0"),
+                                         ("strategy foo", "strategy 'foo'")])
+def test_out_of_range_staging_answers_say_what_is_wrong(text, words):
+    answer = staging_answer(text)
+    assert answer["approved"] is None and words in answer["error"]
+
+
+def test_password_table():
+    settings = AppSettings(auth_users="alice:s3cret, bob:pa:ss")
+    assert settings.users() == {"alice": "s3cret", "bob": "pa:ss"}
+    assert settings.check_password("alice", "s3cret") and settings.check_password("bob", "pa:ss")
+    assert not settings.check_password("alice", "wrong") and not settings.check_password("carol", "s3cret")
+    assert AppSettings(auth_users=None).users() == {}
+    with pytest.raises(ValueError, match="alice:password"):
+        AppSettings(auth_users="alice").users()
+
+
+def test_paths_default_under_the_cache(tmp_path):
+    settings = AppSettings(cache_dir=tmp_path)
+    assert settings.conversations_path() == tmp_path / "conversations.sqlite"
+    assert settings.uploads_root() == tmp_path / "uploads"
+    assert AppSettings(cache_dir=tmp_path, uploads_dir=tmp_path / "up").uploads_root() == tmp_path / "up"

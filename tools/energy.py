@@ -1,0 +1,215 @@
+"""Energy meters the front doors inject into a Workspace: CodeCarbon's task API and NVML, plus grid intensities.
+
+The core measures with RAPL or a labelled estimate (``greenrunner_core.energy``); CodeCarbon adds its own
+power models (RAPL when readable, else CPU load x TDP, plus RAM) and per-country carbon intensities, and
+NVML reads an NVIDIA GPU's energy counter. Both libraries are imported lazily, only when chosen.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from greenrunner_core.energy import (
+    ESTIMATED,
+    MEASURED_NVML,
+    MEASURED_RAPL,
+    WORLD_AVERAGE,
+    CarbonIntensity,
+    EnergyMeter,
+    EnergyReading,
+    EnergyUnavailableError,
+    EstimatedMeter,
+    RaplMeter,
+    default_meter,
+)
+from greenrunner_core.errors import GreenRunnerError, suggest
+
+METERS = ("auto", "codecarbon", "rapl", "estimate", "nvml")
+_J_PER_KWH = 3.6e6
+
+
+# ------------------------------------------------------------------------------------------- carbon intensity
+
+
+def carbon_intensity_for(country_iso_code: str | None) -> CarbonIntensity:
+    """The grid's g CO2/kWh for an ISO 3166 alpha-3 country code from CodeCarbon's energy-mix data (offline);
+    the world average when no country is given."""
+    if not country_iso_code:
+        return WORLD_AVERAGE
+    code = country_iso_code.strip().upper()
+    try:
+        from codecarbon.input import DataSource
+        mix = DataSource().get_global_energy_mix_data()
+    except ImportError as exc:
+        raise GreenRunnerError(f"country carbon intensities come from CodeCarbon, which is not installed ({exc}); "
+                               "pip install codecarbon, or leave the country out (world average)") from exc
+    entry = mix.get(code)
+    if entry is None or entry.get("carbon_intensity") is None:
+        close = suggest(code, list(mix))
+        hint = f"did you mean {', '.join(close)}?" if close else "use an ISO 3166 alpha-3 code such as FRA, USA, DEU"
+        raise GreenRunnerError(f"unknown country code {country_iso_code!r} for the carbon intensity — {hint}")
+    year = entry.get("year")
+    return CarbonIntensity(float(entry["carbon_intensity"]),
+                           f"{entry.get('country_name', code)} grid {float(entry['carbon_intensity']):.0f} g/kWh "
+                           f"(CodeCarbon energy-mix data{f', {year}' if year else ''})")
+
+
+# --------------------------------------------------------------------------------------------------- CodeCarbon
+
+
+@dataclass
+class CodeCarbonMeter:
+    """CodeCarbon's ``OfflineEmissionsTracker`` task API: one task per measured span (no network, no files).
+
+    ``kind`` follows CodeCarbon's CPU mode: "measured (RAPL)" when it reads RAPL, else "estimated (time x W)"
+    (its CPU-load x TDP model; RAM is always a CodeCarbon estimate). The tracker is created lazily and is
+    not pickled: a worker process makes its own.
+    """
+
+    country_iso_code: str = "USA"        # CodeCarbon needs one; grams of CO2 use the Workspace's intensity
+    kind: str = field(default=ESTIMATED, init=False)
+    detail: str = field(default="CodeCarbon (not started yet)", init=False)
+    _tracker: Any = field(default=None, init=False, repr=False)
+    _task: int = field(default=0, init=False, repr=False)
+    _t0: float = field(default=0.0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._ensure()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_tracker"] = None
+        return state
+
+    def _ensure(self) -> Any:
+        if self._tracker is not None:
+            return self._tracker
+        try:
+            from codecarbon import OfflineEmissionsTracker
+        except ImportError as exc:
+            raise EnergyUnavailableError(f"CodeCarbon is not installed ({exc}); pip install codecarbon or choose "
+                                         "--energy-meter auto") from exc
+        logging.getLogger("codecarbon").setLevel(logging.ERROR)
+        self._tracker = OfflineEmissionsTracker(country_iso_code=self.country_iso_code, save_to_file=False,
+                                                log_level="error", measure_power_secs=3600)
+        self.kind, self.detail = self._describe(self._tracker)
+        return self._tracker
+
+    @staticmethod
+    def _describe(tracker: Any) -> tuple[str, str]:
+        tracker._ensure_hardware_ready() if hasattr(tracker, "_ensure_hardware_ready") else None
+        parts, kind = [], ESTIMATED
+        for hw in getattr(tracker, "_hardware", []) or []:
+            hw_name = type(hw).__name__
+            mode = getattr(hw, "_mode", None)
+            if hw_name == "CPU":
+                if mode == "intel_rapl":
+                    kind = MEASURED_RAPL
+                    parts.append("CPU from RAPL")
+                else:
+                    tdp = getattr(hw, "_tdp", None)
+                    parts.append(f"CPU estimated ({mode or 'constant'} model{f', TDP {tdp:g} W' if tdp else ''})")
+            elif hw_name == "GPU":
+                parts.append("GPU from NVML")
+            elif hw_name == "RAM":
+                parts.append("RAM estimated")
+            else:
+                parts.append(hw_name)
+        return kind, "CodeCarbon: " + (", ".join(parts) or "hardware unknown")
+
+    def start(self) -> None:
+        tracker = self._ensure()
+        self._task += 1
+        self._t0 = time.perf_counter()
+        tracker.start_task(f"greenrunner-{self._task}")
+
+    def stop(self) -> EnergyReading:
+        tracker = self._ensure()
+        data = tracker.stop_task()
+        seconds = time.perf_counter() - self._t0
+        if data is None:
+            raise EnergyUnavailableError("CodeCarbon returned no measurement for the task")
+        joules = float(data.energy_consumed) * _J_PER_KWH
+        return EnergyReading(joules=joules, seconds=seconds, kind=self.kind, detail=self.detail)
+
+
+# --------------------------------------------------------------------------------------------------------- NVML
+
+
+@dataclass
+class NvmlMeter:
+    """Energy of NVIDIA GPUs from NVML's total-energy counter (mJ since the driver loaded), summed over ``devices``
+    (default: all). Needs ``nvidia-ml-py`` and a Volta or newer GPU; raises saying so otherwise."""
+
+    devices: tuple[int, ...] | None = None
+    kind: str = field(default=MEASURED_NVML, init=False)
+    detail: str = field(default="", init=False)
+    _start: tuple[float, list[int]] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        nvml = self._nvml()
+        count = nvml.nvmlDeviceGetCount()
+        if count == 0:
+            raise EnergyUnavailableError("NVML sees no GPU; use --energy-meter auto")
+        self.devices = tuple(range(count)) if self.devices is None else tuple(self.devices)
+        self.detail = f"NVML total energy of GPU(s) {', '.join(map(str, self.devices))}"
+        self._read()   # fails now (not mid-run) on GPUs without an energy counter
+
+    @staticmethod
+    def _nvml() -> Any:
+        try:
+            import pynvml
+        except ImportError as exc:
+            raise EnergyUnavailableError(f"NVML bindings are not installed ({exc}); pip install nvidia-ml-py") from exc
+        try:
+            pynvml.nvmlInit()
+        except Exception as exc:  # pynvml raises its own NVMLError subclasses
+            raise EnergyUnavailableError(f"NVML cannot start (no NVIDIA driver?): {exc}") from exc
+        return pynvml
+
+    def _read(self) -> list[int]:
+        nvml = self._nvml()
+        try:
+            return [int(nvml.nvmlDeviceGetTotalEnergyConsumption(nvml.nvmlDeviceGetHandleByIndex(i)))
+                    for i in self.devices or ()]
+        except Exception as exc:
+            raise EnergyUnavailableError(f"this GPU has no NVML energy counter (Volta or newer needed): {exc}") from exc
+
+    def start(self) -> None:
+        self._start = (time.perf_counter(), self._read())
+
+    def stop(self) -> EnergyReading:
+        if self._start is None:
+            raise RuntimeError("NvmlMeter.stop() called before start()")
+        t0, before = self._start
+        self._start = None
+        after = self._read()
+        mj = sum(max(a - b, 0) for a, b in zip(after, before, strict=True))
+        return EnergyReading(joules=mj / 1e3, seconds=time.perf_counter() - t0, kind=self.kind, detail=self.detail)
+
+
+# ------------------------------------------------------------------------------------------------------ choose
+
+
+def meter_for(name: str = "auto", country_iso_code: str | None = None) -> tuple[EnergyMeter, str]:
+    """(meter, one line saying what it measures) for ``--energy-meter``: auto (RAPL, else estimate), codecarbon,
+    rapl, estimate or nvml. A meter that cannot work here raises with the reason."""
+    key = (name or "auto").strip().lower()
+    if key not in METERS:
+        close = suggest(key, list(METERS))
+        raise GreenRunnerError(f"unknown energy meter {name!r} — "
+                               + (f"did you mean {', '.join(close)}?" if close else f"choose one of {', '.join(METERS)}"))
+    meter: EnergyMeter
+    if key == "auto":
+        meter = default_meter()
+    elif key == "codecarbon":
+        meter = CodeCarbonMeter(country_iso_code=(country_iso_code or "USA").upper())
+    elif key == "rapl":
+        meter = RaplMeter()
+    elif key == "nvml":
+        meter = NvmlMeter()
+    else:
+        meter = EstimatedMeter()
+    return meter, f"energy: {meter.kind} — {meter.detail}"

@@ -1,0 +1,139 @@
+"""What a finished turn shows, for the web app and for Slack alike: the answer's markdown (with the structured top 3,
+savings panel and notes for a selection run), the charts, and a pending staging question. No Chainlit here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import plotly.graph_objects as go
+from langchain_core.messages import AIMessage, ToolMessage
+
+from agent.tools import STAGED_TOOLS
+from greenrunner_core.experiment import ExperimentResult
+from ui import render
+from ui.turns import STOPPED_BEFORE_RESULT, TurnResult
+
+EMPTY_MESSAGE = ("Your message is empty. Describe your use case (e.g. \"detect digits on parcels from a delivery "
+                 "drone\"), ask a follow-up such as \"what if size matters more?\", or attach a dataset (.zip of an "
+                 "ImageFolder) or a model checkpoint.")
+MAX_TEXT = 4000
+TOO_LONG = (f"Your message is longer than {MAX_TEXT:,} characters; please describe the use case in a few "
+            "sentences (the details that matter are where the model runs, what it must recognise, and what matters "
+            "most: accuracy, size or speed).")
+
+
+def staging_reply_help(payload: dict[str, Any], buttons: bool) -> str:
+    how = "press **Run**, **Adjust** (uses the settings panel) or **Cancel** below the proposal, or type" if buttons \
+        else "reply in this thread with"
+    return (f"A run is waiting for your approval: {how} *approve*, *cancel*, or new values such as "
+            "`accuracy=0.7 size=0.2 complexity=0.1`, `budget 800`, `use ucb`. "
+            "(Your message was not sent to the assistant, so nothing changed.)")
+
+
+def check_text(text: str) -> str | None:
+    """A reply for text that cannot be a message (empty, too long), or None when it is fine."""
+    if not text.strip():
+        return EMPTY_MESSAGE
+    if len(text) > MAX_TEXT:
+        return TOO_LONG
+    return None
+
+
+def merge_decision(payload: dict[str, Any], answer: dict[str, Any], extras: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """A staging answer completed with the proposal's other weights and the conversation's uploads."""
+    decision = dict(answer)
+    if decision.get("weights") is not None:
+        decision["weights"] = {**dict(payload.get("weights") or {}), **decision["weights"]}
+    for key, value in (extras or {}).items():
+        decision.setdefault(key, value)
+    return decision
+
+
+@dataclass
+class Presentation:
+    text: str = ""
+    charts: list[tuple[str, go.Figure]] = field(default_factory=list)
+    staging: dict[str, Any] | None = None
+    staging_lead: str = ""
+    results: list[ExperimentResult] = field(default_factory=list)
+
+
+def _strip(text: str, part: str) -> str:
+    """The answer without a tool's text it repeats verbatim (the offline reasoner quotes its tools)."""
+    if part and part in text:
+        return text.replace(part, "").strip()
+    return text
+
+
+def _run_section(result: ExperimentResult, artifact: dict[str, Any]) -> str:
+    parts = [render.top3_markdown(result), render.savings_markdown(result)]
+    excluded = artifact.get("excluded_weights") or {}
+    notes = [f"{name} is left out of the reward: {why}" for name, why in excluded.items()] + list(result.notes)
+    if notes:
+        parts.append("**Notes**\n" + "\n".join(f"- {n}" for n in notes))
+    return "\n\n".join(parts)
+
+
+def present(turn: TurnResult, last_run: dict[str, Any] | None = None, shown: set[str] | None = None,
+            live: bool = True) -> Presentation:
+    """The answer to show for ``turn``. ``last_run`` is the graph state's last run (for re-rank charts); ``shown``
+    are AI message ids already shown live; ``live`` is False for Slack (no live steps: intermediate texts are
+    included)."""
+    shown = shown or set()
+    out = Presentation()
+    sections: list[str] = []
+    if not live:
+        for msg in turn.messages:
+            if isinstance(msg, AIMessage) and msg.tool_calls and msg.content and msg.id not in shown \
+                    and not any(tc["name"] in STAGED_TOOLS for tc in msg.tool_calls):
+                sections.append(str(msg.content))
+    final = turn.final_ai()
+    answer = str(final.content) if final is not None and final.content else ""
+    base = ExperimentResult.from_dict(last_run["result"]) if last_run and last_run.get("result") else None
+    results: list[str] = []
+    stripped = False
+    for tool in turn.tool_messages():
+        artifact = tool.artifact if isinstance(tool.artifact, dict) else {}
+        if tool.status == "error":
+            continue
+        if tool.name == "run_bandit" and artifact.get("result"):
+            result = ExperimentResult.from_dict(artifact["result"])
+            out.results.append(result)
+            stripped = stripped or str(tool.content) in answer
+            answer = _strip(answer, str(tool.content))
+            results.append(_run_section(result, artifact))
+            out.charts += [("selection_counts", render.selection_counts_figure(result)),
+                           ("reward_vs_macs", render.reward_vs_macs_figure(result))]
+        elif tool.name == "rerank" and artifact.get("after") and base is not None:
+            result = render.reranked(base, artifact["after"])
+            out.results.append(result)
+            fig = render.reward_vs_macs_figure(result)
+            fig.update_layout(title="New ranking: estimated reward vs MACs per image (re-ranked from the cache)")
+            out.charts.append(("reward_vs_macs_reranked", fig))
+    if turn.stopped_by_user:
+        if any(r.interrupted for r in out.results):
+            sections.append("**Stopped at your request.** The ranking below uses the evaluations made so far; "
+                            "every evaluation is kept in the outcome cache, so \"run it\" continues from there.")
+        elif not out.results:
+            sections.append(f"**Stopped.** {STOPPED_BEFORE_RESULT}")
+    elif turn.error is not None:
+        sections.append(f"Something went wrong: {type(turn.error).__name__}: {turn.error}. Your conversation is "
+                        "saved; try again, or rephrase your request.")
+    if results and answer and not stripped:
+        # a language model's own summary goes first; the structured results follow
+        sections += [answer, *results]
+    else:
+        sections += results + ([answer] if answer else [])
+    out.text = "\n\n".join(s for s in sections if s.strip())
+    if turn.interrupt is not None:
+        out.staging = turn.interrupt
+        staged = next((m for m in reversed(turn.messages) if isinstance(m, AIMessage) and m.tool_calls), None)
+        if staged is not None and staged.content and staged.id not in shown:
+            out.staging_lead = str(staged.content)
+    return out
+
+
+def tool_step_output(message: ToolMessage, limit: int = 6000) -> str:
+    text = str(message.content)
+    return text if len(text) <= limit else text[:limit] + "\n\n… (shortened)"

@@ -1,0 +1,225 @@
+"""Settings of the web app and Slack bot: process settings from the environment, and the per-chat settings panel
+(weights, strategy, budget, seed) whose widget ids equal the fields of ``ChatSettingsModel``."""
+from __future__ import annotations
+
+import hmac
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from greenrunner_core.strategies import ALIASES, DEFAULT_STRATEGY, STRATEGIES
+
+METRICS = ("accuracy", "size", "complexity")
+
+
+class AppSettings(BaseSettings):
+    """``GREENRUNNER_*`` environment variables (or a ``.env`` file) of the Chainlit app; every field has a default."""
+
+    model_config = SettingsConfigDict(env_prefix="GREENRUNNER_", env_file=".env", extra="ignore")
+
+    cache_dir: Path | None = Field(None, description="cache folder (demo zoo, outcomes); None = the core's default")
+    conversations_db: Path | None = Field(None, description="SQLite file of the conversations (LangGraph "
+                                                            "checkpointer); None = <cache>/conversations.sqlite")
+    uploads_dir: Path | None = Field(None, description="where uploaded datasets and checkpoints are kept, one "
+                                                       "folder per conversation; None = <cache>/uploads")
+    llm: Literal["auto", "offline", "openai"] = Field("auto", description="auto: OpenAI-compatible endpoint when "
+                                                                          "OPENAI_API_KEY is set, else offline")
+    include_torchvision: bool = Field(True, description="list the torchvision catalog next to the demo zoo")
+    sample: int | None = Field(None, ge=1, description="evaluate on a seeded sample of this many target images")
+    max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload (dataset zip or checkpoint)")
+    progress_interval: float = Field(0.4, ge=0, description="seconds between live progress updates in the web UI")
+    auth_users: SecretStr | None = Field(None, description="'user:password,user2:password2' enables Chainlit's "
+                                                           "password login (needs CHAINLIT_AUTH_SECRET)")
+    slack_api_url: str | None = Field(None, description="Slack Web API base URL (GovSlack, a proxy, or a test "
+                                                        "server); None = https://slack.com/api/")
+
+    def cache_root(self) -> Path:
+        if self.cache_dir is not None:
+            return Path(self.cache_dir).expanduser()
+        from greenrunner_core.paths import cache_dir
+        return cache_dir()
+
+    def conversations_path(self) -> Path:
+        return Path(self.conversations_db).expanduser() if self.conversations_db else \
+            self.cache_root() / "conversations.sqlite"
+
+    def uploads_root(self) -> Path:
+        return Path(self.uploads_dir).expanduser() if self.uploads_dir else self.cache_root() / "uploads"
+
+    def users(self) -> dict[str, str]:
+        """The login table from ``auth_users``; empty = no login (the app then binds to 127.0.0.1 only)."""
+        if self.auth_users is None:
+            return {}
+        users: dict[str, str] = {}
+        for item in self.auth_users.get_secret_value().split(","):
+            if not item.strip():
+                continue
+            name, sep, password = item.strip().partition(":")
+            if not sep or not name or not password:
+                raise ValueError("GREENRUNNER_AUTH_USERS must look like 'alice:password,bob:password2' "
+                                 f"(an entry without ':' or with an empty name/password: {name or '?'!r})")
+            users[name] = password
+        return users
+
+    def check_password(self, username: str, password: str) -> bool:
+        expected = self.users().get(username)
+        # compare_digest on bytes: constant time, and unknown users cost the same as wrong passwords
+        return hmac.compare_digest((expected or "\0").encode(), password.encode()) and expected is not None
+
+
+def _base_weights() -> dict[str, float]:
+    from agent.proposal import propose_weights
+    return dict(propose_weights("").weights)
+
+
+_BASE = _base_weights()
+
+
+def canonical_strategy(name: str) -> str:
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    key = ALIASES.get(key, key)
+    if key not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    return key
+
+
+class ChatSettingsModel(BaseModel):
+    """The settings panel of a chat. Widget ids equal these field names; the defaults are valid."""
+
+    w_accuracy: float = Field(_BASE.get("accuracy", 0.6), ge=0, le=1, description="weight of accuracy on your images")
+    w_size: float = Field(_BASE.get("size", 0.15), ge=0, le=1, description="weight of model size (smaller is better)")
+    w_complexity: float = Field(_BASE.get("complexity", 0.15), ge=0, le=1,
+                                description="weight of MACs per image (fewer is better)")
+    strategy: str = Field(DEFAULT_STRATEGY, description="selection strategy")
+    budget: int = Field(0, ge=0, le=10_000_000, description="evaluation calls to spend; 0 = 25 % of brute force")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed (same seed = same result)")
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, value: str) -> str:
+        return canonical_strategy(value)
+
+    @field_validator("budget", "seed", mode="before")
+    @classmethod
+    def _integer(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return 0
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> ChatSettingsModel:
+        if not any(w > 0 for w in self.weights().values()):
+            raise ValueError("at least one weight must be above 0 (e.g. accuracy 0.6)")
+        return self
+
+    def weights(self) -> dict[str, float]:
+        return {"accuracy": self.w_accuracy, "size": self.w_size, "complexity": self.w_complexity}
+
+    def decision(self) -> dict[str, Any]:
+        """How a staging interrupt is answered with these settings ("Adjust")."""
+        return {"approved": True, "weights": self.weights(), "strategy": self.strategy,
+                "budget": self.budget or None, "seed": self.seed}
+
+    def describe(self) -> str:
+        budget = f"{self.budget:,} calls" if self.budget else "25 % of brute force"
+        return (f"accuracy={self.w_accuracy:g}, size={self.w_size:g}, complexity={self.w_complexity:g}; "
+                f"strategy {self.strategy}, budget {budget}, seed {self.seed}")
+
+    @classmethod
+    def from_staging(cls, payload: dict[str, Any], current: ChatSettingsModel | None = None) -> ChatSettingsModel:
+        """The panel showing a staged run: its weights (other metrics dropped), strategy, budget and seed."""
+        base = current or cls()
+        weights = payload.get("weights") or {}
+        run = payload.get("run") or {}
+        values = base.model_dump()
+        values.update({f"w_{m}": min(max(float(weights.get(m, 0.0)), 0.0), 1.0) for m in METRICS})
+        if isinstance(run.get("strategy"), str):
+            values["strategy"] = run["strategy"]
+        values["budget"] = run["budget"] if isinstance(run.get("budget"), int) else 0
+        if isinstance(run.get("seed"), int):
+            values["seed"] = run["seed"]
+        try:
+            return cls.model_validate(values)
+        except ValidationError:
+            return base
+
+
+def settings_widgets(values: ChatSettingsModel) -> list[Any]:
+    """Chainlit input widgets for the panel, ids = ``ChatSettingsModel`` fields, initial values = ``values``."""
+    from chainlit.input_widget import NumberInput, Select, Slider
+
+    fields = ChatSettingsModel.model_fields
+    sliders = [Slider(id=f"w_{m}", label=f"Weight: {m}", initial=getattr(values, f"w_{m}"), min=0, max=1, step=0.05,
+                      description=fields[f"w_{m}"].description) for m in METRICS]
+    return [*sliders,
+            Select(id="strategy", label="Strategy", values=list(STRATEGIES), initial_value=values.strategy,
+                   description="how evaluation calls are spent (paired_race is the default)"),
+            NumberInput(id="budget", label="Budget (evaluation calls)", initial=values.budget,
+                        description=fields["budget"].description),
+            NumberInput(id="seed", label="Seed", initial=values.seed, description=fields["seed"].description)]
+
+
+def parse_settings(values: dict[str, Any]) -> tuple[ChatSettingsModel | None, str]:
+    """Validate what the panel sent: (settings, "") or (None, a sentence saying what is wrong)."""
+    try:
+        return ChatSettingsModel.model_validate(values), ""
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in err.errors())
+        return None, f"These settings were not applied: {problems}."
+
+
+# ---- answering a staging question with words (Slack has no buttons; the web accepts both) ----------------------
+
+_APPROVE = {"approve", "approved", "yes", "y", "ok", "okay", "run", "run it", "go", "go ahead", "start", "do it",
+            "sure", "lgtm", "confirm", "👍"}
+_REFUSE = {"no", "n", "cancel", "stop", "abort", "refuse", "reject", "don't", "dont", "not now", "nope", "👎"}
+_NUMBER_PAIR = re.compile(r"\b(accuracy|size|complexity|budget|seed)\s*(?:=|:|\bto\b|\bof\b)?\s*(-?\d+(?:\.\d+)?|-?\.\d+)",
+                          re.IGNORECASE)
+_STRATEGY = re.compile(r"\b(?:strategy\s*(?:=|:|\bto\b)?|use)\s+([a-z][\w\-]*)", re.IGNORECASE)
+
+
+def staging_answer(text: str) -> dict[str, Any] | None:
+    """A staging decision from a typed reply, or None when the text is not an answer.
+
+    "approve"/"yes"/"run" approve; "cancel"/"no" refuse; "accuracy=0.7 size 0.2 budget 500 use ucb" approves with
+    those changes (weights not named keep their proposed value: the caller merges them in). Out-of-range numbers
+    give ``{"approved": None, "error": ...}``.
+    """
+    words = " ".join(text.lower().split()).strip(" .!?")
+    if not words:
+        return None
+    if words in _APPROVE:
+        return {"approved": True}
+    first = re.split(r"[\s,.;:!]+", words)[0]
+    if words in _REFUSE or first in {"no", "nope", "cancel", "abort", "refuse", "reject", "stop"}:
+        return {"approved": False, "reason": "cancelled by the user" if words in _REFUSE else text.strip()}
+    decision: dict[str, Any] = {"approved": True}
+    weights: dict[str, float] = {}
+    problems: list[str] = []
+    for key, value in _NUMBER_PAIR.findall(text):
+        key, number = key.lower(), float(value)
+        if key in METRICS:
+            if 0 <= number <= 1:
+                weights[key] = number
+            else:
+                problems.append(f"{key}={value} (weights are numbers in [0, 1])")
+        elif number.is_integer() and number >= (1 if key == "budget" else 0):
+            decision[key] = int(number)
+        else:
+            problems.append(f"{key}={value} ({'a positive' if key == 'budget' else 'a'} whole number)")
+    for name in _STRATEGY.findall(text):
+        try:
+            decision["strategy"] = canonical_strategy(name)
+        except ValueError:
+            if text.lower().lstrip().startswith("strategy"):
+                problems.append(f"strategy {name!r} (one of {', '.join(STRATEGIES)})")
+    if problems:
+        return {"approved": None, "error": "not valid: " + "; ".join(problems)}
+    if weights:
+        decision["weights"] = weights
+    return decision if len(decision) > 1 else None
