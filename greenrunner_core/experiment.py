@@ -122,7 +122,7 @@ class ExperimentResult:
     @property
     def savings(self) -> Savings:
         bf, sp = self.brute_force, self.spent
-        pct = lambda a, b: 100.0 * a / b if b else 0.0  # noqa: E731
+        pct = lambda a, b: 100.0 * a / b if b else 0.0
         joules_saved = max(bf.joules - sp.joules, 0.0)
         return Savings(calls_pct=pct(sp.calls, bf.calls), macs_pct=pct(sp.macs, bf.macs),
                        seconds_pct=pct(sp.compute_seconds, bf.compute_seconds),

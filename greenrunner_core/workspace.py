@@ -240,7 +240,8 @@ class Workspace:
             one = next(iter(stats.values()))
             metered = [s.joules for s in stats.values() if s.joules is not None]
             cost = f", measuring took {fmt_joules(sum(metered))} ({one.energy_kind}) once" if metered else ""
-            result.notes.append(f"latency measured on {one.hardware} (median of {one.repeats}+ timed runs after "
+            repeats = min(s.repeats for s in stats.values())
+            result.notes.append(f"latency measured on {one.hardware} (median of {repeats}+ timed runs after "
                                 f"warm-up, cached per model and machine{cost})")
             busy = sorted(n for n, s in stats.items() if s.busy)
             if busy:

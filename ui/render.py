@@ -132,8 +132,8 @@ def per_model_rows(result: ExperimentResult) -> list[list[str]]:
     return rows
 
 
-VARIANT_HEADER = ["model", "tactic", "target accuracy", "Δ accuracy", "size MB", "MACs", "latency ms b1 (p90)",
-                  "energy / call"]
+VARIANT_HEADER = ["model", "tactic", "target accuracy", "Δ accuracy (same images)", "size MB", "MACs",
+                  "latency ms b1 (p90)", "energy / call"]
 
 
 def variant_rows(result: ExperimentResult) -> list[list[str]]:
@@ -151,8 +151,9 @@ def variant_rows(result: ExperimentResult) -> list[list[str]]:
             r = by_name.get(name)
             if r is None:
                 continue
-            delta = "-"
-            if name != base and b is not None and r.est_accuracy is not None and b.est_accuracy is not None:
+            delta = "-"                  # only on the same images (every arm reads the shared order from the start)
+            if (name != base and b is not None and r.est_accuracy is not None and b.est_accuracy is not None
+                    and r.pulls == b.pulls):
                 delta = f"{r.est_accuracy - b.est_accuracy:+.3f}"
             tactic = "base" if name == base else result.variants[name]["tactic"]
             rows.append([name, tactic, fmt_acc(r) if r.excluded is None else f"excluded: {r.excluded}", delta,

@@ -34,5 +34,18 @@ def make_strategy(name: str, **kwargs: Any) -> Strategy:
     return STRATEGIES[key](**kwargs)
 
 
-__all__ = ["STRATEGIES", "DEFAULT_STRATEGY", "BanditState", "EnergyAwareHalving", "EpsilonGreedy", "PairedRace",
-           "ProgressEvent", "Strategy", "StrategyRun", "SuccessiveHalving", "ThompsonSampling", "UCB1", "make_strategy"]
+__all__ = [
+    "DEFAULT_STRATEGY",
+    "STRATEGIES",
+    "UCB1",
+    "BanditState",
+    "EnergyAwareHalving",
+    "EpsilonGreedy",
+    "PairedRace",
+    "ProgressEvent",
+    "Strategy",
+    "StrategyRun",
+    "SuccessiveHalving",
+    "ThompsonSampling",
+    "make_strategy",
+]
