@@ -57,7 +57,7 @@ def savings_lines(result: ExperimentResult) -> list[str]:
         (f"compute time: {fmt_seconds(sp.compute_seconds)} of {fmt_seconds(bf.compute_seconds)} "
         f"for brute force, extrapolated ({sv.seconds_pct:.1f} %)"),
         f"new model evaluations in this run: {sp.new_evaluations:,} (answered from the cache: {sp.cache_hits:,})",
-    ]
+    ] + result.energy_lines()
 
 
 def cost_line(cost: Cost) -> str:
