@@ -13,21 +13,7 @@ import plotly.graph_objects as go
 
 from greenrunner_core.energy import fmt_co2, fmt_joules
 from greenrunner_core.experiment import ExperimentResult, RankedModel
-
-
-def fmt_macs(macs: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if macs >= scale:
-            return f"{macs / scale:.3g} {unit}"
-    return f"{macs:.0f}"
-
-
-def fmt_acc(r: RankedModel) -> str:
-    if r.est_accuracy is None:
-        return "not evaluated"
-    if r.exact:
-        return f"{r.est_accuracy:.3f} (exact)"
-    return f"{r.est_accuracy:.3f} ± {(r.acc_high - r.acc_low) / 2:.3f}"
+from tools.text import fmt_acc, fmt_macs  # one formatter for every front door
 
 
 def fmt_seconds(s: float) -> str:
