@@ -17,6 +17,9 @@ class StagingDecision(BaseModel):
     weights: dict[str, float] | None = Field(None, description="adjusted weights replacing the proposed ones")
     strategy: str | None = Field(None, description="another selection strategy")
     budget: int | None = Field(None, ge=1, description="another budget of evaluation calls")
+    dataset: str | None = Field(None, description="target ImageFolder/.zip the user uploaded, replacing the staged one")
+    models: list[str] | None = Field(None, description="candidate model names replacing the staged ones")
+    seed: int | None = Field(None, description="another random seed")
     reason: str = Field("", description="why the user refused (shown to the assistant)")
 
     @classmethod
@@ -89,6 +92,12 @@ def apply_decision(message: AIMessage, staged_ids: set[str], decision: StagingDe
                 args["strategy"] = decision.strategy
             if decision.budget:
                 args["budget"] = decision.budget
+            if decision.dataset:
+                args["dataset"] = decision.dataset
+            if decision.models:
+                args["models"] = list(decision.models)
+            if decision.seed is not None:
+                args["seed"] = decision.seed
         calls.append({**tc, "args": args})
     if calls == list(message.tool_calls):
         return {}

@@ -1,0 +1,25 @@
+"""A staging answer can redirect the staged run to the user's uploads (dataset, models) and seed."""
+from langchain_core.messages import AIMessage
+
+from agent.staging import StagingDecision, apply_decision
+
+
+def _staged() -> AIMessage:
+    return AIMessage(content="", id="m1", tool_calls=[{"id": "c1", "name": "run_bandit", "args": {
+        "weights": {"accuracy": 0.6, "size": 0.2}, "strategy": None, "budget": 500, "seed": 0}}])
+
+
+def test_uploads_and_seed_replace_the_staged_arguments():
+    decision = StagingDecision.coerce({"approved": True, "dataset": "/tmp/up/mine.zip",
+                                       "models": ["demo_lenet", "demo_mlp_tiny"], "seed": 7})
+    update = apply_decision(_staged(), {"c1"}, decision)
+    args = update["messages"][0].tool_calls[0]["args"]
+    assert args["dataset"] == "/tmp/up/mine.zip"
+    assert args["models"] == ["demo_lenet", "demo_mlp_tiny"]
+    assert args["seed"] == 7 and args["budget"] == 500
+
+
+def test_plain_approval_changes_nothing_and_refusal_runs_nothing():
+    assert apply_decision(_staged(), {"c1"}, StagingDecision.coerce(True)) == {}
+    refused = apply_decision(_staged(), {"c1"}, StagingDecision.coerce("no, too expensive"))
+    assert refused["messages"][0].status == "error" and "too expensive" in refused["messages"][0].content
