@@ -20,7 +20,8 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from greenrunner_core.data import load_target
 from greenrunner_core.environment import ModelFailedError
-from greenrunner_core.evaluation import LiveEnvironment, OutcomeCache
+from greenrunner_core.evaluator import LiveEnvironment
+from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.paths import cache_dir
 from greenrunner_core.registry.base import Registry
 from greenrunner_core.registry.card import ModelCard

@@ -11,7 +11,9 @@ import torch
 
 from bench.record import SHARED_DATA, cifar_subset, write_corrupted
 from greenrunner_core.data import load_target
-from greenrunner_core.evaluation import LiveEnvironment, OutcomeCache, _load_one, _Prep, release_models
+from greenrunner_core.decode import ImagePrep, load_image
+from greenrunner_core.evaluator import LiveEnvironment
+from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.paths import cache_dir
 from greenrunner_core.registry.base import Registry
 
@@ -56,11 +58,11 @@ def measure(model_name: str = "resnet56_chenyaofo", n_images: int = 512, batch: 
     dataset = load_target(folder, cache_dir=work / "datasets")
     images = list(dataset.images)
     timed = images[batch:batch + n_images]
-    prep = _Prep.of(card.preprocess)
+    prep = ImagePrep.of(card.preprocess)
     model = source.load(card).eval()
 
     def tensors(items):
-        x = torch.stack([_load_one(Path(dataset.root) / im.path, prep) for im in items]).float().div_(255)
+        x = torch.stack([load_image(Path(dataset.root) / im.path, prep) for im in items]).float().div_(255)
         return x.sub_(prep.mean).div_(prep.std)
 
     batches = [tensors(timed[i:i + batch]) for i in range(0, len(timed), batch)]
@@ -90,7 +92,6 @@ def measure(model_name: str = "resnet56_chenyaofo", n_images: int = 512, batch: 
             cached = _best_of(functools.partial(env.pull, 0, list(range(batch, batch + n_images))))
             lookups = _best_of(functools.partial(cache.get_many, card.name, card.weights_id, card.preprocess.id,
                                                  [im.id for im in timed]))
-    release_models()
     return Throughput(model_name, batch, n_images, n_images / raw, n_images / raw_pipe, n_images / min(live_times),
                       n_images / cached, n_images / lookups)
 

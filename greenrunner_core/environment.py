@@ -1,6 +1,6 @@
 """What a strategy pulls from: an environment answering "model i on images [j..]" with correctness.
 
-Live runs (``evaluation.LiveEnvironment``) and replays of recorded outcome matrices
+Live runs (``evaluator.LiveEnvironment``) and replays of recorded outcome matrices
 (``replay.ReplayEnvironment``) implement the same protocol, so strategies cannot tell them apart.
 """
 from __future__ import annotations

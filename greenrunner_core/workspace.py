@@ -15,10 +15,12 @@ from typing import Any
 from greenrunner_core.data import TargetDataset, load_target
 from greenrunner_core.energy import CarbonIntensity, EnergyMeter, default_meter, fmt_joules
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError
-from greenrunner_core.evaluation import LiveEnvironment, OutcomeCache
+from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.experiment import ExperimentResult, run_benchmark_card, run_brute_force, run_experiment
 from greenrunner_core.latency import LatencyCache, LatencyStats
+from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.paths import cache_dir as default_cache_dir
+from greenrunner_core.pull import PullWorker
 from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.registry.demo_zoo import DemoZooSource
@@ -51,6 +53,7 @@ class Workspace:
     _cache: OutcomeCache | None = field(default=None, init=False, repr=False)
     _meter: EnergyMeter | None = field(default=None, init=False, repr=False)
     _latency_cache: LatencyCache | None = field(default=None, init=False, repr=False)
+    _worker: PullWorker | None = field(default=None, init=False, repr=False)
     variant_info: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False)
     tactic_skips: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     latency_stats: dict[str, LatencyStats] = field(default_factory=dict, init=False, repr=False)
@@ -91,6 +94,13 @@ class Workspace:
         if self._meter is None:
             self._meter = self.energy_meter if self.energy_meter is not None else default_meter()
         return self._meter
+
+    @property
+    def pull_worker(self) -> PullWorker:
+        """Loaded models and the decoder pool, shared by every run of this workspace."""
+        if self._worker is None:
+            self._worker = PullWorker()
+        return self._worker
 
     @property
     def latency_cache(self) -> LatencyCache:
@@ -189,7 +199,7 @@ class Workspace:
 
     def environment(self, cards: Sequence[ModelCard], dataset: TargetDataset, batch_size: int = 64) -> LiveEnvironment:
         return LiveEnvironment(self.registry, list(cards), dataset, self.outcome_cache, batch_size=batch_size,
-                               meter=self.meter, carbon=self.carbon)
+                               meter=self.meter, carbon=self.carbon, worker=self.pull_worker)
 
     def select(self, weights: Weights, *, models: Sequence[str] | None = None, data: str | Path | None = None,
                strategy: str = DEFAULT_STRATEGY, budget: int | None = None, seed: int = 0, batch_size: int = 16,

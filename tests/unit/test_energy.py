@@ -37,8 +37,9 @@ from greenrunner_core.energy import (
     rapl_delta_uj,
     rapl_domains,
 )
-from greenrunner_core.evaluation import LiveEnvironment, Outcome, OutcomeCache, release_models
+from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.experiment import Cost, ExperimentResult, brute_force_cost, run_brute_force, run_experiment
+from greenrunner_core.outcome_cache import Outcome, OutcomeCache
 from greenrunner_core.registry.base import Registry
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.reward import Weights
@@ -104,13 +105,6 @@ class FixedMeter:
     def stop(self) -> EnergyReading:
         self.spans += 1
         return EnergyReading(self.joules, 0.01, self.kind, self.detail)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_models():
-    release_models()
-    yield
-    release_models()
 
 
 @pytest.fixture()

@@ -18,16 +18,9 @@ from torch import nn
 from greenrunner_core.data import TargetImage, load_target
 from greenrunner_core.environment import ModelFailedError
 from greenrunner_core.errors import DatasetError, WeightsUnavailableError
-from greenrunner_core.evaluation import (
-    Evaluator,
-    LiveEnvironment,
-    Outcome,
-    OutcomeCache,
-    PullResult,
-    PullTask,
-    release_models,
-    run_pull_task,
-)
+from greenrunner_core.evaluator import Evaluator, LiveEnvironment
+from greenrunner_core.outcome_cache import Outcome, OutcomeCache
+from greenrunner_core.pull import PullResult, PullTask, PullWorker, run_pull_task
 from greenrunner_core.registry.base import Registry
 from greenrunner_core.registry.card import ModelCard, Preprocess
 
@@ -103,13 +96,6 @@ def write_dataset(root: Path, per_class: int = 3, classes: tuple[str, ...] = LAB
             ext = "png" if k % 2 == 0 else "bmp"
             Image.fromarray(arr).save(root / c / f"{c}_{k}.{ext}")
     return root
-
-
-@pytest.fixture(autouse=True)
-def _fresh_models():
-    release_models()
-    yield
-    release_models()
 
 
 @pytest.fixture()
@@ -276,7 +262,7 @@ def test_interruption_keeps_finished_batches_and_rerun_computes_only_the_rest(da
     assert cache.stats().rows == 2
     assert ev.accounting.per_model[card.name].new_evaluations == 2
 
-    release_models()
+    ev.worker.release()
     ev2, card2 = evaluator_for(TinySource(), dataset, cache, batch_size=2)
     assert card2 == card
     out = ev2.predict(card2, dataset.images)
@@ -305,7 +291,8 @@ def test_pull_task_and_result_round_trip_through_pickle(dataset):
     task = _task(dataset, TinySource())
     clone = pickle.loads(pickle.dumps(task))
     assert clone == task
-    result = run_pull_task(clone)
+    worker = PullWorker()
+    result = run_pull_task(clone, worker)
     again = pickle.loads(pickle.dumps(result))
     assert isinstance(again, PullResult) and again == result
     n = len(dataset.images)
@@ -314,7 +301,7 @@ def test_pull_task_and_result_round_trip_through_pickle(dataset):
     assert result.load_seconds > 0
     assert [LABELS[p] for p in result.predictions] == [i.class_name for i in dataset.images]
     # internal batching does not change the answers; a second task reuses the loaded model
-    smaller = run_pull_task(replace(task, batch_size=1))
+    smaller = run_pull_task(replace(task, batch_size=1), worker)
     assert smaller.predictions == result.predictions
     assert smaller.load_seconds == 0.0
 
@@ -323,7 +310,7 @@ def test_pull_task_runs_in_a_fresh_process(tmp_path, dataset):
     task = _task(dataset, TinySource())
     blob = tmp_path / "task.pkl"
     blob.write_bytes(pickle.dumps(task))
-    code = ("import pickle, sys; from greenrunner_core.evaluation import run_pull_task; "
+    code = ("import pickle, sys; from greenrunner_core.pull import run_pull_task; "
             "t = pickle.load(open(sys.argv[1], 'rb')); sys.stdout.buffer.write(pickle.dumps(run_pull_task(t)))")
     repo = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(Path(__file__).parent)])}
