@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from greenrunner_core.experiment import reward_model_for, run_experiment
+from greenrunner_core.experiment import reward_model_for
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.reward import Weights
-from greenrunner_core.strategies import make_strategy
-from greenrunner_core.strategies.base import BanditState, Strategy
+from greenrunner_core.strategies import make_strategy, serial_executor
+from greenrunner_core.strategies.base import within_budget
 
 WEIGHT_SETS: dict[str, Weights] = {
     "drone": Weights({"accuracy": 0.63, "size": 0.25, "complexity": 0.21}),   # the paper's drone weights
@@ -58,41 +58,6 @@ class RunTrace:
     stop_reason: str = ""
 
 
-class _Tracing(ReplayEnvironment):
-    """Replay that records the strategy's recommendation before each pull crosses a checkpoint."""
-
-    def __init__(self, matrix: OutcomeMatrix, checkpoints: np.ndarray, regret_of: np.ndarray) -> None:
-        super().__init__(matrix)
-        self.checkpoints = checkpoints
-        self.regret_of = regret_of
-        self.next = 0
-        self.calls = np.zeros(len(checkpoints), dtype=np.int64)
-        self.macs = np.zeros(len(checkpoints), dtype=np.int64)
-        self.regret = np.full(len(checkpoints), np.nan)
-        self.strategy: Strategy | None = None
-        self.state: BanditState | None = None
-        self.n_calls = 0
-        self.n_macs = 0
-
-    def snapshot(self, upto: float) -> None:
-        """Fill every checkpoint < ``upto`` calls with the current recommendation."""
-        if self.next >= len(self.checkpoints) or self.state is None or self.checkpoints[self.next] >= upto:
-            return
-        rec = self.strategy.recommend(self.state)[0] if self.state.spent else None
-        regret = float(self.regret_of[rec]) if rec is not None else np.nan
-        while self.next < len(self.checkpoints) and self.checkpoints[self.next] < upto:
-            self.calls[self.next], self.macs[self.next] = self.n_calls, self.n_macs
-            self.regret[self.next] = regret
-            self.next += 1
-
-    def pull(self, model_index: int, image_indices: Sequence[int]) -> np.ndarray:
-        n = len(image_indices)
-        self.snapshot(self.n_calls + n)
-        self.n_calls += n
-        self.n_macs += n * self.cards[model_index].macs
-        return super().pull(model_index, image_indices)
-
-
 def true_regret(matrix: OutcomeMatrix, weights: Weights) -> np.ndarray:
     """Regret of recommending each model, against the brute-force best on the same images (reward units)."""
     rm = reward_model_for(matrix.cards, weights)
@@ -102,25 +67,39 @@ def true_regret(matrix: OutcomeMatrix, weights: Weights) -> np.ndarray:
 
 def run_trace(instance: Instance, weights: Weights, strategy_name: str, seed: int, budget: int,
               checkpoints: np.ndarray, regret_of: np.ndarray, **params) -> RunTrace:
-    env = _Tracing(instance.matrix, checkpoints, regret_of)
+    """Drive one seeded run through ask/tell, recording the recommendation before each step that crosses a
+    checkpoint (what a run with that budget would have returned)."""
+    matrix = instance.matrix
+    env = ReplayEnvironment(matrix)
     strategy = make_strategy(strategy_name, seed=seed, batch_size=instance.batch_size, **params)
-    env.strategy = strategy
-    start = strategy.start
-
-    def capture(state: BanditState) -> None:   # the state lives inside Strategy.run; keep a handle on it
-        env.state = state
-        start(state)
-
-    strategy.start = capture  # type: ignore[method-assign]
+    state = strategy.start(env, reward_model_for(matrix.cards, weights), budget)
+    macs_of = np.array([c.macs for c in matrix.cards], dtype=np.int64)
+    n_cp = len(checkpoints)
+    calls, macs = np.zeros(n_cp, dtype=np.int64), np.zeros(n_cp, dtype=np.int64)
+    regret = np.full(n_cp, np.nan)
+    k, n_calls, n_macs = 0, 0, 0
     t0 = time.perf_counter()
-    result = run_experiment(env, weights, strategy, budget)
-    seconds = time.perf_counter() - t0
-    env.snapshot(np.inf)
-    best = result.best
-    names = [c.name for c in instance.matrix.cards]
-    final_regret = float(regret_of[names.index(best.name)]) if best is not None else np.nan
-    return RunTrace(env.calls, env.macs, env.regret, result.spent.calls, result.spent.macs, final_regret, seconds,
-                    result.stop_reason)
+
+    def pick() -> float:
+        seen = [a for a in strategy.recommend(state) if state.pulls[a] > 0 and a not in state.excluded]
+        return float(regret_of[seen[0]]) if seen else np.nan
+
+    while state.remaining > 0:
+        pulls = within_budget(state, strategy.ask(state))
+        if not pulls:
+            break
+        step = sum(p.size for p in pulls)
+        if k < n_cp and checkpoints[k] < n_calls + step:
+            now = pick() if state.spent else np.nan
+            while k < n_cp and checkpoints[k] < n_calls + step:
+                calls[k], macs[k], regret[k] = n_calls, n_macs, now
+                k += 1
+        strategy.tell(state, pulls, serial_executor(env, pulls))
+        n_calls += step
+        n_macs += int(sum(p.size * macs_of[p.arm] for p in pulls))
+    final = pick()
+    calls[k:], macs[k:], regret[k:] = n_calls, n_macs, final
+    return RunTrace(calls, macs, regret, n_calls, n_macs, final, time.perf_counter() - t0, state.stop_reason or "")
 
 
 @dataclass

@@ -4,7 +4,17 @@ from __future__ import annotations
 from typing import Any
 
 from greenrunner_core.errors import GreenRunnerError, suggest
-from greenrunner_core.strategies.base import BanditState, ProgressEvent, Strategy, StrategyRun
+from greenrunner_core.strategies.base import (
+    BanditState,
+    Executor,
+    ProgressEvent,
+    Pull,
+    PullResult,
+    SequentialStrategy,
+    Strategy,
+    StrategyRun,
+    serial_executor,
+)
 from greenrunner_core.strategies.energy_halving import EnergyAwareHalving
 from greenrunner_core.strategies.epsilon_greedy import EpsilonGreedy
 from greenrunner_core.strategies.paired_race import PairedRace
@@ -41,11 +51,16 @@ __all__ = [
     "BanditState",
     "EnergyAwareHalving",
     "EpsilonGreedy",
+    "Executor",
     "PairedRace",
     "ProgressEvent",
+    "Pull",
+    "PullResult",
+    "SequentialStrategy",
     "Strategy",
     "StrategyRun",
     "SuccessiveHalving",
     "ThompsonSampling",
     "make_strategy",
+    "serial_executor",
 ]

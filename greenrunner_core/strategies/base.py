@@ -1,4 +1,10 @@
-"""One small base class for every selection strategy, and the shared bandit state it works on.
+"""One small base class for every selection strategy, its ask/tell protocol, and the per-run state.
+
+A strategy is immutable configuration. ``start()`` returns the per-run state (a ``BanditState`` or a
+subclass holding the strategy's own bookkeeping); ``ask(state)`` proposes the next step as a list of
+independent pulls; ``tell(state, pulls, results)`` records their outcomes, in the order of ``pulls``.
+An executor may run the pulls of one step in any order or concurrently: as long as it hands the results
+back in the order of ``pulls``, a seeded run returns the same ranking and calls (see docs/strategies.md).
 
 Every arm (candidate model) reads the target images in the same seeded order, so all models are
 compared on the same images (paired), and an arm that has read every image is known exactly.
@@ -6,8 +12,8 @@ compared on the same images (paired), and an arm that has read every image is kn
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
-from collections.abc import Callable
+from abc import ABCMeta, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -23,7 +29,7 @@ UNSEEN = -1
 
 @dataclass
 class ProgressEvent:
-    """Sent after every batch of pulls (UIs show it live)."""
+    """Sent after every pull (UIs show it live)."""
 
     spent: int
     budget: int
@@ -36,11 +42,38 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
+@dataclass(frozen=True)
+class Pull:
+    """One independent unit of work: model ``arm`` on target images ``images`` (the next of its prefix)."""
+
+    arm: int
+    images: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.images.size)
+
+
+PullResult = np.ndarray | ModelFailedError          # correctness per image, or why the model failed
+Executor = Callable[[Environment, Sequence[Pull]], list[PullResult]]
+
+
+def serial_executor(env: Environment, pulls: Sequence[Pull]) -> list[PullResult]:
+    """Run the pulls one after the other in this process; failures come back as ``ModelFailedError``."""
+    out: list[PullResult] = []
+    for pull in pulls:
+        try:
+            out.append(np.asarray(env.pull(pull.arm, pull.images), dtype=bool))
+        except ModelFailedError as err:
+            out.append(err)
+    return out
+
+
 class BanditState:
-    """Everything observed so far: per-model outcomes over the shared image order."""
+    """Everything observed in one run: per-model outcomes over the shared image order."""
 
     def __init__(self, names: list[str], n_images: int, reward_model: RewardModel, budget: int,
-                 rng: np.random.Generator, confidence: float = 0.95) -> None:
+                 rng: np.random.Generator, confidence: float = 0.95, macs: np.ndarray | None = None) -> None:
         self.names = names
         self.n_models = len(names)
         self.n_images = n_images
@@ -48,6 +81,7 @@ class BanditState:
         self.budget = budget
         self.rng = rng
         self.confidence = confidence
+        self.macs = np.ones(self.n_models) if macs is None else np.maximum(np.asarray(macs, dtype=float), 1.0)
         self.order = rng.permutation(n_images)               # shared image order (paired evaluation)
         self.outcomes = np.full((self.n_models, n_images), UNSEEN, dtype=np.int8)  # by position in order
         self.pulls = np.zeros(self.n_models, dtype=np.int64)  # images seen per model (a prefix of order)
@@ -56,11 +90,17 @@ class BanditState:
         self.excluded: dict[int, str] = {}
         self.spent = 0
         self.stop_reason: str | None = None
+        self.notes: list[str] = []
+        self.estimates: np.ndarray | None = None   # reward per model the final order uses, when not the plain one
 
     # ---- bookkeeping -------------------------------------------------------------------------
     def next_images(self, arm: int, n: int) -> np.ndarray:
         start = int(self.pulls[arm])
         return self.order[start:start + n]
+
+    def pull(self, arm: int, n: int) -> Pull:
+        """The next ``n`` images of ``arm``'s prefix as a pull."""
+        return Pull(int(arm), self.next_images(arm, n))
 
     def record(self, arm: int, correct: np.ndarray) -> None:
         correct = np.asarray(correct, dtype=bool)
@@ -123,15 +163,24 @@ class StrategyRun:
     notes: list[str] = field(default_factory=list)
 
 
-class Strategy(ABC):
-    """Budgeted model selection. Subclasses implement ``select`` (and may override ``recommend``).
+class _FrozenAfterInit(ABCMeta):
+    """Strategies are configuration: attributes are fixed once ``__init__`` returns."""
 
-    ``seed`` feeds the only RNG the strategy uses; ``budget`` is in evaluation calls (one model on
-    one image); ``batch_size`` is how many images one pull evaluates.
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        obj = super().__call__(*args, **kwargs)
+        object.__setattr__(obj, "_frozen", True)
+        return obj
+
+
+class Strategy(metaclass=_FrozenAfterInit):
+    """Budgeted model selection as ask/tell over a per-run state.
+
+    ``seed`` feeds the only RNG a run uses (created in ``start``); ``budget`` is in evaluation calls
+    (one model on one image); ``batch_size`` is the most images one pull evaluates.
     """
 
     name: ClassVar[str] = "base"
-    initial_round: ClassVar[bool] = True   # pull every arm once before ``select`` takes over
+    state_class: ClassVar[type[BanditState]] = BanditState
 
     def __init__(self, *, seed: int | None = 0, batch_size: int = 16, confidence: float = 0.95) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -142,68 +191,40 @@ class Strategy(ABC):
         self.batch_size = batch_size
         self.confidence = confidence
 
+    def __setattr__(self, key: str, value: Any) -> None:
+        if getattr(self, "_frozen", False):
+            raise AttributeError(f"{type(self).__name__} is immutable configuration; {key!r} cannot be set after "
+                                 "construction (per-run state belongs to the state start() returns)")
+        object.__setattr__(self, key, value)
+
     def params(self) -> dict[str, Any]:
         return {"seed": self.seed, "batch_size": self.batch_size}
 
-    # ---- the loop ----------------------------------------------------------------------------
-    def run(self, env: Environment, reward_model: RewardModel, budget: int,
-            progress: ProgressCallback | None = None) -> StrategyRun:
+    # ---- the protocol ------------------------------------------------------------------------
+    def start(self, env: Environment, reward_model: RewardModel, budget: int) -> BanditState:
+        """A fresh per-run state (validated budget, seeded RNG, shared image order)."""
         names = [c.name for c in env.cards]
-        n_models, n_images = len(names), len(env.image_ids)
-        validate_budget(budget, n_models, n_images)
-        rng = np.random.default_rng(self.seed)
-        state = BanditState(names, n_images, reward_model, budget, rng, self.confidence)
-        self.start(state)
-        interrupted = False
-        try:
-            if self.initial_round:
-                for arm in range(n_models):
-                    if state.remaining <= 0:
-                        break
-                    self._pull(env, state, arm, progress, share=max(1, state.remaining // max(n_models - arm, 1)))
-            while state.remaining > 0 and len(state.active()):
-                arm = self.select(state)
-                if arm is None:
-                    break
-                self._pull(env, state, arm, progress)
-        except KeyboardInterrupt:
-            interrupted = True
-            state.stop_reason = "interrupted (Ctrl-C): results so far are kept; re-running resumes from the cache"
-        if state.stop_reason is None:
-            state.stop_reason = "budget spent" if state.remaining <= 0 else "no model needs more evaluations"
-        ranking = self.recommend(state)
-        return StrategyRun(state=state, ranking=ranking, interrupted=interrupted)
-
-    def _pull(self, env: Environment, state: BanditState, arm: int, progress: ProgressCallback | None,
-              share: int | None = None) -> None:
-        size = min(self.batch_size, share or self.batch_size)
-        n = int(min(size, state.remaining, state.n_images - state.pulls[arm]))
-        if n <= 0 or arm in state.excluded:
-            return
-        images = state.next_images(arm, n)
-        try:
-            correct = env.pull(arm, images)
-        except ModelFailedError as err:
-            state.exclude(arm, err.reason)
-            self.on_exclude(state, arm)
-            return
-        state.record(arm, correct)
-        self.update(state, arm, np.asarray(correct, dtype=bool))
-        if progress is not None:
-            leader = state.leader()
-            progress(ProgressEvent(spent=state.spent, budget=state.budget, model=state.names[arm], batch_calls=n,
-                                   leader=None if leader is None else state.names[leader], counts=state.counts()))
-
-    # ---- hooks -------------------------------------------------------------------------------
-    def start(self, state: BanditState) -> None:
-        """Called once before the first pull."""
+        validate_budget(budget, len(names), len(env.image_ids))
+        return self.state_class(names, len(env.image_ids), reward_model, budget, np.random.default_rng(self.seed),
+                                self.confidence, np.array([float(c.macs) for c in env.cards]))
 
     @abstractmethod
-    def select(self, state: BanditState) -> int | None:
-        """Next arm to pull, or None to stop early."""
+    def ask(self, state: BanditState) -> list[Pull]:
+        """The next step: independent pulls (an empty list = stop). Pulls take the next images of each arm."""
+
+    def tell(self, state: BanditState, pulls: Sequence[Pull], results: Sequence[PullResult]) -> None:
+        """Record the results of one step, in the order of ``pulls``."""
+        for pull, result in zip(pulls, results):
+            if isinstance(result, ModelFailedError):
+                state.exclude(pull.arm, result.reason)
+                self.on_exclude(state, pull.arm)
+                continue
+            correct = np.asarray(result, dtype=bool)
+            state.record(pull.arm, correct)
+            self.update(state, pull.arm, correct)
 
     def update(self, state: BanditState, arm: int, correct: np.ndarray) -> None:
-        """Called after each pull (the state is already updated)."""
+        """Called for each recorded pull (the state is already updated)."""
 
     def on_exclude(self, state: BanditState, arm: int) -> None:
         """Called when a model failed and was excluded."""
@@ -219,12 +240,103 @@ class Strategy(ABC):
             return (0, -float(est[a]), a)
         return sorted(range(state.n_models), key=key)
 
+    def finish(self, state: BanditState) -> list[str]:
+        """Notes on the run for the report (called once at the end)."""
+        return list(state.notes)
+
+    # ---- the driver --------------------------------------------------------------------------
+    def run(self, env: Environment, reward_model: RewardModel, budget: int,
+            progress: ProgressCallback | None = None, executor: Executor = serial_executor) -> StrategyRun:
+        """ask -> execute -> tell until the strategy stops or the budget is spent."""
+        state = self.start(env, reward_model, budget)
+        interrupted = False
+        try:
+            while state.remaining > 0:
+                pulls = within_budget(state, self.ask(state))
+                if not pulls:
+                    break
+                results = executor(env, pulls)
+                self.tell(state, pulls, results)
+                if progress is not None:
+                    report_progress(state, pulls, results, progress)
+        except KeyboardInterrupt:
+            interrupted = True
+            state.stop_reason = "interrupted (Ctrl-C): results so far are kept; re-running resumes from the cache"
+        if state.stop_reason is None:
+            state.stop_reason = "budget spent" if state.remaining <= 0 else "no model needs more evaluations"
+        ranking = self.recommend(state)
+        return StrategyRun(state=state, ranking=ranking, interrupted=interrupted, notes=self.finish(state))
+
     # ---- helpers for subclasses ----------------------------------------------------------------
     @staticmethod
     def argmax_random_tie(values: np.ndarray, arms: np.ndarray, rng: np.random.Generator) -> int:
         vals = values[arms]
         best = np.flatnonzero(vals >= np.max(vals) - 1e-12)
         return int(arms[best[rng.integers(len(best))]])
+
+
+class SequentialState(BanditState):
+    """Adds where the initial round (every arm pulled once) has got to."""
+
+    initial_next: int = 0
+
+
+class SequentialStrategy(Strategy):
+    """A strategy that picks one arm at a time (``select``): each step is a single pull of ``batch_size``
+    images; with ``initial_round`` every arm is pulled once first, the budget shared evenly."""
+
+    initial_round: ClassVar[bool] = True
+    state_class: ClassVar[type[BanditState]] = SequentialState
+
+    def start(self, env: Environment, reward_model: RewardModel, budget: int) -> SequentialState:
+        state = super().start(env, reward_model, budget)
+        assert isinstance(state, SequentialState)
+        state.initial_next = 0 if self.initial_round else state.n_models
+        return state
+
+    def ask(self, state: SequentialState) -> list[Pull]:  # type: ignore[override]
+        while state.initial_next < state.n_models:
+            arm = state.initial_next
+            state.initial_next += 1
+            share = max(1, state.remaining // max(state.n_models - arm, 1))
+            n = int(min(self.batch_size, share, state.remaining, state.n_images - state.pulls[arm]))
+            if n > 0 and arm not in state.excluded:
+                return [state.pull(arm, n)]
+        if not len(state.active()):
+            return []
+        arm = self.select(state)
+        if arm is None:
+            return []
+        n = int(min(self.batch_size, state.remaining, state.n_images - state.pulls[arm]))
+        return [state.pull(arm, n)] if n > 0 and arm not in state.excluded else []
+
+    @abstractmethod
+    def select(self, state: BanditState) -> int | None:
+        """Next arm to pull, or None to stop early."""
+
+
+def within_budget(state: BanditState, pulls: Sequence[Pull]) -> list[Pull]:
+    """Cut a step to the budget left (in order) and drop empty or impossible pulls."""
+    left = state.remaining
+    out = []
+    for pull in pulls:
+        n = min(pull.size, left, state.n_images - int(state.pulls[pull.arm]))
+        if n <= 0 or pull.arm in state.excluded:
+            continue
+        out.append(pull if n == pull.size else Pull(pull.arm, pull.images[:n]))
+        left -= n
+    return out
+
+
+def report_progress(state: BanditState, pulls: Sequence[Pull], results: Sequence[PullResult],
+                    progress: ProgressCallback) -> None:
+    leader = state.leader()
+    for pull, result in zip(pulls, results):
+        if isinstance(result, ModelFailedError):
+            continue
+        progress(ProgressEvent(spent=state.spent, budget=state.budget, model=state.names[pull.arm],
+                               batch_calls=pull.size, leader=None if leader is None else state.names[leader],
+                               counts=state.counts()))
 
 
 def validate_budget(budget: int, n_models: int, n_images: int) -> None:

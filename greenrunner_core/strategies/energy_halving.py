@@ -27,111 +27,104 @@ import numpy as np
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.reward import RewardModel
-from greenrunner_core.strategies.base import BanditState, ProgressCallback, Strategy, StrategyRun
+from greenrunner_core.strategies.base import BanditState
+from greenrunner_core.strategies.successive_halving import HalvingState, SuccessiveHalving
 
 
-class EnergyAwareHalving(Strategy):
+class EnergyState(HalvingState):
+    """Halving bookkeeping plus the exploratory rung, the energy source and the environment measured."""
+
+    env: Environment
+    z: float
+    phase: str = "explore"
+    explore_images: int = 0
+    energy_source: str = "not measured"
+    pruned: list[int]
+    stopped_early: bool = False
+
+
+class EnergyAwareHalving(SuccessiveHalving):
     name: ClassVar[str] = "energy_halving"
-    initial_round: ClassVar[bool] = False
+    state_class: ClassVar[type[BanditState]] = EnergyState
 
     def __init__(self, *, eta: int = 2, explore_fraction: float = 0.1, energy_weight: float = 0.1,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if not isinstance(eta, int) or eta < 2:
-            raise GreenRunnerError(f"eta={eta!r} must be an integer >= 2")
+        super().__init__(eta=eta, **kwargs)
         if not 0.0 < explore_fraction < 1.0:
             raise GreenRunnerError(f"explore_fraction={explore_fraction!r} must be in (0, 1), e.g. 0.1")
         if not (math.isfinite(energy_weight) and energy_weight >= 0):
             raise GreenRunnerError(f"energy_weight={energy_weight!r} must be a number >= 0 (0 = plain halving)")
-        self.eta = eta
         self.explore_fraction = float(explore_fraction)
         self.energy_weight = float(energy_weight)
-        self._env: Environment | None = None
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "eta": self.eta, "explore_fraction": self.explore_fraction,
-                "energy_weight": self.energy_weight}
+        return {**super().params(), "explore_fraction": self.explore_fraction, "energy_weight": self.energy_weight}
 
-    # the base loop, plus access to the environment's energy figures ---------------------------------------------
-    def run(self, env: Environment, reward_model: RewardModel, budget: int,
-            progress: ProgressCallback | None = None) -> StrategyRun:
-        self._env = env
-        self.energy_source = "not measured"
-        self.pruned: list[int] = []
-        self.stopped_early = False
-        try:
-            run = super().run(env, reward_model, budget, progress)
-        finally:
-            self._env = None
-        state = run.state
-        pruned = ", ".join(state.names[a] for a in self.pruned) or "none"
-        run.notes.append(
-            f"energy_halving: objective = reward − {self.energy_weight:g} × normalised log({self.energy_source}); "
-            f"exploratory rung: up to {getattr(self, 'explore_images', 0)} images per model; pruned as dominated: "
-            f"{pruned}"
-            + ("; stopped early: the leader's interval cleared every other survivor, "
-               f"{state.remaining:,} calls of the budget not spent" if self.stopped_early else ""))
-        return run
-
-    # schedule -----------------------------------------------------------------------------------------------
-    def start(self, state: BanditState) -> None:
-        self.z = NormalDist().inv_cdf(0.5 + self.confidence / 2)
-        self.survivors = list(range(state.n_models))
-        self.eliminated: list[list[int]] = []
-        self.phase = "explore"
-        self.round, self.rounds = 0, 1
+    # schedule: an exploratory rung first, then successive halving -------------------------------------------
+    def start(self, env: Environment, reward_model: RewardModel, budget: int) -> EnergyState:
+        state = super().start(env, reward_model, budget)
+        assert isinstance(state, EnergyState)
+        state.env = env
+        state.z = NormalDist().inv_cdf(0.5 + self.confidence / 2)
+        state.pruned = []
+        state.phase = "explore"
+        state.round, state.rounds = 0, 1
         per_arm = int(self.explore_fraction * state.budget / max(state.n_models, 1))
-        self.explore_images = max(1, min(per_arm, state.n_images))
-        self.target = {a: self.explore_images for a in self.survivors}
+        state.explore_images = max(1, min(per_arm, state.n_images))
+        state.target = {a: state.explore_images for a in state.survivors}
+        return state
 
-    def _begin_round(self, state: BanditState) -> None:
-        rounds_left = max(self.rounds - self.round, 1)
-        per_arm = max(1, (state.remaining // rounds_left) // max(len(self.survivors), 1))
-        self.target = {a: min(state.n_images, int(state.pulls[a]) + per_arm) for a in self.survivors}
+    def begin_round(self, state: HalvingState) -> None:
+        if getattr(state, "phase", "halving") == "explore":   # called by SuccessiveHalving.start: rung set there
+            return
+        super().begin_round(state)
 
-    def select(self, state: BanditState) -> int | None:
-        self.survivors = [a for a in self.survivors if a not in state.excluded]
-        if not self.survivors:
-            return None
-        pending = [a for a in self.survivors if state.pulls[a] < self.target[a]]
-        if pending:
-            return min(pending, key=lambda a: (state.pulls[a], a))
-        if self.phase == "explore":
-            self.explore_images = int(max(state.pulls[a] for a in self.survivors))   # pulls come in whole batches
+    def pick(self, state: HalvingState, arms: list[int]) -> int:
+        return min(arms, key=lambda a: (state.pulls[a], a))
+
+    def select(self, state: HalvingState) -> int | None:  # type: ignore[override]
+        assert isinstance(state, EnergyState)
+        if state.phase == "explore":
+            state.survivors = [a for a in state.survivors if a not in state.excluded]
+            if not state.survivors:
+                return None
+            pending = [a for a in state.survivors if state.pulls[a] < state.target[a]]
+            if pending:
+                return self.pick(state, pending)
+            state.explore_images = int(max(state.pulls[a] for a in state.survivors))   # pulls come in whole batches
             self._prune_dominated(state)
-            self.phase = "halving"
-            self.round = 0
-            self.rounds = max(1, math.ceil(math.log(max(len(self.survivors), 2), self.eta)))
-            self._begin_round(state)
-            return self.select(state)
-        if self._settled(state):
-            self.stopped_early = True
-            state.stop_reason = "the leader is settled: the rest of the budget was not needed"
-            return None
-        if len(self.survivors) == 1 or self.round >= self.rounds - 1:
-            open_arms = [a for a in self.survivors if state.pulls[a] < state.n_images]
-            return min(open_arms, key=lambda a: (state.pulls[a], a)) if open_arms else None
+            state.phase = "halving"
+            state.round = 0
+            state.rounds = max(1, math.ceil(math.log(max(len(state.survivors), 2), self.eta)))
+            self.begin_round(state)
+        return super().select(state)
+
+    def cut_order(self, state: HalvingState) -> list[int]:
+        assert isinstance(state, EnergyState)
         self._prune_dominated(state)
         objective = self.objective(state)
-        ordered = sorted(self.survivors, key=lambda a: (-objective[a], a))
-        keep = max(1, math.ceil(len(ordered) / self.eta))
-        self.eliminated.append(list(reversed(ordered[keep:])))
-        self.survivors = ordered[:keep]
-        self.round += 1
-        self._begin_round(state)
-        return self.select(state)
+        return sorted(state.survivors, key=lambda a: (-objective[a], a))
+
+    def finish(self, state: BanditState) -> list[str]:
+        assert isinstance(state, EnergyState)
+        pruned = ", ".join(state.names[a] for a in state.pruned) or "none"
+        return super().finish(state) + [
+            f"energy_halving: objective = reward − {self.energy_weight:g} × normalised log({state.energy_source}); "
+            f"exploratory rung: up to {state.explore_images} images per model; pruned as dominated: {pruned}"
+            + ("; stopped early: the leader's interval cleared every other survivor, "
+               f"{state.remaining:,} calls of the budget not spent" if state.stopped_early else "")]
 
     # the objective ------------------------------------------------------------------------------------------
-    def energy_per_call(self, state: BanditState) -> np.ndarray:
+    def energy_per_call(self, state: EnergyState) -> np.ndarray:
         """One cost figure per model (NaN where unknown), in the best unit every seen survivor has."""
         seen = [a for a in range(state.n_models) if state.pulls[a] > 0 and a not in state.excluded]
-        env = self._env
+        env = state.env
         names = state.names
         ledger = getattr(env, "energy", None)
         if ledger is not None:
             values = np.array([getattr(ledger.per_model.get(n), "per_call", None) or np.nan for n in names])
             if seen and all(np.isfinite(values[a]) and values[a] > 0 for a in seen):
-                self.energy_source = f"J per call, {ledger.kind}" if ledger.kind else "J per call"
+                state.energy_source = f"J per call, {ledger.kind}" if ledger.kind else "J per call"
                 return values
         accounting = getattr(env, "accounting", None)
         if accounting is not None:
@@ -141,13 +134,13 @@ class EnergyAwareHalving(Strategy):
                 if account is not None and account.calls and account.compute_seconds > 0:
                     values[i] = account.compute_seconds / account.calls
             if seen and all(np.isfinite(values[a]) for a in seen):
-                self.energy_source = "seconds per call (no energy recorded)"
+                state.energy_source = "seconds per call (no energy recorded)"
                 return values
         cards = getattr(env, "cards", None) or []
-        self.energy_source = "MACs per image (nothing measured)"
+        state.energy_source = "MACs per image (nothing measured)"
         return np.array([float(c.macs) for c in cards] if cards else [1.0] * state.n_models)
 
-    def penalty(self, state: BanditState) -> np.ndarray:
+    def penalty(self, state: EnergyState) -> np.ndarray:
         """energy_weight x log(e / e_min) / log(e_max / e_min), with the range over every model measured."""
         e = self.energy_per_call(state)
         ok = np.isfinite(e) & (e > 0)
@@ -160,37 +153,35 @@ class EnergyAwareHalving(Strategy):
         out[ok] = self.energy_weight * np.log(e[ok] / lo) / math.log(hi / lo)
         return out
 
-    def objective(self, state: BanditState) -> np.ndarray:
+    def objective(self, state: EnergyState) -> np.ndarray:
         return np.nan_to_num(state.reward(), nan=-np.inf) - self.penalty(state)
 
-    def _bounds(self, state: BanditState) -> tuple[np.ndarray, np.ndarray]:
-        low, high = state.accuracy_interval(self.z)
+    def _bounds(self, state: EnergyState) -> tuple[np.ndarray, np.ndarray]:
+        low, high = state.accuracy_interval(state.z)
         return state.reward_model.bounds(low, high)
 
-    def _prune_dominated(self, state: BanditState) -> None:
+    def _prune_dominated(self, state: EnergyState) -> None:
         r_low, r_high = self._bounds(state)
         pen = self.penalty(state)
         f_low, f_high = r_low - pen, r_high - pen
-        best_low = max(f_low[a] for a in self.survivors)
-        dominated = [a for a in self.survivors if f_high[a] < best_low]
+        best_low = max(f_low[a] for a in state.survivors)
+        dominated = [a for a in state.survivors if f_high[a] < best_low]
         if dominated:
             group = sorted(dominated, key=lambda a: f_high[a])
-            self.pruned.extend(group)
-            self.eliminated.append(group)
-            self.survivors = [a for a in self.survivors if a not in dominated]
+            state.pruned.extend(group)
+            state.eliminated.append(group)
+            state.survivors = [a for a in state.survivors if a not in dominated]
 
-    def _settled(self, state: BanditState) -> bool:
-        if len(self.survivors) < 2:
-            return len(self.survivors) == 1 and state.pulls[self.survivors[0]] > 0
-        est = np.nan_to_num(state.reward(), nan=-np.inf)
-        leader = max(self.survivors, key=lambda a: (est[a], -a))
-        r_low, r_high = self._bounds(state)
-        return all(r_low[leader] > r_high[a] for a in self.survivors if a != leader)
-
-    def recommend(self, state: BanditState) -> list[int]:
-        est = np.nan_to_num(state.reward(), nan=-np.inf)
-        out = sorted((a for a in getattr(self, "survivors", []) if a not in state.excluded), key=lambda a: -est[a])
-        for group in reversed(getattr(self, "eliminated", [])):
-            out.extend(sorted((a for a in group if a not in out and a not in state.excluded), key=lambda a: -est[a]))
-        out.extend(a for a in super().recommend(state) if a not in out)
-        return out
+    def settled(self, state: HalvingState) -> bool:
+        assert isinstance(state, EnergyState)
+        if len(state.survivors) < 2:
+            done = len(state.survivors) == 1 and state.pulls[state.survivors[0]] > 0
+        else:
+            est = np.nan_to_num(state.reward(), nan=-np.inf)
+            leader = max(state.survivors, key=lambda a: (est[a], -a))
+            r_low, r_high = self._bounds(state)
+            done = all(r_low[leader] > r_high[a] for a in state.survivors if a != leader)
+        if done:
+            state.stopped_early = True
+            state.stop_reason = "the leader is settled: the rest of the budget was not needed"
+        return done

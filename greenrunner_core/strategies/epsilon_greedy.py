@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.strategies.base import BanditState, Strategy
+from greenrunner_core.strategies.base import BanditState, SequentialStrategy
 
 
-class EpsilonGreedy(Strategy):
+class EpsilonGreedy(SequentialStrategy):
     name: ClassVar[str] = "epsilon_greedy"
 
     def __init__(self, *, epsilon: float = 0.1, **kwargs: Any) -> None:

@@ -34,11 +34,34 @@ import numpy as np
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.reward import RewardModel
-from greenrunner_core.strategies.base import BanditState, ProgressCallback, Strategy, StrategyRun
+from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy
 from greenrunner_core.strategies.betting import DEFAULT_CAP, PairedEProcesses, SingleCS, log_threshold
 
 
-class PairedRace(Strategy):
+def _boundary(w: float, reward_gap: np.ndarray) -> np.ndarray:
+    if w > 0:
+        return (1.0 + reward_gap / w) / 2.0
+    return np.where(reward_gap >= 0, np.inf, -np.inf)   # accuracy does not matter: offsets decide
+
+
+class RaceState(SequentialState):
+    """Per-run state of the race: the tests and which models are out."""
+
+    w: float
+    c: np.ndarray
+    max_reward: np.ndarray
+    cost: np.ndarray
+    pair_thr: float
+    single_thr: float
+    pairs: PairedEProcesses
+    singles: SingleCS
+    dead: np.ndarray
+    beaten: np.ndarray
+    settled: np.ndarray
+    pruned_known: np.ndarray
+
+
+class PairedRace(SequentialStrategy):
     """LUCB over paired, finite-population, anytime-valid tests with known-metric pruning.
 
     ``epsilon``: stop once the leader is within this much reward of the best (reward units, the
@@ -51,6 +74,7 @@ class PairedRace(Strategy):
 
     name: ClassVar[str] = "paired_race"
     initial_round: ClassVar[bool] = False
+    state_class: ClassVar[type[BanditState]] = RaceState
 
     def __init__(self, *, epsilon: float = 0.01, cost_power: float = 0.25, min_evaluated: int = 3,
                  index_z: float = 1.0, bet_cap: float = DEFAULT_CAP, **kwargs: Any) -> None:
@@ -70,75 +94,59 @@ class PairedRace(Strategy):
         self.min_evaluated = min_evaluated
         self.bet_cap = float(bet_cap)
         self.index_z = float(index_z)
-        self._macs: np.ndarray | None = None
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "epsilon": self.epsilon, "confidence": self.confidence,
                 "cost_power": self.cost_power, "index_z": self.index_z, "min_evaluated": self.min_evaluated}
 
-    # ---- run: remember the MACs (cost) of each model, explain the outcome ----------------------------
-    def run(self, env: Environment, reward_model: RewardModel, budget: int,
-            progress: ProgressCallback | None = None) -> StrategyRun:
-        self._macs = np.array([max(float(c.macs), 1.0) for c in env.cards])
-        result = super().run(env, reward_model, budget, progress)
-        result.notes.extend(self._notes(result.state))
-        return result
-
-    def _notes(self, state: BanditState) -> list[str]:
-        notes = []
-        never = [state.names[a] for a in np.flatnonzero(self.pruned_known & (state.pulls == 0))]
+    # ---- explain the outcome -----------------------------------------------------------------------
+    def finish(self, state: BanditState) -> list[str]:  # type: ignore[override]
+        notes = super().finish(state)
+        never = [state.names[a] for a in np.flatnonzero(state.pruned_known & (state.pulls == 0))]
         if never:
             notes.append(f"{len(never)} model(s) dropped before any evaluation: their best possible reward "
                          f"(accuracy 1.0) cannot beat the leader's proven lower bound ({', '.join(never[:8])}"
                          f"{', ...' if len(never) > 8 else ''})")
-        dropped = np.flatnonzero(self.beaten & ~self.dead & (state.pulls > 0))
+        dropped = np.flatnonzero(state.beaten & ~state.dead & (state.pulls > 0))
         if dropped.size:
             notes.append(f"{len(dropped)} model(s) dropped after paired comparisons showed them worse than another "
                          f"model with {self.confidence:.0%} confidence")
         return notes
 
     # ---- set-up ------------------------------------------------------------------------------------
-    def start(self, state: BanditState) -> None:
+    def start(self, env: Environment, reward_model: RewardModel, budget: int) -> RaceState:
+        state = super().start(env, reward_model, budget)
+        assert isinstance(state, RaceState)
         k, n = state.n_models, state.n_images
         rm = state.reward_model
-        self.w = float(rm.accuracy_weight)
-        self.c = np.asarray(rm.offset, dtype=float)
-        self.max_reward = self.w + self.c
-        if self._macs is None or self._macs.shape != (k,):
-            self._macs = np.ones(k)
-        self.cost = (self._macs / self._macs.min()) ** self.cost_power
+        state.w = float(rm.accuracy_weight)
+        state.c = np.asarray(rm.offset, dtype=float)
+        state.max_reward = state.w + state.c
+        state.cost = (state.macs / state.macs.min()) ** self.cost_power
         alpha = 1.0 - self.confidence
         # half the error budget for the K-1 paired comparisons with the best model, half for the K leader bounds
-        self.pair_thr = log_threshold(alpha / 2.0 / max(k - 1, 1))
-        self.single_thr = log_threshold(alpha / 2.0 / k)
+        state.pair_thr = log_threshold(alpha / 2.0 / max(k - 1, 1))
+        state.single_thr = log_threshold(alpha / 2.0 / k)
         # ordered pair (x, y): X = (1 + o_x - o_y) / 2 has mean (1 + acc_x - acc_y) / 2.
         # elimination null  r_x - r_y <= 0        <=>  mean <= (1 + (c_y - c_x) / w) / 2
         # epsilon null      r_x - r_y <= -epsilon  <=>  mean <= (1 + (c_y - c_x - epsilon) / w) / 2
-        gap = self.c[None, :] - self.c[:, None]
-        self.pairs = PairedEProcesses(n, self._boundary(gap), self._boundary(gap - self.epsilon),
-                                      self.pair_thr, self.bet_cap)
-        self.singles = SingleCS(k, n, self.single_thr, self.bet_cap)
-        self.dead = np.zeros(k, dtype=bool)          # failed (excluded) models
-        self.beaten = self.pairs.rejected0.any(axis=0)   # shown worse than some model: never the best
-        self.settled = np.zeros(k, dtype=bool)       # unevaluated, shown not more than epsilon better than the leader
-        self.pruned_known = np.zeros(k, dtype=bool)  # unevaluated, dropped by the known-metric bound
-
-    def _boundary(self, reward_gap: np.ndarray) -> np.ndarray:
-        if self.w > 0:
-            return (1.0 + reward_gap / self.w) / 2.0
-        return np.where(reward_gap >= 0, np.inf, -np.inf)   # accuracy does not matter: offsets decide
-
-    @property
-    def eliminated(self) -> set[int]:
-        return {int(a) for a in np.flatnonzero(self.beaten & ~self.dead)} if hasattr(self, "beaten") else set()
+        gap = state.c[None, :] - state.c[:, None]
+        state.pairs = PairedEProcesses(n, _boundary(state.w, gap), _boundary(state.w, gap - self.epsilon),
+                                       state.pair_thr, self.bet_cap)
+        state.singles = SingleCS(k, n, state.single_thr, self.bet_cap)
+        state.dead = np.zeros(k, dtype=bool)          # failed (excluded) models
+        state.beaten = state.pairs.rejected0.any(axis=0)   # shown worse than some model: never the best
+        state.settled = np.zeros(k, dtype=bool)       # unevaluated, shown not more than epsilon better than the leader
+        state.pruned_known = np.zeros(k, dtype=bool)  # unevaluated, dropped by the known-metric bound
+        return state
 
     # ---- evidence ----------------------------------------------------------------------------------
     def update(self, state: BanditState, arm: int, correct: np.ndarray) -> None:
         k_new = correct.size
         end = int(state.pulls[arm])
         start = end - k_new
-        self.singles.extend(arm, correct)
-        mask = (state.pulls > start) & ~self.dead & ~self.beaten    # dropped models need no more comparisons
+        state.singles.extend(arm, correct)
+        mask = (state.pulls > start) & ~state.dead & ~state.beaten    # dropped models need no more comparisons
         mask[arm] = False
         others = np.flatnonzero(mask)
         if others.size == 0:
@@ -148,17 +156,17 @@ class PairedRace(Strategy):
         diff = (1.0 + mine[None, :] - state.outcomes[others, start:end]) / 2.0   # past their prefix: masked
         xs = np.concatenate([np.full(others.size, arm), others])
         ys = np.concatenate([others, np.full(others.size, arm)])
-        beaten = self.pairs.extend(xs, ys, np.concatenate([diff, 1.0 - diff]), np.concatenate([lengths, lengths]))
-        self.beaten[ys[beaten]] = True
+        beaten = state.pairs.extend(xs, ys, np.concatenate([diff, 1.0 - diff]), np.concatenate([lengths, lengths]))
+        state.beaten[ys[beaten]] = True
 
     def on_exclude(self, state: BanditState, arm: int) -> None:
-        self.dead[arm] = True
+        state.dead[arm] = True
 
     # ---- estimates ---------------------------------------------------------------------------------
     def adjusted_rewards(self, state: BanditState) -> np.ndarray:
         """Paired (control-variate) reward estimates: each model's accuracy on its prefix of the shared
         image order, shifted by how much easier or harder that prefix was for the most-evaluated model."""
-        seen = (state.pulls > 0) & ~self.dead
+        seen = (state.pulls > 0) & ~state.dead
         est = np.full(state.n_models, np.nan)
         if not seen.any():
             return est
@@ -167,12 +175,12 @@ class PairedRace(Strategy):
         ref_cum = np.concatenate(([0], np.cumsum(state.outcomes[ref, :n_ref] > 0)))
         n = state.pulls[seen]
         acc = state.successes[seen] / n + (ref_cum[n_ref] / n_ref - ref_cum[n] / n)
-        est[seen] = self.w * acc + self.c[seen]
+        est[seen] = state.w * acc + state.c[seen]
         return est
 
     def leader(self, state: BanditState) -> int | None:
         est = self.adjusted_rewards(state)
-        ok = (state.pulls > 0) & ~self.dead & ~self.beaten
+        ok = (state.pulls > 0) & ~state.dead & ~state.beaten
         if not ok.any():
             return None
         cands = np.flatnonzero(ok)
@@ -182,20 +190,20 @@ class PairedRace(Strategy):
     def _prune_unevaluated(self, state: BanditState, leader: int) -> None:
         """Known-metric bound: drop unevaluated models whose reward at accuracy 1.0 is below the leader's
         proven lower bound; mark as settled those that cannot beat it by more than epsilon."""
-        if self.w <= 0:
+        if state.w <= 0:
             return
-        todo = np.flatnonzero((state.pulls == 0) & ~self.dead & ~self.beaten & ~self.settled)
+        todo = np.flatnonzero((state.pulls == 0) & ~state.dead & ~state.beaten & ~state.settled)
         if todo.size == 0:
             return
         outcomes = state.outcomes[leader, :int(state.pulls[leader])]
-        for b in todo[np.argsort(self.max_reward[todo], kind="stable")]:
-            need = (self.max_reward[b] - self.epsilon - self.c[leader]) / self.w
-            if not self.singles.exceeds(leader, outcomes, need):
+        for b in todo[np.argsort(state.max_reward[todo], kind="stable")]:
+            need = (state.max_reward[b] - self.epsilon - state.c[leader]) / state.w
+            if not state.singles.exceeds(leader, outcomes, need):
                 break                                      # thresholds only grow from here
-            self.settled[b] = True
-            if self.singles.exceeds(leader, outcomes, need + self.epsilon / self.w):
-                self.beaten[b] = True
-                self.pruned_known[b] = True
+            state.settled[b] = True
+            if state.singles.exceeds(leader, outcomes, need + self.epsilon / state.w):
+                state.beaten[b] = True
+                state.pruned_known[b] = True
 
     # ---- the race ----------------------------------------------------------------------------------
     def select(self, state: BanditState) -> int | None:
@@ -203,13 +211,13 @@ class PairedRace(Strategy):
         if lead is None:
             return self._first_look(state)
         self._prune_unevaluated(state, lead)
-        others = np.flatnonzero(~self.dead & ~self.beaten)
+        others = np.flatnonzero(~state.dead & ~state.beaten)
         others = others[others != lead]
         if others.size == 0:
             return self._finish(state, lead)
-        t, mean, sd, settled_pair = self.pairs.stats(lead, others)
+        t, mean, sd, settled_pair = state.pairs.stats(lead, others)
         seen = state.pulls[others] > 0
-        open_ = ~np.where(seen, settled_pair, self.settled[others])
+        open_ = ~np.where(seen, settled_pair, state.settled[others])
         if not open_.any():
             return self._finish(state, lead)
         bs, t, mean, sd, seen = others[open_], t[open_], mean[open_], sd[open_], seen[open_]
@@ -218,11 +226,11 @@ class PairedRace(Strategy):
         n = state.n_images
         fpc = np.sqrt(np.clip((n - t) / max(n - 1, 1), 0.0, 1.0))
         sd_mean = 2.0 * sd / np.sqrt(np.maximum(t, 1.0)) * fpc
-        paired = self.w * (1.0 - 2.0 * mean + self.index_z * sd_mean) + self.c[bs] - self.c[lead]
-        unseen = self.max_reward[bs] - self.adjusted_rewards(state)[lead]
+        paired = state.w * (1.0 - 2.0 * mean + self.index_z * sd_mean) + state.c[bs] - state.c[lead]
+        unseen = state.max_reward[bs] - self.adjusted_rewards(state)[lead]
         gain = np.where(seen, paired, unseen) - self.epsilon
-        priority = np.where(gain > 0, gain / self.cost[bs], gain)       # cost-weighted when it can still win
-        for b in bs[np.lexsort((bs, self._macs[bs], -priority))]:
+        priority = np.where(gain > 0, gain / state.cost[bs], gain)       # cost-weighted when it can still win
+        for b in bs[np.lexsort((bs, state.macs[bs], -priority))]:
             pick = self._pull_for_pair(state, lead, int(b))
             if pick is not None:
                 return pick
@@ -231,10 +239,10 @@ class PairedRace(Strategy):
         return None
 
     def _first_look(self, state: BanditState) -> int | None:
-        pool = np.flatnonzero(~self.dead & ~self.beaten & (state.pulls < state.n_images))
+        pool = np.flatnonzero(~state.dead & ~state.beaten & (state.pulls < state.n_images))
         if pool.size == 0:
             return None
-        return int(pool[np.lexsort((pool, self._macs[pool], -self.max_reward[pool]))[0]])
+        return int(pool[np.lexsort((pool, state.macs[pool], -state.max_reward[pool]))[0]])
 
     def _pull_for_pair(self, state: BanditState, lead: int, b: int) -> int | None:
         n = state.n_images
@@ -245,12 +253,12 @@ class PairedRace(Strategy):
         return lead if state.pulls[lead] < n else None
 
     def _finish(self, state: BanditState, lead: int) -> int | None:
-        evaluated = int(np.count_nonzero((state.pulls > 0) & ~self.dead))
-        want = min(self.min_evaluated, int(np.count_nonzero(~self.dead)))
+        evaluated = int(np.count_nonzero((state.pulls > 0) & ~state.dead))
+        want = min(self.min_evaluated, int(np.count_nonzero(~state.dead)))
         if evaluated < want:   # show a top 3: evaluate the best unevaluated models by their possible reward
-            pool = np.flatnonzero((state.pulls == 0) & ~self.dead)
-            return int(pool[np.lexsort((pool, self._macs[pool], -self.max_reward[pool]))[0]])
-        rivals = int(np.count_nonzero(~self.dead & ~self.beaten)) - 1
+            pool = np.flatnonzero((state.pulls == 0) & ~state.dead)
+            return int(pool[np.lexsort((pool, state.macs[pool], -state.max_reward[pool]))[0]])
+        rivals = int(np.count_nonzero(~state.dead & ~state.beaten)) - 1
         why = ("every other model was ruled out" if rivals == 0 else
                f"{rivals} remaining model(s) shown not more than epsilon better")
         state.stop_reason = (f"stopped early: {state.names[lead]} is within epsilon={self.epsilon:g} (reward) of the "
@@ -260,17 +268,16 @@ class PairedRace(Strategy):
 
     # ---- recommendation ----------------------------------------------------------------------------
     def recommend(self, state: BanditState) -> list[int]:
-        if not hasattr(self, "pairs"):
-            return super().recommend(state)
+        assert isinstance(state, RaceState)
         est = self.adjusted_rewards(state)
         lead = self.leader(state)
-        beaten = self.beaten
+        beaten = state.beaten
 
         def key(a: int) -> tuple[int, float, int]:
             if a in state.excluded:
                 return (4, 0.0, a)
             if state.pulls[a] == 0:
-                return (3, -float(self.max_reward[a]), a)
+                return (3, -float(state.max_reward[a]), a)
             if a == lead:
                 return (0, 0.0, a)
             if beaten[a]:

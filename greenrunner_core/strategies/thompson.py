@@ -10,10 +10,10 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.strategies.base import BanditState, Strategy
+from greenrunner_core.strategies.base import BanditState, SequentialStrategy
 
 
-class ThompsonSampling(Strategy):
+class ThompsonSampling(SequentialStrategy):
     name: ClassVar[str] = "thompson"
 
     def __init__(self, *, recommend_by: Literal["most_selected", "reward"] = "most_selected", **kwargs: Any) -> None:

@@ -6,10 +6,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.strategies.base import BanditState, Strategy, log_term
+from greenrunner_core.strategies.base import BanditState, SequentialStrategy, log_term
 
 
-class UCB1(Strategy):
+class UCB1(SequentialStrategy):
     """Pick argmax of reward(acc_hat + c * sqrt(2 ln t / n)); t and n count evaluated images."""
 
     name: ClassVar[str] = "ucb1"

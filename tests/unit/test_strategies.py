@@ -7,7 +7,7 @@ from greenrunner_core.errors import BudgetError, GreenRunnerError
 from greenrunner_core.experiment import rerank, reward_model_for, run_brute_force, run_experiment
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.reward import Weights
-from greenrunner_core.strategies import STRATEGIES, make_strategy
+from greenrunner_core.strategies import STRATEGIES, make_strategy, serial_executor
 from tests.conftest import synthetic_matrix
 
 ALL = sorted(STRATEGIES)
@@ -90,12 +90,69 @@ def test_unknown_strategy_suggests():
 @pytest.mark.parametrize("name, seed, counts, top3", [
     ("successive_halving", 7, [16, 16, 16, 16, 56, 56, 16, 120, 56, 200, 16, 200], ["m11", "m09", "m07"]),
     ("thompson", 7, [8, 8, 16, 16, 40, 32, 32, 80, 64, 112, 192, 200], ["m11", "m10", "m09"]),
+    ("ucb1", 7, [32, 48, 48, 48, 72, 64, 88, 40, 88, 80, 80, 112], ["m11", "m10", "m08"]),
+    ("epsilon_greedy", 7, [16, 16, 24, 16, 8, 48, 16, 200, 40, 200, 16, 200], ["m11", "m08", "m09"]),
 ])
 def test_golden_fixed_seed(name, seed, counts, top3, matrix):
     """Pins the exact schedule: a change in sampling, ordering or tie-breaking shows up here."""
     result = run_experiment(ReplayEnvironment(matrix), ACC, make_strategy(name, seed=seed, batch_size=8), budget=800)
     assert [result.observations[c.name][0] for c in matrix.cards] == counts
     assert [r.name for r in result.top3] == top3
+
+
+def test_golden_energy_halving(matrix):
+    """Drone weights: exploratory rung, dominated models pruned, early stop once the leader is settled."""
+    result = run_experiment(ReplayEnvironment(matrix), DRONE, make_strategy("energy_halving", seed=7, batch_size=8),
+                            budget=800)
+    assert [result.observations[c.name][0] for c in matrix.cards] == [48, 8, 48, 8, 8, 8, 8, 168, 168, 48, 48, 8]
+    assert [r.name for r in result.top3] == ["m07", "m08", "m09"]
+    assert result.stop_reason.startswith("the leader is settled")
+
+
+# ---- the ask/tell protocol -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ALL)
+def test_contract_configuration_is_immutable_and_state_is_per_run(name, matrix):
+    strategy = make_strategy(name, seed=5, batch_size=8)
+    with pytest.raises(AttributeError, match="immutable"):
+        strategy.seed = 6
+    first = run_experiment(ReplayEnvironment(matrix), DRONE, strategy, budget=500)
+    again = run_experiment(ReplayEnvironment(matrix), DRONE, strategy, budget=500)   # same object, fresh state
+    assert first.observations == again.observations
+    assert [r.name for r in first.ranking] == [r.name for r in again.ranking]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_contract_ask_proposes_next_images_within_budget(name, matrix):
+    env = ReplayEnvironment(matrix)
+    strategy = make_strategy(name, seed=2, batch_size=8)
+    state = strategy.start(env, reward_model_for(matrix.cards, DRONE), 300)
+    steps = 0
+    while state.remaining > 0:
+        pulls = strategy.ask(state)
+        if not pulls:
+            break
+        assert sum(p.size for p in pulls) <= state.remaining
+        assert len({p.arm for p in pulls}) == len(pulls), "one pull per model per step"
+        for p in pulls:
+            np.testing.assert_array_equal(p.images, state.next_images(p.arm, p.size))
+        strategy.tell(state, pulls, serial_executor(env, pulls))
+        steps += 1
+    assert steps > 0 and state.spent <= 300
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_contract_execution_order_of_a_step_does_not_matter(name, matrix):
+    """An executor may run a step's pulls concurrently: run them backwards, return results in ask order."""
+    def backwards(env, pulls):
+        return list(reversed(serial_executor(env, list(reversed(pulls)))))
+
+    def ranking(executor):
+        env = ReplayEnvironment(matrix)
+        run = make_strategy(name, seed=4, batch_size=8).run(env, reward_model_for(matrix.cards, DRONE), 700,
+                                                            executor=executor)
+        return run.ranking, run.state.pulls.tolist()
+    assert ranking(serial_executor) == ranking(backwards)
 
 
 def test_brute_force_is_exact(matrix):
