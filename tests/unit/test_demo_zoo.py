@@ -131,7 +131,7 @@ def test_split_and_images(zoo: DemoZooSource) -> None:
     parts = [set(split.train), set(split.benchmark), set(split.target)]
     assert sum(map(len, parts)) == len(set().union(*parts)) == 1797       # disjoint, covers all digits
     assert 0.55 <= len(split.train) / 1797 <= 0.65 and 400 <= len(split.target) <= 500
-    images, labels = demo_zoo._digits16()
+    images, labels = demo_zoo.data.digits16()
     target_paths = sorted(zoo.target_dir.glob("*/*.png"))
     assert len(target_paths) == len(split.target)
     changed = 0
@@ -171,7 +171,7 @@ def test_second_source_reuses_the_cache_without_training(zoo: DemoZooSource,
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("a built zoo must not be retrained")
 
-    monkeypatch.setattr(demo_zoo, "_train_all", no_training)
+    monkeypatch.setattr(demo_zoo.train, "train_all", no_training)
     again = DemoZooSource(zoo.cache_dir)
     assert again.cards() == zoo.cards()
     assert again.target_dir == zoo.target_dir
@@ -199,13 +199,13 @@ def test_corrupted_cache_is_detected_and_rebuilt(tmp_path: Path) -> None:
 
 def test_concurrent_builders_train_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = demo_zoo._train_all
+    real = demo_zoo.train.train_all
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(demo_zoo, "_train_all", counted)
+    monkeypatch.setattr(demo_zoo.train, "train_all", counted)
     sources = [DemoZooSource(tmp_path, models=("demo_linear",)) for _ in range(3)]
     errors: list[BaseException] = []
 
