@@ -8,20 +8,18 @@ preceding convolution at inference), matching torchvision's numbers; an extra ha
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
 import os
-import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from greenrunner_core.json_store import JsonEntries
 from greenrunner_core.registry.card import ModelCard
 
 _MIB = float(2 ** 20)
@@ -151,8 +149,8 @@ class ComplexityCache:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else None
-        self._entries: dict[str, dict[str, Any]] = self._read()
+        self._store = JsonEntries(path, "complexity cache")
+        self.path = self._store.path
 
     @staticmethod
     def key(card_or_key: ModelCard | str, input_size: tuple[int, ...]) -> str:
@@ -162,7 +160,7 @@ class ComplexityCache:
         return f"{base}|{'x'.join(str(int(d)) for d in input_size)}"
 
     def get(self, card_or_key: ModelCard | str, input_size: tuple[int, ...]) -> Complexity | None:
-        entry = self._entries.get(self.key(card_or_key, input_size))
+        entry = self._store.get(self.key(card_or_key, input_size))
         if entry is None:
             return None
         try:
@@ -172,8 +170,7 @@ class ComplexityCache:
             return None
 
     def put(self, card_or_key: ModelCard | str, input_size: tuple[int, ...], value: Complexity) -> None:
-        self._entries[self.key(card_or_key, input_size)] = asdict(value)
-        self._write()
+        self._store.put(self.key(card_or_key, input_size), asdict(value))
 
     def measure(self, model: nn.Module, card_or_key: ModelCard | str,
                 input_size: tuple[int, ...]) -> Complexity:
@@ -186,31 +183,4 @@ class ComplexityCache:
         return value
 
     def __len__(self) -> int:
-        return len(self._entries)
-
-    def _read(self) -> dict[str, dict[str, Any]]:
-        if self.path is None or not self.path.exists():
-            return {}
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError) as exc:
-            _log.warning("ignoring unreadable complexity cache %s (%s); it will be rewritten", self.path, exc)
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _write(self) -> None:
-        if self.path is None:
-            return
-        merged = self._read()
-        merged.update(self._entries)
-        self._entries = merged
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(merged, handle, indent=1, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        return len(self._store)

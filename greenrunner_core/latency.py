@@ -9,10 +9,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import logging
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -25,11 +23,11 @@ from torch import nn
 
 from greenrunner_core.energy import EnergyMeter
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.json_store import JsonEntries
 from greenrunner_core.registry.card import ModelCard
 
 __all__ = ["LatencyCache", "LatencyStats", "cpu_model", "hardware_fingerprint", "measure_latency"]
 
-_log = logging.getLogger(__name__)
 WARMUP = 3
 MIN_REPEATS = 10               # timed runs per setting, at least ...
 MAX_REPEATS = 200              # ... and at most
@@ -154,8 +152,8 @@ class LatencyCache:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else None
-        self._entries: dict[str, dict[str, Any]] = self._read()
+        self._store = JsonEntries(path, "latency cache")
+        self.path = self._store.path
 
     @staticmethod
     def key(card: ModelCard, batch_size: int, hardware_id: str | None = None) -> str:
@@ -163,7 +161,7 @@ class LatencyCache:
         return f"{card.weights_id}|{card.preprocess.id}|b{int(batch_size)}|{hw}"
 
     def get(self, card: ModelCard, batch_size: int) -> LatencyStats | None:
-        entry = self._entries.get(self.key(card, batch_size))
+        entry = self._store.get(self.key(card, batch_size))
         if entry is None:
             return None
         try:
@@ -172,8 +170,7 @@ class LatencyCache:
             return None
 
     def put(self, card: ModelCard, batch_size: int, stats: LatencyStats) -> None:
-        self._entries[self.key(card, batch_size, stats.hardware_id)] = asdict(stats)
-        self._write()
+        self._store.put(self.key(card, batch_size, stats.hardware_id), asdict(stats))
 
     def measure(self, card: ModelCard, load: Callable[[], nn.Module], batch_size: int,
                 meter: EnergyMeter | None = None) -> tuple[LatencyStats, bool]:
@@ -188,30 +185,4 @@ class LatencyCache:
         return stats, False
 
     def __len__(self) -> int:
-        return len(self._entries)
-
-    def _read(self) -> dict[str, dict[str, Any]]:
-        if self.path is None or not self.path.exists():
-            return {}
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError) as exc:
-            _log.warning("ignoring unreadable latency cache %s (%s); it will be rewritten", self.path, exc)
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _write(self) -> None:
-        if self.path is None:
-            return
-        merged = self._read()
-        merged.update(self._entries)
-        self._entries = merged
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".latency-", suffix=".json", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(merged, fh, indent=1, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return len(self._store)
