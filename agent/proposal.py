@@ -12,29 +12,46 @@ from pydantic import BaseModel, Field, field_validator
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 METRICS = ("accuracy", "size", "complexity")
+PROPOSAL_METRICS = (*METRICS, "latency", "energy")
+"""Every product metric a proposal may weigh (latency and energy need a measurement, which the staged run does)."""
 
 
 class WeightProposal(BaseModel):
     """Reward weights for a use case, each justified, with the trade-offs they imply."""
 
-    weights: dict[str, float] = Field(description="weight per metric (accuracy, size, complexity), each in [0, 1]")
+    weights: dict[str, float] = Field(description="weight per metric (accuracy, size, complexity, latency, energy), "
+                                                  "each in [0, 1]")
     justification: dict[str, str] = Field(description="one sentence per weight saying why it has that value")
     trade_offs: list[str] = Field(default_factory=list, description="what the user gives up with these weights")
     missing_metrics: list[str] = Field(default_factory=list,
                                        description="metrics the use case needs that GreenRunner does not measure yet")
     cues: list[str] = Field(default_factory=list, description="deployment cues recognised in the use case")
+    constraints: dict[str, float | str | None] = Field(
+        default_factory=dict, description="hard limits stated in the use case, removing models before any evaluation: "
+        "max_size_mb, max_macs, max_latency_ms (with latency_hardware naming the device), max_params")
+    constraint_justification: dict[str, str] = Field(
+        default_factory=dict, description="per constraint, the user's phrase it comes from")
+    notes: list[str] = Field(default_factory=list, description="readings chosen where the text was unclear, and "
+                                                               "what to say to change them")
 
     @field_validator("weights")
     @classmethod
     def _weights_in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        value = {str(k).strip().lower(): v for k, v in value.items()}
         for name, w in value.items():
-            if name not in METRICS:
-                raise ValueError(f"unknown metric {name!r}; use {', '.join(METRICS)}")
+            if name not in PROPOSAL_METRICS:
+                raise ValueError(f"unknown metric {name!r}; use {', '.join(PROPOSAL_METRICS)}")
             if not 0.0 <= float(w) <= 1.0:
                 raise ValueError(f"weight {name}={w} must be in [0, 1]")
         if not any(float(w) > 0 for w in value.values()):
             raise ValueError("at least one weight must be > 0")
         return {k: round(float(v), 3) for k, v in value.items()}
+
+    @field_validator("constraints")
+    @classmethod
+    def _valid_constraints(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from greenrunner_core.constraints import Constraints
+        return Constraints.from_mapping(value).to_dict()    # raises with the bad value and the rule
 
 
 @lru_cache(maxsize=1)
@@ -42,38 +59,15 @@ def knowledge_base() -> dict[str, Any]:
     return json.loads((PROMPTS_DIR / "knowledge_base.json").read_text())
 
 
-def _matches(pattern: str, text: str) -> bool:
-    return re.search(r"(?<![a-z])" + re.escape(pattern), text) is not None
-
-
-def find_cues(use_case: str) -> list[dict[str, Any]]:
-    text = use_case.lower()
-    return [cue for cue in knowledge_base()["cues"] if any(_matches(p, text) for p in cue["patterns"])]
-
-
 def propose_weights(use_case: str) -> WeightProposal:
-    """Combine every cue found in the text: base weight + each cue's effect, clipped to [0, 1]."""
-    kb = knowledge_base()
-    cues = find_cues(use_case)
-    weights = {m: kb["base"][m]["value"] for m in METRICS}
-    reasons: dict[str, list[str]] = {m: [] for m in METRICS}
-    for cue in cues:
-        for metric, delta in cue["effects"].items():
-            weights[metric] += delta
-            reasons[metric].append(cue["why"][metric])
-    weights = {m: min(1.0, max(0.0, round(w, 3))) for m, w in weights.items()}
-    justification = {m: " ".join(reasons[m]) if reasons[m] else kb["base"][m]["why"] for m in METRICS}
-    missing: list[str] = []
-    for cue in cues:
-        for metric in cue.get("metrics", []):
-            if metric not in missing:
-                missing.append(metric)
-    return WeightProposal(weights=weights, justification=justification, trade_offs=trade_offs(weights),
-                          missing_metrics=missing, cues=[c["id"] for c in cues])
+    """Read the use case (negation, context, numbers; ``agent.reading``) and weigh it (``agent.weighing``)."""
+    from agent.weighing import propose_from_text
+    return propose_from_text(use_case)
 
 
 def trade_offs(weights: dict[str, float]) -> list[str]:
     acc, size, cx = (weights.get(m, 0.0) for m in METRICS)
+    cx += weights.get("latency", 0.0) + weights.get("energy", 0.0)
     out = []
     if size + cx > acc:
         out.append("Size and compute together outweigh accuracy: a small model may win even if a larger one is "
@@ -114,6 +108,12 @@ def proposal_markdown(p: WeightProposal) -> str:
     lines = [f"Deployment cues found: {', '.join(p.cues) if p.cues else 'none (base weights)'}", "",
              "| metric | weight | why |", "|---|---|---|"]
     lines += [f"| {m} | {w:g} | {p.justification.get(m, '')} |" for m, w in p.weights.items()]
+    if p.constraints:
+        lines += ["", "Hard constraints (models over a limit are removed before any evaluation):"]
+        lines += [f"- {constraint_label(k, v, p.constraints)} — {p.constraint_justification.get(k, '')}".rstrip(" —")
+                  for k, v in p.constraints.items() if k != "latency_hardware"]
+    if p.notes:
+        lines += ["", "How I read it:"] + [f"- {n}" for n in p.notes]
     if p.trade_offs:
         lines += ["", "Trade-offs:"] + [f"- {t}" for t in p.trade_offs]
     if p.missing_metrics:
@@ -122,6 +122,19 @@ def proposal_markdown(p: WeightProposal) -> str:
                   "MACs and size stand in; ask me for a metric stub to add one):")]
         lines += [f"- {m}: {described.get(m, '')}".rstrip(": ") for m in p.missing_metrics]
     return "\n".join(lines)
+
+
+def constraint_label(name: str, value: Any, constraints: dict[str, Any] | None = None) -> str:
+    """``max_latency_ms=20`` as "latency ≤ 20 ms (on the car's computer)"."""
+    units = {"max_size_mb": ("size", "MB"), "max_macs": ("MACs", ""), "max_latency_ms": ("latency", "ms"),
+             "max_params": ("parameters", "")}
+    what, unit = units.get(name, (name, ""))
+    number = f"{value:,.0f}" if isinstance(value, (int, float)) and value >= 1000 else f"{value:g}" \
+        if isinstance(value, (int, float)) else str(value)
+    where = ""
+    if name == "max_latency_ms" and constraints and constraints.get("latency_hardware"):
+        where = f" (stated for {constraints['latency_hardware']}; checked on this machine)"
+    return f"{what} ≤ {number}{(' ' + unit) if unit else ''}{where}"
 
 
 def follow_up_step() -> float:
