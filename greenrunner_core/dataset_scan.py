@@ -1,0 +1,189 @@
+"""Checking a target ImageFolder: every file read once, hashed and fully decoded; what is skipped, and why.
+
+A file that cannot be decoded is skipped and reported here instead of being counted as a wrong answer later.
+The image id is the sha256 of its bytes, so the same picture under two names is one image.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from greenrunner_core.errors import DatasetError
+
+__all__ = ["IMAGE_EXTENSIONS", "ISSUE_KINDS", "IssueKind", "TargetImage", "ValidationIssue", "ValidationReport",
+           "content_id", "ignored", "scan", "unwrap"]
+
+IssueKind = Literal["corrupt", "zero_byte", "not_image", "unreadable", "unmapped_class", "duplicate", "unsafe_path"]
+ISSUE_KINDS: tuple[str, ...] = get_args(IssueKind)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jfif", ".png", ".ppm", ".pgm", ".pbm", ".pnm", ".bmp",
+                              ".tif", ".tiff", ".webp", ".gif"})
+_IGNORED_NAMES = frozenset({"__MACOSX", "Thumbs.db", "desktop.ini"})
+
+
+@dataclass(frozen=True)
+class TargetImage:
+    id: str            # sha256 hex of the file bytes, first 32 chars. Same bytes => same id.
+    path: str          # path relative to the dataset root, posix style
+    class_name: str    # dataset class (folder name)
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    path: str
+    kind: IssueKind
+    detail: str
+
+
+@dataclass
+class ValidationReport:
+    """What was checked and what was skipped. Every checked file is either usable or has exactly one issue."""
+
+    source: str
+    total_files: int
+    usable: int
+    classes: list[str]
+    issues: list[ValidationIssue]
+
+    def counts(self) -> dict[str, int]:
+        """Number of issues per kind (only kinds that occur)."""
+        return dict(Counter(i.kind for i in self.issues))
+
+    def summary(self, max_per_kind: int = 5) -> str:
+        """Human-readable, multi-line; names up to ``max_per_kind`` files per kind of issue."""
+        shown = ", ".join(self.classes[:20]) + (f", ... ({len(self.classes)} in all)" if len(self.classes) > 20 else "")
+        lines = [(f"Dataset {self.source}: {self.usable} usable images in {len(self.classes)} classes "
+                  f"({self.total_files} files checked).")]
+        if self.classes:
+            lines.append(f"Classes: {shown}")
+        if not self.issues:
+            lines.append("No problems found.")
+            return "\n".join(lines)
+        lines.append(f"Skipped {len(self.issues)} (never counted as wrong answers):")
+        for kind, n in sorted(self.counts().items(), key=lambda kv: ISSUE_KINDS.index(kv[0])):
+            lines.append(f"  {kind}: {n}")
+            of_kind = [i for i in self.issues if i.kind == kind]
+            for issue in of_kind[:max_per_kind]:
+                lines.append(f"    - {issue.path}: {issue.detail}")
+            if n > max_per_kind:
+                lines.append(f"    ... and {n - max_per_kind} more")
+        return "\n".join(lines)
+
+
+def ignored(name: str) -> bool:
+    return name.startswith(".") or name in _IGNORED_NAMES
+
+
+def content_id(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def unwrap(root: Path) -> Path:
+    """Descend through single wrapper folders: no images beside them and sub-folders inside them."""
+    for _ in range(8):
+        try:
+            entries = [e for e in os.scandir(root) if not ignored(e.name)]
+        except OSError as e:
+            raise DatasetError(f"cannot list {root} ({e})") from e
+        dirs = [e for e in entries if e.is_dir()]
+        images_here = [e for e in entries if e.is_file() and Path(e.name).suffix.lower() in IMAGE_EXTENSIONS]
+        if len(dirs) != 1 or images_here:
+            return root
+        inner = Path(dirs[0].path)
+        try:
+            has_subdirs = any(e.is_dir() and not ignored(e.name) for e in os.scandir(inner))
+        except OSError:
+            return root
+        if not has_subdirs:
+            return root
+        root = inner
+    return root
+
+
+def scan(root: Path) -> tuple[list[TargetImage], list[ValidationIssue], int]:
+    """Check every file under the class folders; returns usable images, issues and the number of files checked."""
+    issues: list[ValidationIssue] = []
+    files: list[tuple[str, str]] = []     # (class_name, relative posix path)
+    with os.scandir(root) as it:
+        top = sorted((e for e in it if not ignored(e.name)), key=lambda e: e.name)
+    loose = 0
+    for entry in top:
+        if entry.is_dir():
+            files.extend(_walk_class(root, entry.name, issues))
+        elif Path(entry.name).suffix.lower() in IMAGE_EXTENSIONS:
+            loose += 1
+            issues.append(ValidationIssue(entry.name, "unmapped_class",
+                                          "image is not inside a class folder (expected <class>/<image>)"))
+        # other files beside the class folders (README, label map...) are not part of the dataset
+
+    files.sort()
+    images: list[TargetImage] = []
+    first_of: dict[str, TargetImage] = {}
+    # Pillow decodes with the GIL released, so a few threads overlap reading and decoding; map keeps the order.
+    with warnings.catch_warnings(), ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+        warnings.simplefilter("ignore")  # DecompressionBombWarning, EXIF warnings...: the checks below decide
+        checks = list(pool.map(lambda f: _check_file(os.path.join(root, f[1]), f[1]), files))
+    for (class_name, rel), (problem, data) in zip(files, checks):
+        if problem is not None:
+            issues.append(ValidationIssue(rel, problem[0], problem[1]))
+            continue
+        image = TargetImage(content_id(data), rel, class_name)
+        first = first_of.get(image.id)
+        if first is not None:
+            note = "" if first.class_name == class_name else f" (labelled {first.class_name!r} there)"
+            issues.append(ValidationIssue(rel, "duplicate", f"same content as {first.path}{note}; kept that one"))
+            continue
+        first_of[image.id] = image
+        images.append(image)
+    return images, issues, len(files) + loose
+
+
+def _walk_class(root: Path, class_name: str, issues: list[ValidationIssue]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+
+    def onerror(err: OSError) -> None:
+        rel = Path(err.filename).relative_to(root).as_posix() if err.filename else class_name
+        issues.append(ValidationIssue(rel, "unreadable", f"cannot list folder: {err.strerror or err}"))
+
+    for dirpath, dirnames, filenames in os.walk(root / class_name, onerror=onerror):
+        dirnames[:] = sorted(d for d in dirnames if not ignored(d))
+        prefix = Path(dirpath).relative_to(root).as_posix() + "/"
+        out.extend((class_name, prefix + f) for f in filenames if not ignored(f))
+    return out
+
+
+def _check_file(path: str, rel: str) -> tuple[tuple[IssueKind, str] | None, bytes]:
+    """Read the file once and decode it fully; returns (kind, detail) of the problem or None, and the bytes."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return ("unreadable", f"cannot read: {e.strerror or e}"), b""
+    if not data:
+        return ("zero_byte", "file is empty (0 bytes)"), data
+    suffix = os.path.splitext(rel)[1].lower()
+    try:
+        im = Image.open(io.BytesIO(data))
+        if type(im).verify is not ImageFile.ImageFile.verify:   # only some formats (PNG: chunk CRCs) verify
+            im.verify()
+            im = Image.open(io.BytesIO(data))        # verify() leaves the image unusable: open afresh to decode
+        if im.format == "JPEG":
+            im.draft(im.mode, (1, 1))                # decode the whole stream at 1/8 scale: still catches truncation
+        im.load()
+    except UnidentifiedImageError:
+        if suffix in IMAGE_EXTENSIONS:
+            return ("corrupt", f"named {suffix} but Pillow cannot identify the content as an image"), data
+        return ("not_image", f"not an image (extension {suffix or 'none'}; content not a known image format)"), data
+    except Image.DecompressionBombError as e:
+        return ("corrupt", f"refused as a decompression bomb: {e}"), data
+    except Exception as e:  # noqa: BLE001 — any decoder failure means the image cannot be used
+        return ("corrupt", f"cannot be decoded: {type(e).__name__}: {e}"), data
+    return None, data
