@@ -103,12 +103,21 @@ def default_conversations_path() -> Path:
     return cache_dir() / "conversations.sqlite"
 
 
+def checkpoint_serde() -> Any:
+    """The persistence edge of the typed state: LangGraph stores dataclasses by module, name and fields, and revives
+    only the types listed (``last_run``'s ``RunRecord`` and its parts) besides its own safe ones."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from tools.result import CHECKPOINTED_TYPES
+    return JsonPlusSerializer(allowed_msgpack_modules=[(t.__module__, t.__name__) for t in CHECKPOINTED_TYPES])
+
+
 def open_checkpointer(path: str | Path | None = None) -> BaseCheckpointSaver:
     """A SQLite checkpointer (conversations keyed by thread id survive restarts); one connection, thread-safe use."""
     from langgraph.checkpoint.sqlite import SqliteSaver
     path = Path(path) if path is not None else default_conversations_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
+    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=checkpoint_serde())
 
 
 
@@ -118,7 +127,7 @@ async def open_async_checkpointer(path: str | Path | None = None) -> BaseCheckpo
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     path = Path(path) if path is not None else default_conversations_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return AsyncSqliteSaver(await aiosqlite.connect(str(path)))
+    return AsyncSqliteSaver(await aiosqlite.connect(str(path)), serde=checkpoint_serde())
 
 
 graph = build_graph()

@@ -24,6 +24,11 @@ from agent.proposal import (
     proposal_markdown,
     propose_weights,
 )
+from greenrunner_core.rerank import reward_terms
+from greenrunner_core.result import ExperimentResult, RankedModel, Rerank
+from greenrunner_core.reward import Weights
+from tools.formatting import fmt_acc, fmt_score, fmt_weights, markdown_table
+from tools.result import RerankArtifact, RunRecord
 
 NOT_UNDERSTOOD = "I did not understand"
 
@@ -44,8 +49,8 @@ class Facts:
     proposal: dict[str, Any] | None = None
     use_case: str = ""
     run_args: dict[str, Any] | None = None
-    run_result: dict[str, Any] | None = None
-    rerank: dict[str, Any] | None = None        # artifact of the last re-rank after the last run
+    run_result: ExperimentResult | None = None
+    rerank: Rerank | None = None                # the last re-rank after the last run
     prefs: dict[str, Any] = field(default_factory=dict)   # strategy/budget/sample asked for since the last run
 
     @classmethod
@@ -66,28 +71,33 @@ class Facts:
                 if call is None:
                     continue
                 name, args = call["name"], call["args"]
-                artifact = msg.artifact if isinstance(msg.artifact, dict) else {}
                 if name == "propose_weights":
                     facts.proposal = dict(args)
                     facts.weights = dict(args.get("weights") or {})
                     facts.use_case = str(args.get("use_case") or "")
                 elif name == "run_bandit":
-                    facts.run_args = dict(artifact.get("args") or args)
-                    facts.run_result = artifact.get("result")
+                    record = _revive(RunRecord, msg.artifact)
+                    facts.run_args = dict(record.args if record and record.args else args)
+                    facts.run_result = record.result if record else None
                     facts.weights = dict(args.get("weights") or {})
                     facts.rerank, facts.prefs = None, {}
                 elif name == "rerank":
                     facts.weights = {**(facts.weights or {}), **dict(args.get("weights") or {})}
-                    facts.rerank = artifact
+                    artifact = _revive(RerankArtifact, msg.artifact)
+                    facts.rerank = artifact.after if artifact else None
         return facts
 
     def current_weights(self) -> dict[str, float]:
         return dict(self.weights) if self.weights else dict(propose_weights("").weights)
 
-    def ranking(self) -> list[dict[str, Any]]:
-        if self.rerank and self.rerank.get("after"):
-            return list(self.rerank["after"].get("ranking") or [])
-        return list((self.run_result or {}).get("ranking") or [])
+    def ranking(self) -> list[RankedModel]:
+        if self.rerank is not None:
+            return list(self.rerank.ranking)
+        return list(self.run_result.ranking) if self.run_result is not None else []
+
+    def reward_weights(self) -> Weights:
+        """The weights the current ranking's reward used (those the tools could measure)."""
+        return Weights(self.rerank.weights if self.rerank is not None else self.run_result.weights)  # type: ignore[union-attr]
 
 
 class OfflineReasoner(BaseChatModel):
@@ -260,25 +270,26 @@ class Turn:
         return _ai(lead + "Approve the weights to start the run.", _call("run_bandit", self._run_args(weights)))
 
     def on_spend(self, intent: Intent) -> AIMessage:
-        rr = (self.facts.rerank or {}).get("after") or {}
-        if not self.facts.run_result:
+        rr = self.facts.rerank
+        if self.facts.run_result is None:
             return _ai("There is no run yet, so nothing to settle. Describe your use case first.")
-        if rr.get("settled", True) or not rr.get("calls_to_settle"):
+        if rr is None or rr.settled or not rr.calls_to_settle:
             return _ai("Nothing to spend: the cached outcomes already settle the current ranking.")
         if blocked := self.needs("run_bandit"):
             return blocked
-        budget = int(self.facts.run_result.get("budget", 0)) + int(rr["calls_to_settle"])
+        budget = self.facts.run_result.budget + rr.calls_to_settle
         args = self._run_args(self.facts.current_weights(), budget=budget)
-        return _ai(f"A run with budget {budget:,} ({rr['calls_to_settle']:,} more calls than the last one; cached "
+        return _ai(f"A run with budget {budget:,} ({rr.calls_to_settle:,} more calls than the last one; cached "
                    "outcomes are reused) to settle the ranking. Approve it first.", _call("run_bandit", args))
 
     def on_why(self, intent: Intent) -> AIMessage:
-        if not self.facts.run_result:
+        if self.facts.run_result is None:
             return _ai("There is no result to explain yet. Describe your use case and I will run a selection.")
-        return _ai(explain(self.facts.ranking(), self.facts.current_weights(), self.facts.run_result))
+        return _ai(explain(self.facts.ranking(), self.facts.current_weights(), self.facts.run_result,
+                           self.facts.reward_weights()))
 
     def on_compare(self, intent: Intent) -> AIMessage:
-        ranking = {r["name"]: r for r in self.facts.ranking()}
+        ranking = {r.name: r for r in self.facts.ranking()}
         if all(name in ranking for name in intent.models):
             return _ai(compare_text([ranking[n] for n in intent.models], self.facts.current_weights()))
         if blocked := self.needs("list_models"):
@@ -341,72 +352,60 @@ _METRIC_MEANING = {"accuracy": "accuracy on your images", "size": "model size in
                    "complexity": "MACs per image, the stand-in for speed, latency and energy"}
 
 
-def _fmt_acc(r: dict[str, Any]) -> str:
-    if r.get("est_accuracy") is None:
-        return "not evaluated"
-    if r.get("exact"):
-        return f"{r['est_accuracy']:.3f} (exact, all images)"
-    return f"{r['est_accuracy']:.3f} ± {(r['acc_high'] - r['acc_low']) / 2:.3f} on {r['pulls']} images"
-
-
-def _contributions(ranking: list[dict[str, Any]], weights: dict[str, float]) -> dict[str, dict[str, float]]:
-    """Each model's reward split into its accuracy, size and complexity terms (Eq. 1, over this candidate set)."""
-    from greenrunner_core.reward import lognorm
-    sizes = lognorm([r["size_mb"] for r in ranking])
-    macs = lognorm([r["macs"] for r in ranking])
-    out = {}
-    for r, s, c in zip(ranking, sizes, macs):
-        out[r["name"]] = {"accuracy": weights.get("accuracy", 0.0) * (r.get("est_accuracy") or 0.0),
-                          "size": -weights.get("size", 0.0) * float(s),
-                          "complexity": -weights.get("complexity", 0.0) * float(c)}
-    return out
-
-
-def explain(ranking: list[dict[str, Any]], weights: dict[str, float], run: dict[str, Any]) -> str:
-    seen = [r for r in ranking if r.get("est_reward") is not None and not r.get("excluded")]
+def explain(ranking: list[RankedModel], weights: dict[str, float], run: ExperimentResult,
+            reward_weights: Weights) -> str:
+    """Why the leader leads: its reward split into the terms of each weighted metric (``RewardModel``), against #2."""
+    seen = [r for r in ranking if r.est_reward is not None and not r.excluded]
     if not seen:
         return "No model was evaluated in the last run, so there is nothing to explain."
-    parts = _contributions(ranking, weights)
+    parts = reward_terms(ranking, reward_weights)
     top = seen[0]
-    terms = parts[top["name"]]
-    lines = [(f"**{top['name']}** ranks first with reward {top['est_reward']:.3f} under "
+    terms = parts[top.name]
+    lines = [(f"**{top.name}** ranks first with reward {fmt_score(top.est_reward)} under "
              f"{', '.join(f'{k}={v:g}' for k, v in weights.items() if k in METRICS)}:"),
-             f"- accuracy {_fmt_acc(top)} → {terms['accuracy']:+.3f}",
-             (f"- size {top['size_mb']:.3g} MB → {terms['size']:+.3f} (log-scaled between the smallest and the largest "
-             "candidate)"),
-             f"- complexity {top['macs']:,} MACs → {terms['complexity']:+.3f}"]
+             f"- accuracy {fmt_acc(top, images=True)} → {terms.get('accuracy', 0.0):+.3f}",
+             (f"- size {top.size_mb:.3g} MB → {terms.get('size', 0.0):+.3f} (log-scaled between the smallest and the "
+             "largest candidate)"),
+             f"- complexity {top.macs:,} MACs → {terms.get('complexity', 0.0):+.3f}"]
+    if "latency" in terms:
+        lines.append(f"- latency {top.latency_ms:.3g} ms → {terms['latency']:+.3f}")
     if len(seen) > 1:
         second = seen[1]
-        diff = {m: terms[m] - parts[second["name"]][m] for m in METRICS}
+        diff = {m: terms[m] - parts[second.name][m] for m in terms}
         best = max(diff, key=lambda m: diff[m])
         worst = min(diff, key=lambda m: diff[m])
-        lines.append(f"\nAgainst #2 **{second['name']}** (reward {second['est_reward']:.3f}): it wins mostly on "
+        lines.append(f"\nAgainst #2 **{second.name}** (reward {fmt_score(second.est_reward)}): it wins mostly on "
                      f"{best} ({diff[best]:+.3f})" + (f", and loses on {worst} ({diff[worst]:+.3f})"
                                                         if diff[worst] < 0 else "") + ".")
-        overlap = top["reward_low"] <= second["reward_high"]
+        overlap = top.reward_low <= second.reward_high
         lines.append("Their reward intervals overlap, so #1 and #2 are close: more calls would separate them."
                      if overlap else "Their reward intervals do not overlap: the lead is clear at 95 % confidence.")
-    lines.append(f"\nAll of this comes from the {run.get('n_images', '?')} target images of your run; ask \"what if "
+    lines.append(f"\nAll of this comes from the {run.n_images} target images of your run; ask \"what if "
                  "size matters more?\" to see how the order moves.")
     return "\n".join(lines)
 
 
-def compare_text(models: list[dict[str, Any]], weights: dict[str, float]) -> str:
-    header = "| | " + " | ".join(m["name"] for m in models) + " |\n|---|" + "---|" * len(models)
-    rows = [("rank", lambda m: str(m["rank"])), ("target accuracy", _fmt_acc),
-            ("size MB", lambda m: f"{m['size_mb']:.3g}"), ("MACs", lambda m: f"{m['macs']:,}"),
-            ("reward", lambda m: f"{m['est_reward']:.3f}" if m.get("est_reward") is not None else "-"),
-            ("benchmark accuracy", lambda m: f"{m['benchmark_accuracy']:.3f}" if m.get("benchmark_accuracy") is not None
-             else "-")]
-    body = "\n".join(f"| {label} | " + " | ".join(fn(m) for m in models) + " |" for label, fn in rows)
+def compare_text(models: list[RankedModel], weights: dict[str, float]) -> str:
+    rows = [("rank", lambda m: str(m.rank)), ("target accuracy", lambda m: fmt_acc(m, images=True)),
+            ("size MB", lambda m: f"{m.size_mb:.3g}"), ("MACs", lambda m: f"{m.macs:,}"),
+            ("reward", lambda m: fmt_score(m.est_reward)),
+            ("benchmark accuracy", lambda m: fmt_score(m.benchmark_accuracy))]
+    table = markdown_table(["", *(m.name for m in models)], [[label, *(fn(m) for m in models)] for label, fn in rows])
     a, b = models[0], models[1]
-    if a.get("est_reward") is not None and b.get("est_reward") is not None:
-        winner = a if a["est_reward"] >= b["est_reward"] else b
-        verdict = f"\n\nUnder the current weights ({', '.join(f'{k}={v:g}' for k, v in weights.items())}), " \
-                  f"**{winner['name']}** is ahead."
+    if a.est_reward is not None and b.est_reward is not None:
+        winner = a if a.est_reward >= b.est_reward else b
+        verdict = f"\n\nUnder the current weights ({fmt_weights(weights)}), **{winner.name}** is ahead."
     else:
         verdict = "\n\nOne of them was not evaluated on your images, so their rewards cannot be compared yet."
-    return header + "\n" + body + verdict
+    return table + verdict
+
+
+def _revive(kind: Any, artifact: Any) -> Any:
+    """A tool's typed artifact, also when read back from the checkpoint (stored form); None when absent."""
+    try:
+        return kind.revive(artifact) if artifact else None
+    except (KeyError, TypeError, ValueError):        # a conversation stored by an older version
+        return None
 
 
 __all__ = ["NOT_UNDERSTOOD", "Facts", "OfflineReasoner", "compare_text", "explain", "proposal_markdown"]

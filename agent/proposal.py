@@ -156,15 +156,6 @@ def adjust_weight(weights: dict[str, float], metric: str, direction: int) -> tup
     return {**weights, metric: new}, sentence
 
 
-def metric_for_word(text: str) -> str | None:
-    """The built-in metric a word or phrase refers to ("memory" -> size, "speed" -> complexity)."""
-    text = text.strip().lower()
-    for metric, words in knowledge_base().get("metric_words", {}).items():
-        if text in words or text == metric:
-            return metric
-    return None
-
-
 def cue_table() -> str:
     """The knowledge base as a compact table for the LLM's system prompt (same knowledge as the offline reasoner)."""
     kb = knowledge_base()

@@ -13,11 +13,12 @@ from langgraph.types import Command
 
 from agent.context import Context
 from agent.graph import build_graph, open_checkpointer
+from tools.progress import ToolProgress
 
 
 @dataclass
 class Event:
-    """One streamed item: ``kind`` is "progress" (data: a run_bandit/compare_baselines progress dict), "message"
+    """One streamed item: ``kind`` is "progress" (data: a ``ToolProgress`` of run_bandit/compare_baselines), "message"
     (data: a new BaseMessage) or "interrupt" (data: the staging payload to show; answer with ``resume``)."""
 
     kind: str
@@ -30,7 +31,7 @@ class Reply:
 
     messages: list[BaseMessage] = field(default_factory=list)
     interrupt: dict[str, Any] | None = None
-    progress: list[dict[str, Any]] = field(default_factory=list)
+    progress: list[ToolProgress] = field(default_factory=list)
 
     @property
     def text(self) -> str:

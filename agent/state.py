@@ -10,6 +10,8 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph import add_messages
 from langgraph.managed import IsLastStep
 
+from tools.result import RunRecord
+
 
 def latest(old: Any, new: Any) -> Any:
     """Reducer: the newest non-None value wins (several tool calls of one step may each set it)."""
@@ -31,8 +33,8 @@ class State(InputState):
     weights: Annotated[dict[str, float] | None, latest] = None
     """The current weights, as the user asked for them (metrics not measured yet included; tools leave those out)."""
 
-    last_run: Annotated[dict[str, Any] | None, latest] = None
-    """``{"result": ExperimentResult.to_dict(), "args": run_bandit arguments}`` of the last selection run."""
+    last_run: Annotated[RunRecord | None, latest] = None
+    """The last selection run: its typed ``ExperimentResult`` and the ``run_bandit`` arguments it ran with."""
 
     evaluations: Annotated[int, operator.add] = 0
     """New model evaluations this conversation has computed (re-ranks add 0)."""

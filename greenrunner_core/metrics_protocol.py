@@ -235,11 +235,6 @@ def enable_metric(name: str, folder: str | Path | None = None) -> StubCheck:
     return check
 
 
-def disable_metric(name: str, folder: str | Path | None = None) -> None:
-    folder = Path(folder) if folder is not None else metrics_dir()
-    _write_enabled(folder, [n for n in enabled_metrics(folder) if n != name])
-
-
 # ---- running enabled metrics with a timeout ---------------------------------------------------------------
 
 @dataclass

@@ -114,11 +114,6 @@ class Weights:
     def get(self, name: str) -> float:
         return self.values.get(name, 0.0)
 
-    def with_updates(self, **updates: float) -> Weights:
-        merged = dict(self.values)
-        merged.update(updates)
-        return Weights(merged)
-
     def __str__(self) -> str:
         return self._fmt(self.values)
 
@@ -167,6 +162,7 @@ class RewardModel:
         self.accuracy_weight = weights.get(ACCURACY.name)
         self.offset = np.zeros(len(self.names))
         self.normalised: dict[str, np.ndarray] = {}
+        self.parts: dict[str, np.ndarray] = {}     # metric -> its signed, weighted part of the offset
         for metric_name, w in weights.values.items():
             metric = metrics[metric_name]
             if metric.learned:
@@ -181,13 +177,18 @@ class RewardModel:
             norm = normalise(metric, raw)
             self.normalised[metric_name] = norm
             sign = 1.0 if metric.direction is Direction.HIGHER else -1.0
-            self.offset += sign * w * norm
+            self.parts[metric_name] = sign * w * norm
+            self.offset += self.parts[metric_name]
 
     def reward(self, accuracy: np.ndarray | Sequence[float] | float, index: np.ndarray | int | None = None) -> np.ndarray:
         """Reward for accuracies; ``index`` selects models (default: all, in order)."""
         acc = np.asarray(accuracy, dtype=float)
         offset = self.offset if index is None else self.offset[index]
         return self.accuracy_weight * acc + offset
+
+    def terms(self, accuracy: np.ndarray | Sequence[float]) -> dict[str, np.ndarray]:
+        """Each weighted metric's signed part of every model's reward (they sum to ``reward``): why a model ranks."""
+        return {ACCURACY.name: self.accuracy_weight * np.asarray(accuracy, dtype=float), **self.parts}
 
     def bounds(self, acc_low: np.ndarray, acc_high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Reward interval from an accuracy interval (reward is increasing in accuracy)."""

@@ -12,11 +12,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from greenrunner_core.baselines import run_benchmark_card, run_brute_force
 from greenrunner_core.data import TargetDataset, load_target
 from greenrunner_core.energy import CarbonIntensity, EnergyMeter, default_meter, fmt_joules
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError
 from greenrunner_core.evaluator import LiveEnvironment
-from greenrunner_core.experiment import ExperimentResult, run_benchmark_card, run_brute_force, run_experiment
+from greenrunner_core.experiment import run_experiment
 from greenrunner_core.latency import LatencyCache, LatencyStats
 from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.paths import cache_dir as default_cache_dir
@@ -24,6 +25,7 @@ from greenrunner_core.pull import PullWorker
 from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.registry.demo_zoo import DemoZooSource
+from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
 from greenrunner_core.strategies.base import ProgressCallback

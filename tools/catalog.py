@@ -7,6 +7,7 @@ from greenrunner_core.errors import GreenRunnerError, WeightsUnavailableError
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.workspace import Workspace
 from tools import text
+from tools.formatting import fmt_macs, markdown_table
 from tools.result import ToolResult
 from tools.schemas import ComputeComplexityArgs, ListModelsArgs
 
@@ -40,7 +41,7 @@ def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
     else:
         shown = cards[:args.limit]
         body = (f"{len(cards)} models{where}, smallest first:\n\n"
-                + text.table(text.CARD_HEADER, text.card_rows(shown)))
+                + markdown_table(text.CARD_HEADER, text.card_rows(shown)))
         if len(cards) > len(shown):
             body += f"\n\n{len(cards) - len(shown)} more not shown; narrow the filter or raise the limit."
     return ToolResult(body, {"cards": [c.to_dict() for c in cards], "filters": filters})
@@ -60,9 +61,9 @@ def compute_complexity(ws: Workspace, args: ComputeComplexityArgs) -> ToolResult
         except WeightsUnavailableError as err:
             macs, params, size = card.macs, card.params, card.size_mb
             how = f"from the model card (weights not available: {err})"
-        rows.append([card.name, text.fmt_macs(macs), f"{params / 1e6:.3g} M", f"{size:.3g}",
+        rows.append([card.name, fmt_macs(macs), f"{params / 1e6:.3g} M", f"{size:.3g}",
                      "x".join(map(str, card.input_size)), how])
         out.append({"name": card.name, "macs": int(macs), "params": int(params), "size_mb": float(size),
                     "input_size": list(card.input_size), "how": how})
-    body = text.table(("model", "MACs / image", "params", "size MB", "input", "how"), rows)
+    body = markdown_table(("model", "MACs / image", "params", "size MB", "input", "how"), rows)
     return ToolResult(body, {"complexity": out})

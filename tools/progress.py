@@ -1,12 +1,18 @@
 """Live progress of long tools through LangGraph's custom stream; a no-op outside a graph run."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass
 from typing import Any
 
 from greenrunner_core.strategies.base import ProgressCallback, ProgressEvent
 
-PROGRESS = "progress"
+
+@dataclass(frozen=True)
+class ToolProgress:
+    """One progress event of a long tool, as the front doors receive it (typed, never stored)."""
+
+    tool: str
+    event: ProgressEvent
 
 
 def stream_writer() -> Any | None:
@@ -19,13 +25,13 @@ def stream_writer() -> Any | None:
 
 
 def stream_progress(tool: str) -> ProgressCallback | None:
-    """A ProgressCallback that writes ``{"type": "progress", "tool": ..., spent, budget, model, leader, counts}``
-    to the graph's ``custom`` stream (read with ``graph.stream(..., stream_mode="custom")``)."""
+    """A ProgressCallback that writes a ``ToolProgress`` to the graph's ``custom`` stream (read with
+    ``graph.stream(..., stream_mode="custom")``)."""
     writer = stream_writer()
     if writer is None:
         return None
 
     def emit(event: ProgressEvent) -> None:
-        writer({"type": PROGRESS, "tool": tool, **asdict(event)})
+        writer(ToolProgress(tool, event))
 
     return emit

@@ -1,12 +1,93 @@
-"""What every tool function returns: text for the LLM, an artifact for the UI, and graph-state updates."""
+"""What every tool function returns (text for the LLM, a typed artifact for the UI, graph-state updates), and the
+typed artifacts of the selection tools.
+
+The artifacts hold the core's objects as they are (``ExperimentResult``, ``Rerank``): no layer turns them into
+dicts and back. The graph's checkpointer serialises them once (``agent/graph.py`` lists these types); a tool message
+read back from the checkpoint carries its artifact in stored form, which ``RunRecord.revive`` / ``RerankArtifact.revive``
+read back.
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from greenrunner_core.metrics_protocol import MetricRun
+from greenrunner_core.result import Cost, ExperimentResult, RankedModel, Rerank
 
 
 @dataclass
 class ToolResult:
     text: str                                             # compact markdown the LLM reads and the chat shows
-    artifact: dict[str, Any] = field(default_factory=dict)  # full typed data (JSON-able) for the UI
+    artifact: Any = field(default_factory=dict)           # typed data for the UI (a dataclass below, or a dict)
     updates: dict[str, Any] = field(default_factory=dict)   # graph-state fields this result changes
+
+
+@dataclass
+class RunRecord:
+    """A selection run: its result, the ``run_bandit`` arguments it ran with (defaults filled in), the weights left
+    out of the reward with the reason, and the enabled user metrics measured on its top 3."""
+
+    result: ExperimentResult
+    args: dict[str, Any] = field(default_factory=dict)
+    excluded_weights: dict[str, str] = field(default_factory=dict)
+    user_metrics: list[MetricRun] = field(default_factory=list)
+
+    @classmethod
+    def revive(cls, value: RunRecord | Mapping[str, Any]) -> RunRecord:
+        """The record itself, or the record read back from a stored tool message."""
+        if isinstance(value, cls):
+            return value
+        return cls(result=ExperimentResult.from_dict(value["result"]), args=dict(value.get("args") or {}),
+                   excluded_weights=dict(value.get("excluded_weights") or {}),
+                   user_metrics=[MetricRun(**m) for m in value.get("user_metrics") or []])
+
+
+@dataclass
+class RerankArtifact:
+    """The ranking under the weights before and after a what-if, from the last run's observations only."""
+
+    before: Rerank
+    after: Rerank
+    run_args: dict[str, Any] = field(default_factory=dict)
+    excluded_weights: dict[str, str] = field(default_factory=dict)
+    new_evaluations: int = 0
+
+    @classmethod
+    def revive(cls, value: RerankArtifact | Mapping[str, Any]) -> RerankArtifact:
+        """The artifact itself, or the artifact read back from a stored tool message."""
+        if isinstance(value, cls):
+            return value
+        return cls(before=Rerank.from_dict(value["before"]), after=Rerank.from_dict(value["after"]),
+                   run_args=dict(value.get("run_args") or {}),
+                   excluded_weights=dict(value.get("excluded_weights") or {}),
+                   new_evaluations=int(value.get("new_evaluations") or 0))
+
+
+@dataclass
+class BruteForceBaseline:
+    """Brute force in a baseline comparison: its result when it ran, else why not (its cost beyond the limit)."""
+
+    run: bool
+    calls: int
+    new_calls_needed: int = 0
+    limit: int = 0
+    result: ExperimentResult | None = None
+
+
+@dataclass
+class BaselinesArtifact:
+    """The bandit's pick against brute force and the benchmark-card pick, under the same weights."""
+
+    weights: dict[str, float]
+    n_models: int
+    n_images: int
+    brute_force_calls: int
+    brute_force_uncached_calls: int
+    brute_force: BruteForceBaseline | None = None
+    benchmark_card: ExperimentResult | None = None
+    bandit_rank_in_brute_force: int | None = None
+
+
+CHECKPOINTED_TYPES: tuple[type, ...] = (RunRecord, ExperimentResult, RankedModel, Cost, MetricRun)
+"""Types the graph state holds (``last_run`` and its parts): the checkpointer is told to revive exactly these."""

@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from greenrunner_core import metrics_protocol
+from greenrunner_core.baselines import run_benchmark_card, run_brute_force
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, suggest
-from greenrunner_core.experiment import ExperimentResult, run_benchmark_card, run_brute_force
-from greenrunner_core.experiment import rerank as core_rerank
+from greenrunner_core.metrics_protocol import MetricRun
 from greenrunner_core.registry.card import ModelCard
+from greenrunner_core.rerank import rerank as core_rerank
+from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import BUILTIN_METRICS, Weights, resolve_metric
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from greenrunner_core.strategies.base import ProgressCallback
 from greenrunner_core.workspace import Workspace, dataset_label
 from tools import text
-from tools.result import ToolResult
+from tools.formatting import fmt_acc, fmt_macs, fmt_seconds, fmt_weights, markdown_table
+from tools.result import BaselinesArtifact, BruteForceBaseline, RerankArtifact, RunRecord, ToolResult
 from tools.schemas import CompareBaselinesArgs, RerankArgs, RunBanditArgs
 from tools.settings import ToolSettings, metrics_folder
 
@@ -62,7 +64,7 @@ def split_weights(requested: Mapping[str, float], cards: Sequence[ModelCard],
     if not any(v > 0 for v in usable.values()):
         why = "; ".join(f"{k}: {r}" for k, r in excluded.items())
         raise InvalidWeightsError(
-            f"no usable weight is > 0 ({text.fmt_weights(requested)}){' — ' + why if why else ''}; give accuracy, "
+            f"no usable weight is > 0 ({fmt_weights(requested)}){' — ' + why if why else ''}; give accuracy, "
             "size or complexity a weight > 0, e.g. accuracy=1")
     return Weights(usable), excluded
 
@@ -83,34 +85,32 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
                                 seed=args.seed, sample=sample, label_map=args.label_map, use_case=args.use_case,
                                 progress=progress)
     run_args = args.model_dump() | {"strategy": result.strategy, "budget": result.budget, "sample": sample}
-    user_metric_report = measure_enabled_user_metrics(ws, result, dataset, settings)
+    metric_lines, metric_runs = measure_enabled_user_metrics(ws, result, dataset, settings)
     lines = [(f"**Top 3** — {result.strategy}, {result.n_models} models × {result.n_images} target images "
              f"({result.dataset}), budget {result.budget:,} calls, seed {args.seed}"),
-             f"Weights in the reward: {text.fmt_weights(weights.values)}"]
+             f"Weights in the reward: {fmt_weights(weights.values)}"]
     lines += _excluded_lines(excluded, args.weights)
     lines += ["", text.top3_table(result.top3), "", "**Against brute force**"]
     lines += ["- " + s for s in text.savings_lines(result)]
     if result.notes:
         lines += ["", "**Notes**"] + ["- " + n for n in result.notes]
-    if user_metric_report:
-        lines += ["", "**User metrics (not in the reward)**"] + user_metric_report["lines"]
-    artifact = {"result": result.to_dict(), "args": run_args, "excluded_weights": excluded,
-                "user_metrics": user_metric_report.get("runs", []) if user_metric_report else []}
-    updates = {"last_run": {"result": result.to_dict(), "args": run_args},
-               "weights": dict(args.weights), "evaluations": result.spent.new_evaluations}
-    return ToolResult("\n".join(lines), artifact, updates)
+    if metric_lines:
+        lines += ["", "**User metrics (not in the reward)**"] + metric_lines
+    record = RunRecord(result=result, args=run_args, excluded_weights=excluded, user_metrics=metric_runs)
+    updates = {"last_run": record, "weights": dict(args.weights), "evaluations": result.spent.new_evaluations}
+    return ToolResult("\n".join(lines), record, updates)
 
 
 def measure_enabled_user_metrics(ws: Workspace, result: ExperimentResult, dataset: Any,
-                                 settings: ToolSettings) -> dict[str, Any]:
+                                 settings: ToolSettings) -> tuple[list[str], list[MetricRun]]:
     """Enabled user metrics on the top 3, each with a timeout; errors are reported, not raised."""
     folder = metrics_folder(settings)
     try:
         names = metrics_protocol.enabled_metrics(folder)
     except GreenRunnerError as err:
-        return {"lines": [f"- user metrics skipped: {err}"], "runs": []}
+        return [f"- user metrics skipped: {err}"], []
     if not names or not result.top3:
-        return {}
+        return [], []
     from tools.user_metrics import metric_inputs
     loaded, load_errors = metrics_protocol.load_enabled_metrics(folder, settings.user_metric_timeout)
     lines = [f"- {name}: could not be loaded — {err}" for name, err in load_errors.items()]
@@ -123,22 +123,18 @@ def measure_enabled_user_metrics(ws: Workspace, result: ExperimentResult, datase
         values = ", ".join(f"{n}={v:.4g}" for n, v in run.values.items()) or "no value"
         lines.append(f"- {metric.name} ({metric.direction} is better): {values}")
         lines += [f"  - {n}: {e}" for n, e in run.errors.items()]
-        runs.append(asdict(run))
-    return {"lines": lines, "runs": runs}
+        runs.append(run)
+    return lines, runs
 
 
-def _last_run(last_run: Mapping[str, Any] | None) -> tuple[ExperimentResult, dict[str, Any]]:
-    if not last_run or "result" not in last_run:
+def _last_run(last_run: RunRecord | None) -> tuple[ExperimentResult, dict[str, Any]]:
+    if last_run is None:
         raise GreenRunnerError("there is no selection run in this conversation yet; describe your use case or say "
                                "'run it' first, then ask what-if questions")
-    return ExperimentResult.from_dict(last_run["result"]), dict(last_run.get("args") or {})
+    return last_run.result, dict(last_run.args)
 
 
-def _ranking_dicts(models: Sequence[Any]) -> list[dict[str, Any]]:
-    return [asdict(r) for r in models]
-
-
-def rerank(ws: Workspace, args: RerankArgs, last_run: Mapping[str, Any] | None,
+def rerank(ws: Workspace, args: RerankArgs, last_run: RunRecord | None,
            current_weights: Mapping[str, float] | None, settings: ToolSettings | None = None) -> ToolResult:
     """New weights -> new ranking from the last run's observations; says whether the cache settles it."""
     settings = settings or ToolSettings()
@@ -154,7 +150,7 @@ def rerank(ws: Workspace, args: RerankArgs, last_run: Mapping[str, Any] | None,
     changed = [f"{k} {before_req.get(k, 0):g} → {v:g}" for k, v in after_req.items() if before_req.get(k, 0) != v]
     lines = [(f"Re-ranked from cached outcomes: **0 new evaluations** ({sum(p for p, _ in result.observations.values()):,} "
              f"outcomes of the last run reused)."),
-             f"Weights: {text.fmt_weights(before_w.values)} → {text.fmt_weights(after_w.values)}"
+             f"Weights: {fmt_weights(before_w.values)} → {fmt_weights(after_w.values)}"
              + (f" (changed: {', '.join(changed)})" if changed else " (no change)")]
     lines += _excluded_lines(excluded, after_req)
     lines += ["", text.side_by_side(before.top3, after.top3), ""]
@@ -167,12 +163,7 @@ def rerank(ws: Workspace, args: RerankArgs, last_run: Mapping[str, Any] | None,
         lines.append(f"Not settled by the cache: {after.top3[0].name if after.top3 else 'the leader'} overlaps with "
                      f"{', '.join(after.contenders[:5])}. About {after.calls_to_settle:,} more evaluation calls would "
                      "settle it; say 'spend them' to run them (you approve the run first).")
-    artifact = {"before": {"weights": dict(before_w.values), "top3": _ranking_dicts(before.top3)},
-                "after": {"weights": dict(after_w.values), "ranking": _ranking_dicts(after.ranking),
-                          "top3": _ranking_dicts(after.top3), "settled": after.settled,
-                          "calls_to_settle": after.calls_to_settle, "contenders": after.contenders},
-                "excluded_weights": excluded, "new_evaluations": 0,
-                "run_args": run_args}
+    artifact = RerankArtifact(before=before, after=after, run_args=run_args, excluded_weights=excluded)
     return ToolResult("\n".join(lines), artifact, {"weights": after_req})
 
 
@@ -181,7 +172,7 @@ def _uncached_calls(ws: Workspace, cards: Sequence[ModelCard], image_ids: Sequen
     return sum(len(image_ids) - len(cache.get_many(c.name, c.weights_id, c.preprocess.id, image_ids)) for c in cards)
 
 
-def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: Mapping[str, Any] | None,
+def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRecord | None,
                       current_weights: Mapping[str, float] | None, settings: ToolSettings | None = None,
                       progress: ProgressCallback | None = None) -> ToolResult:
     """Bandit pick vs brute force vs benchmark card; brute force only within the allowed number of new calls."""
@@ -206,10 +197,10 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: Mappi
     limit = settings.max_brute_force_calls if args.max_new_calls is None else args.max_new_calls
     rows: list[list[str]] = []
     lines = [(f"Baselines on {dataset_label(data)}: {len(cards)} models × {len(image_ids)} images, weights "
-             f"{text.fmt_weights(weights.values)}")]
+             f"{fmt_weights(weights.values)}")]
     lines += _excluded_lines(excluded, requested)
-    artifact: dict[str, Any] = {"weights": dict(weights.values), "n_models": len(cards), "n_images": len(image_ids),
-                                "brute_force_calls": total, "brute_force_uncached_calls": uncached}
+    artifact = BaselinesArtifact(weights=dict(weights.values), n_models=len(cards), n_images=len(image_ids),
+                                 brute_force_calls=total, brute_force_uncached_calls=uncached)
     new_evaluations = 0
     bandit_pick = None
     if result is not None and set(result.observations) == {c.name for c in cards}:
@@ -218,7 +209,7 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: Mappi
         bandit_pick = current.top3[0] if current.top3 else None
         reweighted = " (re-ranked for these weights)" if dict(weights.values) != dict(result.weights) else ""
         rows.append([f"bandit ({result.strategy}){reweighted}", bandit_pick.name if bandit_pick else "-",
-                     text.fmt_acc(bandit_pick) if bandit_pick else "-", f"{result.spent.calls:,}",
+                     fmt_acc(bandit_pick) if bandit_pick else "-", f"{result.spent.calls:,}",
                      f"{result.spent.new_evaluations:,}"])
     bf: ExperimentResult | None = None
     if "brute_force" in args.baselines:
@@ -226,16 +217,16 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: Mappi
             lines.append(f"Brute force was not run: it takes {total:,} evaluation calls, {uncached:,} of them not "
                          f"cached yet, and this answer may spend at most {limit:,} new ones. Say 'run brute force' "
                          "to spend them.")
-            artifact["brute_force"] = {"run": False, "calls": total, "new_calls_needed": uncached, "limit": limit}
+            artifact.brute_force = BruteForceBaseline(run=False, calls=total, new_calls_needed=uncached, limit=limit)
         else:
             env = ws.environment(cards, dataset)
             bf = run_brute_force(env, weights, dataset=dataset_label(data), progress=progress)
             new_evaluations += bf.spent.new_evaluations
             pick = bf.best
-            rows.append(["brute force", pick.name if pick else "-", text.fmt_acc(pick) if pick else "-",
+            rows.append(["brute force", pick.name if pick else "-", fmt_acc(pick) if pick else "-",
                          f"{bf.spent.calls:,}", f"{bf.spent.new_evaluations:,}"])
             lines.append(f"Brute force cost: {text.cost_line(bf.spent)}.")
-            artifact["brute_force"] = {"run": True, "result": bf.to_dict()}
+            artifact.brute_force = BruteForceBaseline(run=True, calls=total, limit=limit, result=bf)
     if "benchmark_card" in args.baselines:
         env = ws.environment(cards, dataset)
         try:
@@ -245,10 +236,10 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: Mappi
         else:
             new_evaluations += bc.spent.new_evaluations
             pick = bc.best
-            rows.append(["benchmark card", pick.name if pick else "-", text.fmt_acc(pick) if pick else "-",
+            rows.append(["benchmark card", pick.name if pick else "-", fmt_acc(pick) if pick else "-",
                          f"{bc.spent.calls:,}", f"{bc.spent.new_evaluations:,}"])
-            artifact["benchmark_card"] = bc.to_dict()
-    lines += ["", text.table(("method", "pick", "target accuracy of the pick", "calls", "new evaluations"), rows)]
+            artifact.benchmark_card = bc
+    lines += ["", markdown_table(("method", "pick", "target accuracy of the pick", "calls", "new evaluations"), rows)]
     if bandit_pick is not None and bf is not None and bf.ranking:
         truth = [r.name for r in bf.ranking if r.excluded is None]
         where = truth.index(bandit_pick.name) + 1 if bandit_pick.name in truth else None
@@ -256,11 +247,11 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: Mappi
                    else f"The bandit's pick is #{where} for brute force (best: {truth[0]})")
         lines.append(f"\n{verdict}; the bandit spent {result.spent.calls:,} of {bf.spent.calls:,} calls "
                      f"({100 * result.spent.calls / max(bf.spent.calls, 1):.1f} %).")
-        artifact["bandit_rank_in_brute_force"] = where
+        artifact.bandit_rank_in_brute_force = where
     elif result is not None and bf is None:
         b = result.brute_force
-        lines.append(f"\nFrom the last run: brute force takes {b.calls:,} calls and {text.fmt_macs(b.macs)} MACs, about "
-                     f"{text.fmt_seconds(b.compute_seconds)} of compute (extrapolated from the calls measured); the "
+        lines.append(f"\nFrom the last run: brute force takes {b.calls:,} calls and {fmt_macs(b.macs)} MACs, about "
+                     f"{fmt_seconds(b.compute_seconds)} of compute (extrapolated from the calls measured); the "
                      f"bandit spent {result.spent.calls:,} calls ({result.savings.calls_pct:.1f} %).")
     return ToolResult("\n".join(lines), artifact, {"evaluations": new_evaluations})
 

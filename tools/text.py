@@ -1,52 +1,42 @@
-"""Compact markdown the LLM (and the chat) reads: tables of models, top 3, savings, before/after rankings."""
+"""Compact markdown the LLM (and the chat) reads: tables of models, the top 3, savings, before/after rankings.
+
+The sentences on savings and energy are here (not in ``ui/``) because the tools' summaries need them and ``ui/``
+reuses them; the numbers in them come from ``tools/formatting.py``.
+"""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from greenrunner_core.experiment import Cost, ExperimentResult, RankedModel
 from greenrunner_core.registry.card import ModelCard
-
-
-def fmt_macs(macs: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if macs >= scale:
-            return f"{macs / scale:.3g} {unit}"
-    return f"{macs:.0f}"
-
-
-def fmt_seconds(s: float) -> str:
-    return f"{s:.2g} s" if s < 10 else (f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min")
-
-
-def fmt_weights(weights: Mapping[str, float]) -> str:
-    return ", ".join(f"{k}={v:g}" for k, v in weights.items()) or "none"
-
-
-def fmt_acc(r: RankedModel) -> str:
-    if r.est_accuracy is None:
-        return "not evaluated"
-    if r.exact:
-        return f"{r.est_accuracy:.3f} (exact)"
-    return f"{r.est_accuracy:.3f} ± {(r.acc_high - r.acc_low) / 2:.3f}"
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
+from greenrunner_core.result import Cost, ExperimentResult, RankedModel
+from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score, fmt_seconds, markdown_table
 
 TOP_HEADER = ("#", "model", "target accuracy", "size MB", "MACs", "reward", "evaluated on")
+CARD_HEADER = ("model", "source", "family", "params", "size MB", "MACs", "benchmark acc")
 
 
 def ranked_rows(models: Sequence[RankedModel]) -> list[list[str]]:
-    return [[str(r.rank), r.name, fmt_acc(r), f"{r.size_mb:.3g}", fmt_macs(r.macs),
-             f"{r.est_reward:.3f}" if r.est_reward is not None else "-", f"{r.pulls} images"] for r in models]
+    return [[str(r.rank), r.name, fmt_acc(r), f"{r.size_mb:.3g}", fmt_macs(r.macs), fmt_score(r.est_reward),
+             f"{r.pulls} images"] for r in models]
 
 
 def top3_table(models: Sequence[RankedModel]) -> str:
-    return table(TOP_HEADER, ranked_rows(models[:3]))
+    return markdown_table(TOP_HEADER, ranked_rows(models[:3]))
+
+
+def energy_lines(result: ExperimentResult) -> list[str]:
+    """Energy and CO2 spent and saved against brute force, with their kind (empty when energy was not measured)."""
+    if not result.energy_measured:
+        return []
+    sp, bf, sv = result.spent, result.brute_force, result.savings
+    return [
+        (f"energy: {fmt_joules(sp.joules)} of {fmt_joules(bf.joules)} for brute force, extrapolated "
+         f"({sv.joules_pct:.1f} %), {fmt_joules(sv.joules_saved)} saved — {result.energy_kind}"),
+        (f"CO2: {fmt_co2(result.co2_g(sp.joules))} of {fmt_co2(result.co2_g(bf.joules))} for brute force, "
+         f"{fmt_co2(sv.co2_saved_g)} saved — at {result.carbon_g_per_kwh:g} g/kWh ({result.carbon_source})"),
+        (f"energy spent computing in this run: {fmt_joules(sp.spent_joules)} (model loads included; "
+         "cached calls cost nothing now)"),
+    ]
 
 
 def savings_lines(result: ExperimentResult) -> list[str]:
@@ -55,9 +45,9 @@ def savings_lines(result: ExperimentResult) -> list[str]:
         f"calls: {sp.calls:,} of {bf.calls:,} for brute force ({sv.calls_pct:.1f} %), {sv.calls_saved:,} saved",
         f"MACs: {fmt_macs(sp.macs)} of {fmt_macs(bf.macs)} ({sv.macs_pct:.1f} %)",
         (f"compute time: {fmt_seconds(sp.compute_seconds)} of {fmt_seconds(bf.compute_seconds)} "
-        f"for brute force, extrapolated ({sv.seconds_pct:.1f} %)"),
+         f"for brute force, extrapolated ({sv.seconds_pct:.1f} %)"),
         f"new model evaluations in this run: {sp.new_evaluations:,} (answered from the cache: {sp.cache_hits:,})",
-    ] + result.energy_lines()
+    ] + energy_lines(result)
 
 
 def cost_line(cost: Cost) -> str:
@@ -67,10 +57,7 @@ def cost_line(cost: Cost) -> str:
 
 def card_rows(cards: Sequence[ModelCard]) -> list[list[str]]:
     return [[c.name, c.source, c.family, f"{c.params / 1e6:.3g} M", f"{c.size_mb:.3g}", fmt_macs(c.macs),
-             f"{c.benchmark_accuracy:.3f}" if c.benchmark_accuracy is not None else "-"] for c in cards]
-
-
-CARD_HEADER = ("model", "source", "family", "params", "size MB", "MACs", "benchmark acc")
+             fmt_score(c.benchmark_accuracy)] for c in cards]
 
 
 def side_by_side(before: Sequence[RankedModel], after: Sequence[RankedModel], n: int = 3) -> str:
@@ -80,10 +67,10 @@ def side_by_side(before: Sequence[RankedModel], after: Sequence[RankedModel], n:
         b = before[i] if i < len(before) else None
         a = after[i] if i < len(after) else None
         rows.append([str(i + 1),
-                     f"{b.name} ({b.est_reward:.3f})" if b and b.est_reward is not None else "-",
-                     f"{a.name} ({a.est_reward:.3f})" if a and a.est_reward is not None else "-"])
-    return table(("#", "before (reward)", "after (reward)"), rows)
+                     f"{b.name} ({fmt_score(b.est_reward)})" if b and b.est_reward is not None else "-",
+                     f"{a.name} ({fmt_score(a.est_reward)})" if a and a.est_reward is not None else "-"])
+    return markdown_table(("#", "before (reward)", "after (reward)"), rows)
 
 
-def names(models: Sequence[RankedModel] | Sequence[Mapping[str, Any]]) -> list[str]:
-    return [m["name"] if isinstance(m, Mapping) else m.name for m in models]
+def names(models: Sequence[RankedModel]) -> list[str]:
+    return [m.name for m in models]

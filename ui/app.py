@@ -24,8 +24,9 @@ from chainlit.utils import utc_now
 from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.session import ChatSession, Event
-from agent.staging import StagingDecision
 from agent.tools import STAGED_TOOLS
+from greenrunner_core.strategies.base import ProgressEvent
+from tools.progress import ToolProgress
 from tools.settings import workspace_for
 from ui import render
 from ui.conversations import Conversations
@@ -38,9 +39,6 @@ _log = logging.getLogger("greenrunner.app")
 
 SETTINGS = AppSettings()
 CONVERSATIONS = Conversations(SETTINGS)
-AGENT_RUNS_UPLOADS = {"dataset", "models"} <= set(StagingDecision.model_fields)
-"""Whether a staging answer can carry the uploaded dataset/models (agent support); otherwise uploads are validated
-and kept, and the user is told that runs still use the demo data."""
 
 _locks: dict[str, asyncio.Lock] = {}
 _answering: set[str] = set()            # threads whose staging answer (a button) is about to run
@@ -147,9 +145,6 @@ def _uploads_extras(thread_id: str) -> tuple[dict[str, Any], str]:
     dataset, models = uploads.dataset(), uploads.model_names()
     if not dataset and not models:
         return {}, ""
-    if not AGENT_RUNS_UPLOADS:
-        return {}, ("Note: your uploads are validated and kept with this conversation, but this version of the "
-                    "assistant runs selections on the demo data only.")
     extras: dict[str, Any] = {}
     said = []
     if dataset:
@@ -175,7 +170,7 @@ class WebTurnView:
         self.shown: set[str] = set()
         self.steps: dict[str, cl.Step] = {}
         self.open_by_tool: dict[str, str] = {}
-        self.progress: dict[str, dict[str, Any]] = {}
+        self.progress: dict[str, ProgressEvent] = {}
         self.last_update = 0.0
 
     async def on_event(self, event: Event) -> None:
@@ -184,7 +179,7 @@ class WebTurnView:
                 await self._ai(event.data)
             elif isinstance(event.data, ToolMessage):
                 await self._tool_result(event.data)
-        elif event.kind == "progress" and isinstance(event.data, dict):
+        elif event.kind == "progress" and isinstance(event.data, ToolProgress):
             await self._progress(event.data)
 
     async def _ai(self, msg: AIMessage) -> None:
@@ -213,8 +208,8 @@ class WebTurnView:
         self.open_by_tool[call["name"]] = call["id"]
         return step
 
-    async def _progress(self, event: dict[str, Any]) -> None:
-        tool = str(event.get("tool") or "run_bandit")
+    async def _progress(self, progress: ToolProgress) -> None:
+        tool, event = progress.tool, progress.event
         self.progress[tool] = event
         call_id = self.open_by_tool.get(tool)
         if call_id is None:            # a staged call: it starts running in this (resumed) turn
@@ -223,7 +218,7 @@ class WebTurnView:
             await self._open(call)
             call_id = call["id"]
         now = time.monotonic()
-        if now - self.last_update < SETTINGS.progress_interval and event.get("spent") != event.get("budget"):
+        if now - self.last_update < SETTINGS.progress_interval and event.spent != event.budget:
             return
         self.last_update = now
         step = self.steps[call_id]

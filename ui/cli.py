@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from greenrunner_core.baselines import run_brute_force
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.experiment import ExperimentResult, run_brute_force, run_experiment
+from greenrunner_core.experiment import run_experiment
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
+from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
 from greenrunner_core.strategies.base import ProgressEvent

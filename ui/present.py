@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.tools import STAGED_TOOLS
-from greenrunner_core.experiment import ExperimentResult
+from greenrunner_core.result import ExperimentResult
+from tools.result import RerankArtifact, RunRecord
 from ui import render
 from ui.turns import STOPPED_BEFORE_RESULT, TurnResult
 
@@ -66,16 +67,17 @@ def _strip(text: str, part: str) -> str:
     return text
 
 
-def _run_section(result: ExperimentResult, artifact: dict[str, Any]) -> str:
+def _run_section(record: RunRecord) -> str:
+    result = record.result
     parts = [render.top3_markdown(result), render.savings_markdown(result)]
-    excluded = artifact.get("excluded_weights") or {}
+    excluded = record.excluded_weights
     notes = [f"{name} is left out of the reward: {why}" for name, why in excluded.items()] + list(result.notes)
     if notes:
         parts.append("**Notes**\n" + "\n".join(f"- {n}" for n in notes))
     return "\n\n".join(parts)
 
 
-def present(turn: TurnResult, last_run: dict[str, Any] | None = None, shown: set[str] | None = None,
+def present(turn: TurnResult, last_run: RunRecord | None = None, shown: set[str] | None = None,
             live: bool = True) -> Presentation:
     """The answer to show for ``turn``. ``last_run`` is the graph state's last run (for re-rank charts); ``shown``
     are AI message ids already shown live; ``live`` is False for Slack (no live steps: intermediate texts are
@@ -90,23 +92,23 @@ def present(turn: TurnResult, last_run: dict[str, Any] | None = None, shown: set
                 sections.append(str(msg.content))
     final = turn.final_ai()
     answer = str(final.content) if final is not None and final.content else ""
-    base = ExperimentResult.from_dict(last_run["result"]) if last_run and last_run.get("result") else None
+    base = last_run.result if last_run is not None else None
     results: list[str] = []
     stripped = False
     for tool in turn.tool_messages():
-        artifact = tool.artifact if isinstance(tool.artifact, dict) else {}
+        artifact = tool.artifact
         if tool.status == "error":
             continue
-        if tool.name == "run_bandit" and artifact.get("result"):
-            result = ExperimentResult.from_dict(artifact["result"])
+        if isinstance(artifact, RunRecord):
+            result = artifact.result
             out.results.append(result)
             stripped = stripped or str(tool.content) in answer
             answer = _strip(answer, str(tool.content))
-            results.append(_run_section(result, artifact))
+            results.append(_run_section(artifact))
             out.charts += [("selection_counts", render.selection_counts_figure(result)),
                            ("reward_vs_macs", render.reward_vs_macs_figure(result))]
-        elif tool.name == "rerank" and artifact.get("after") and base is not None:
-            result = render.reranked(base, artifact["after"])
+        elif isinstance(artifact, RerankArtifact) and base is not None:
+            result = render.reranked(base, artifact.after)
             out.results.append(result)
             fig = render.reward_vs_macs_figure(result)
             fig.update_layout(title="New ranking: estimated reward vs MACs per image (re-ranked from the cache)")

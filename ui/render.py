@@ -5,6 +5,7 @@ labelled extrapolated, and optimised variants (``--tactics``) are shown beside t
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from pathlib import Path
@@ -12,8 +13,10 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from greenrunner_core.energy import fmt_co2, fmt_joules
-from greenrunner_core.experiment import ExperimentResult, RankedModel
-from tools.text import fmt_acc, fmt_macs  # one formatter for every front door
+from greenrunner_core.result import ExperimentResult, Rerank
+from greenrunner_core.strategies.base import ProgressEvent
+from tools.formatting import fmt_acc, fmt_macs
+from tools.text import energy_lines
 
 
 def fmt_seconds(s: float) -> str:
@@ -87,7 +90,7 @@ def savings_lines(result: ExperimentResult) -> list[str]:
         f"seconds: {fmt_seconds(sp.compute_seconds)} of {fmt_seconds(bf.compute_seconds)} extrapolated "
         f"({sv.seconds_pct:.1f} %)",
         f"new model evaluations this run: {sp.new_evaluations:,} (answered from cache: {sp.cache_hits:,})",
-    ] + result.energy_lines()
+    ] + energy_lines(result)
 
 
 # ---- latency, energy and variants per model ----------------------------------------------------------------------
@@ -303,14 +306,13 @@ def savings_markdown(result: ExperimentResult) -> str:
     return "\n".join(lines)
 
 
-def progress_markdown(event: dict) -> str:
+def progress_markdown(event: ProgressEvent) -> str:
     """Live progress of a selection run: calls spent of the budget, the current leader, calls per model."""
-    spent, budget = int(event.get("spent", 0)), int(event.get("budget", 0)) or 1
-    counts = {k: int(v) for k, v in (event.get("counts") or {}).items()}
+    spent, budget = event.spent, event.budget or 1
+    counts = dict(event.counts)
     seen = sorted(((n, c) for n, c in counts.items() if c), key=lambda kv: (-kv[1], kv[0]))
     head = (f"**{spent:,} / {budget:,} evaluation calls** ({100 * spent / budget:.0f} %) · current leader: "
-            f"**{event.get('leader') or '-'}** · last batch: {event.get('model', '-')} ({event.get('batch_calls', 0)} "
-            "calls)")
+            f"**{event.leader or '-'}** · last batch: {event.model or '-'} ({event.batch_calls} calls)")
     lines = [head, "", markdown_table(["model", "calls"], [[n, f"{c:,}"] for n, c in seen])]
     waiting = len(counts) - len(seen)
     if waiting:
@@ -318,11 +320,9 @@ def progress_markdown(event: dict) -> str:
     return "\n".join(lines)
 
 
-def reranked(result: ExperimentResult, after: dict) -> ExperimentResult:
-    """The last run seen under new weights (a ``rerank`` artifact's "after"): for the tables and charts."""
-    import dataclasses
-    ranking = [RankedModel(**r) for r in after.get("ranking") or []]
-    return dataclasses.replace(result, ranking=ranking, weights=dict(after.get("weights") or result.weights))
+def reranked(result: ExperimentResult, after: Rerank) -> ExperimentResult:
+    """The last run seen under new weights (a re-rank of it): for the tables and charts."""
+    return dataclasses.replace(result, ranking=list(after.ranking), weights=dict(after.weights))
 
 
 def figures_png(figures: list[go.Figure], width: int = 900, height: int = 460) -> list[bytes]:

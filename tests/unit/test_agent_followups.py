@@ -7,6 +7,7 @@ from langchain_core.messages import ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.context import Context
+from agent.graph import checkpoint_serde
 from agent.intents import parse_intent
 from agent.offline import NOT_UNDERSTOOD
 from agent.proposal import propose_weights
@@ -74,7 +75,7 @@ def test_nonsense_is_not_guessed(text):
 def session(tmp_path_factory: pytest.TempPathFactory) -> ChatSession:
     context = Context(llm="offline", include_torchvision=False, default_sample=48,
                       metrics_dir=str(tmp_path_factory.mktemp("metrics")))
-    s = ChatSession("follow-ups", checkpointer=InMemorySaver(), context=context)
+    s = ChatSession("follow-ups", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=context)
     first = s.send("Classify handwritten digits on a mobile phone app")
     assert first.interrupt is not None
     s.resume(True)
@@ -108,8 +109,8 @@ def test_budget_2000_stages_a_run_with_that_budget_and_adjusted_weights_are_used
     # the user adjusts the weights at the staging step: the run uses them and the history shows them
     done = session.resume({"approved": True, "weights": {"accuracy": 1.0, "size": 0.0, "complexity": 0.0}})
     run = next(m for m in done.messages if isinstance(m, ToolMessage) and m.name == "run_bandit")
-    assert run.artifact["result"]["weights"] == {"accuracy": 1.0, "size": 0.0, "complexity": 0.0}
-    assert run.artifact["args"]["budget"] == 2000 and run.artifact["result"]["spent"]["calls"] <= 2000
+    assert run.artifact.result.weights == {"accuracy": 1.0, "size": 0.0, "complexity": 0.0}
+    assert run.artifact.args["budget"] == 2000 and run.artifact.result.spent.calls <= 2000
     staged = [m for m in session.history() if getattr(m, "tool_calls", None)][-1]
     assert staged.tool_calls[0]["args"]["weights"]["accuracy"] == 1.0
 
@@ -132,15 +133,15 @@ def test_set_accuracy_reranks(session):
 def test_why_this_model_explains_the_winner_from_the_result(session):
     reply = session.send("why this model?")
     assert not reply.tool_calls()
-    ranking = session.values()["last_run"]["result"]["ranking"]
+    ranking = session.values()["last_run"].result.ranking
     text = reply.text
     assert "ranks first" in text and "accuracy" in text and "size" in text and "MACs" in text
     leader = text.split("**")[1]
-    assert leader in [r["name"] for r in ranking]
+    assert leader in [r.name for r in ranking]
 
 
 def test_compare_two_models_of_the_run(session):
-    top = session.values()["last_run"]["result"]["top3"]
+    top = [r.name for r in session.values()["last_run"].result.top3]
     reply = session.send(f"compare {top[0]} and {top[2]}")
     assert not reply.tool_calls()
     assert top[0] in reply.text and top[2] in reply.text and "target accuracy" in reply.text
@@ -170,11 +171,11 @@ def test_what_did_brute_force_cost(session):
     # a question about cost spends nothing: the answer comes from the cache and the last run
     assert call["name"] == "compare_baselines" and call["args"] == {"baselines": ["brute_force"], "max_new_calls": 0}
     artifact = next(m for m in reply.messages if isinstance(m, ToolMessage)).artifact
-    result = session.values()["last_run"]["result"]
-    assert artifact["brute_force_calls"] == result["brute_force"]["calls"]
-    assert f"{result['brute_force']['calls']:,}" in reply.text
-    if artifact["brute_force_uncached_calls"]:
-        assert artifact["brute_force"]["run"] is False and "not run" in reply.text
+    result = session.values()["last_run"].result
+    assert artifact.brute_force_calls == result.brute_force.calls
+    assert f"{result.brute_force.calls:,}" in reply.text
+    if artifact.brute_force_uncached_calls:
+        assert artifact.brute_force.run is False and "not run" in reply.text
 
 
 def test_nonsense_gets_i_did_not_understand_with_phrasings(session):
@@ -188,14 +189,14 @@ def test_nonsense_gets_i_did_not_understand_with_phrasings(session):
 
 def test_spend_them_settles_a_rerank_only_with_approval(session):
     reply = session.send("what if accuracy matters less?")
-    after = next(m for m in reply.messages if isinstance(m, ToolMessage)).artifact["after"]
+    after = next(m for m in reply.messages if isinstance(m, ToolMessage)).artifact.after
     spend = session.send("spend them")
-    if after["settled"]:
+    if after.settled:
         assert not spend.tool_calls() and "Nothing to spend" in spend.text
         return
     call = _only_call(spend)
-    budget = session.values()["last_run"]["result"]["budget"]
-    assert call["name"] == "run_bandit" and call["args"]["budget"] == budget + after["calls_to_settle"]
+    budget = session.values()["last_run"].result.budget
+    assert call["name"] == "run_bandit" and call["args"]["budget"] == budget + after.calls_to_settle
     assert spend.interrupt["type"] == "staging"
     session.resume(False)
 
@@ -229,7 +230,7 @@ def test_metric_stub_then_enable_with_confirmation_then_measured_in_the_next_run
     assert staged.interrupt["type"] == "staging"
     done = session.resume(True)
     run = next(m for m in done.messages if isinstance(m, ToolMessage) and m.name == "run_bandit")
-    measured = run.artifact["user_metrics"]
-    assert measured and measured[0]["name"] == "calibration_error" and not measured[0]["errors"]
-    assert set(measured[0]["values"]) == set(run.artifact["result"]["top3"])
+    measured = run.artifact.user_metrics
+    assert measured and measured[0].name == "calibration_error" and not measured[0].errors
+    assert set(measured[0].values) == {r.name for r in run.artifact.result.top3}
     assert "calibration_error (lower is better)" in done.text

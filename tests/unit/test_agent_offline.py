@@ -8,8 +8,10 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.context import Context
+from agent.graph import checkpoint_serde
 from agent.session import ChatSession
 from greenrunner_core.workspace import Workspace
+from tools.progress import ToolProgress
 from tools.settings import workspace_for
 
 USE_CASE = ("I need to recognise digits painted on crates, seen from a drone's camera; the model runs on a small "
@@ -40,7 +42,7 @@ def _tool_message(reply, name: str) -> ToolMessage:
 @pytest.fixture(scope="module")
 def conversation(context: Context, workspace: Workspace) -> dict:
     """Run the whole script once; the tests below check each step."""
-    session = ChatSession("scripted", checkpointer=InMemorySaver(), context=context)
+    session = ChatSession("scripted", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=context)
     steps: dict = {"session": session}
     steps["use_case"] = session.send(USE_CASE)
     rows_before_run = _rows(workspace)
@@ -82,21 +84,21 @@ def test_approved_run_reports_top3_with_savings_and_streams_progress(conversatio
     reply = conversation["run"]
     assert reply.interrupt is None
     run_msg = _tool_message(reply, "run_bandit")
-    result = run_msg.artifact["result"]
-    assert len(result["top3"]) == 3
-    assert result["n_images"] == 60 and result["n_models"] >= 12
-    assert result["spent"]["calls"] <= result["budget"] < result["brute_force"]["calls"]
-    assert result["savings"]["calls_saved"] > 0
+    result = run_msg.artifact.result
+    assert len(result.top3) == 3
+    assert result.n_images == 60 and result.n_models >= 12
+    assert result.spent.calls <= result.budget < result.brute_force.calls
+    assert result.savings.calls_saved > 0
     final = reply.messages[-1]
     assert isinstance(final, AIMessage) and not final.tool_calls
-    for name in result["top3"]:
+    for name in [r.name for r in result.top3]:
         assert name in final.content
     assert "brute force" in final.content and "%" in final.content
     # live progress through LangGraph's custom stream
-    assert reply.progress and all(p["type"] == "progress" and p["tool"] == "run_bandit" for p in reply.progress)
-    assert reply.progress[-1]["spent"] == result["spent"]["calls"]
-    assert conversation["evaluations_after_run"] == result["spent"]["new_evaluations"]
-    assert conversation["rows_after_run"] - conversation["rows_before_run"] == result["spent"]["new_evaluations"]
+    assert reply.progress and all(isinstance(p, ToolProgress) and p.tool == "run_bandit" for p in reply.progress)
+    assert reply.progress[-1].event.spent == result.spent.calls
+    assert conversation["evaluations_after_run"] == result.spent.new_evaluations
+    assert conversation["rows_after_run"] - conversation["rows_before_run"] == result.spent.new_evaluations
 
 
 def test_size_matters_more_reranks_from_cache_with_zero_new_evaluations(conversation):
@@ -104,21 +106,21 @@ def test_size_matters_more_reranks_from_cache_with_zero_new_evaluations(conversa
     assert reply.interrupt is None
     calls = reply.tool_calls()
     assert [c["name"] for c in calls] == ["rerank"]
-    run_weights = _tool_message(conversation["run"], "run_bandit").artifact["args"]["weights"]
+    run_weights = _tool_message(conversation["run"], "run_bandit").artifact.args["weights"]
     step = 0.15
     assert calls[0]["args"]["weights"] == {"size": pytest.approx(min(1.0, run_weights["size"] + step))}
     assert "raised the size weight" in reply.messages[0].content and f"{step:g}" in reply.messages[0].content
     artifact = _tool_message(reply, "rerank").artifact
-    assert artifact["new_evaluations"] == 0
-    assert artifact["after"]["weights"]["size"] > artifact["before"]["weights"]["size"]
-    assert len(artifact["after"]["top3"]) == 3
+    assert artifact.new_evaluations == 0
+    assert artifact.after.weights["size"] > artifact.before.weights["size"]
+    assert len(artifact.after.top3) == 3
     # nothing was evaluated: neither the cache nor the conversation's counter moved
     assert conversation["rows_after_size"] == conversation["rows_after_run"]
     assert conversation["evaluations_after_size"] == conversation["evaluations_after_run"]
     final = reply.messages[-1].content
     assert "0 new evaluations" in final and "before (reward)" in final and "after (reward)" in final
-    for model in artifact["after"]["top3"]:
-        assert model["name"] in final
+    for model in artifact.after.top3:
+        assert model.name in final
 
 
 def test_ignore_complexity_reranks_again_on_top_of_the_previous_change(conversation):
@@ -127,23 +129,23 @@ def test_ignore_complexity_reranks_again_on_top_of_the_previous_change(conversat
     assert [c["name"] for c in calls] == ["rerank"]
     assert calls[0]["args"]["weights"] == {"complexity": 0.0}
     artifact = _tool_message(reply, "rerank").artifact
-    assert artifact["after"]["weights"].get("complexity", 0.0) == 0.0   # complexity no longer counts
-    assert artifact["after"]["weights"]["size"] == pytest.approx(conversation["weights_after_size"]["size"])
+    assert artifact.after.weights.get("complexity", 0.0) == 0.0   # complexity no longer counts
+    assert artifact.after.weights["size"] == pytest.approx(conversation["weights_after_size"]["size"])
     assert conversation["weights_after_ignore"]["complexity"] == 0.0
-    assert artifact["new_evaluations"] == 0
+    assert artifact.new_evaluations == 0
     assert conversation["rows_after_ignore"] == conversation["rows_after_run"]
     assert conversation["evaluations_after_ignore"] == conversation["evaluations_after_run"]
     # the re-rank reproduces the reward formula: with complexity ignored, rewards = w_acc*acc - w_size*lognorm(size)
-    ranking = artifact["after"]["ranking"]
+    ranking = artifact.after.ranking
     import numpy as np
 
     from greenrunner_core.reward import lognorm
-    w = artifact["after"]["weights"]
-    norm = lognorm([r["size_mb"] for r in ranking])
+    w = artifact.after.weights
+    norm = lognorm([r.size_mb for r in ranking])
     for r, s in zip(ranking, norm):
-        if r["est_reward"] is not None:
-            assert r["est_reward"] == pytest.approx(w["accuracy"] * r["est_accuracy"] - w["size"] * s)
-    rewards = [r["est_reward"] for r in artifact["after"]["top3"]]
+        if r.est_reward is not None:
+            assert r.est_reward == pytest.approx(w["accuracy"] * r.est_accuracy - w["size"] * s)
+    rewards = [r.est_reward for r in artifact.after.top3]
     assert rewards == sorted(rewards, reverse=True) and np.isfinite(rewards).all()
 
 

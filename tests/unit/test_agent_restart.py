@@ -36,7 +36,7 @@ def test_pending_staging_and_history_survive_a_restart_in_process(tmp_path: Path
         second.send("hello")                               # new text must not bypass the pending approval
     done = second.resume({"approved": True})
     run = [m for m in done.messages if isinstance(m, ToolMessage) and m.name == "run_bandit"]
-    assert run and run[0].artifact["result"]["weights"] == {k: v for k, v in proposed.items()}
+    assert run and run[0].artifact.result.weights == {k: v for k, v in proposed.items()}
     history = second.history()
     assert isinstance(history[0], HumanMessage) and "web service" in history[0].content
     assert second.pending() is None
@@ -58,7 +58,7 @@ def test_follow_up_after_a_real_process_restart_reranks_the_earlier_run(tmp_path
         assert s.send("Recognise digits on an embedded microcontroller").interrupt is not None
         s.resume(True)
         import json
-        print("PULLS=" + json.dumps({{r["name"]: r["pulls"] for r in s.values()["last_run"]["result"]["ranking"]}}))
+        print("PULLS=" + json.dumps({{r.name: r.pulls for r in s.values()["last_run"].result.ranking}}))
     """)
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=600,
                           check=False)
@@ -67,14 +67,14 @@ def test_follow_up_after_a_real_process_restart_reranks_the_earlier_run(tmp_path
 
     saver = open_checkpointer(db)
     session = ChatSession("t", checkpointer=saver, context=_context(tmp_path))
-    assert {r["name"]: r["pulls"] for r in session.values()["last_run"]["result"]["ranking"]} == pulls
+    assert {r.name: r.pulls for r in session.values()["last_run"].result.ranking} == pulls
     reply = session.send("what if accuracy matters more?")
     assert [c["name"] for c in reply.tool_calls()] == ["rerank"]
     rerank = next(m for m in reply.messages if isinstance(m, ToolMessage))
     assert rerank.status != "error", rerank.content
     # the re-rank works on the observations of process 1's run
-    assert {r["name"]: r["pulls"] for r in rerank.artifact["after"]["ranking"]} == pulls
-    assert rerank.artifact["new_evaluations"] == 0
+    assert {r.name: r.pulls for r in rerank.artifact.after.ranking} == pulls
+    assert rerank.artifact.new_evaluations == 0
     assert isinstance(reply.messages[-1], AIMessage) and "0 new evaluations" in reply.text
 
 

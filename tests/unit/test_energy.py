@@ -18,6 +18,8 @@ from PIL import Image
 from torch import nn
 
 from greenrunner_core import energy
+from greenrunner_core.baselines import run_brute_force
+from greenrunner_core.costs import brute_force_cost
 from greenrunner_core.data import load_target
 from greenrunner_core.energy import (
     ESTIMATED,
@@ -38,12 +40,14 @@ from greenrunner_core.energy import (
     rapl_domains,
 )
 from greenrunner_core.evaluator import LiveEnvironment
-from greenrunner_core.experiment import Cost, ExperimentResult, brute_force_cost, run_brute_force, run_experiment
+from greenrunner_core.experiment import run_experiment
 from greenrunner_core.outcome_cache import Outcome, OutcomeCache
 from greenrunner_core.registry.base import Registry
 from greenrunner_core.registry.card import ModelCard, Preprocess
+from greenrunner_core.result import Cost, ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
+from tools.text import energy_lines
 from ui import render
 
 LABELS = ("dark", "light")
@@ -284,7 +288,7 @@ def test_estimated_label_everywhere_when_nothing_can_be_measured(tmp_path, datas
                             make_strategy("energy_halving", seed=0, batch_size=8), budget=30)
     assert result.energy_kind == ESTIMATED and result.energy_summary()["estimated"]
     assert any(n.startswith("energy is estimated") for n in result.notes)
-    assert all(line.endswith(ESTIMATED) for line in result.energy_lines()[:1])
+    assert all(line.endswith(ESTIMATED) for line in energy_lines(result)[:1])
     assert ESTIMATED in render.terminal_report(result)
     assert ESTIMATED in render.markdown_report(result)
     savings = render.savings_markdown(result)
@@ -313,7 +317,7 @@ def test_results_saved_before_energy_existed_still_load():
     for r in data["ranking"]:
         r.pop("latency_ms")
     old = ExperimentResult.from_dict(data)
-    assert old.energy_kind == "" and not old.energy_measured and old.energy_lines() == []
+    assert old.energy_kind == "" and not old.energy_measured and energy_lines(old) == []
     assert old.spent.calls == result.spent.calls and old.savings.joules_saved == 0
     assert "not measured" in render.savings_markdown(old)
 

@@ -2,10 +2,12 @@
 import numpy as np
 import pytest
 
+from greenrunner_core.baselines import run_brute_force
 from greenrunner_core.environment import ModelFailedError
 from greenrunner_core.errors import BudgetError, GreenRunnerError
-from greenrunner_core.experiment import rerank, reward_model_for, run_brute_force, run_experiment
+from greenrunner_core.experiment import reward_model_for, run_experiment
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
+from greenrunner_core.rerank import rerank
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import STRATEGIES, make_strategy, serial_executor
 from tests.conftest import synthetic_matrix

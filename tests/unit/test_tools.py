@@ -125,34 +125,34 @@ def test_compute_complexity_measures_with_fvcore_and_caches(ws):
 # ---- run_bandit / rerank ---------------------------------------------------------------------------------------------
 
 def test_run_bandit_returns_summary_artifact_and_state_updates(run):
-    result = run.artifact["result"]
-    assert result["strategy"] == DEFAULT_STRATEGY and result["n_images"] == 40
-    assert len(result["top3"]) == 3 and result["spent"]["calls"] <= result["budget"]
-    for name in result["top3"]:
+    result = run.artifact.result
+    assert result.strategy == DEFAULT_STRATEGY and result.n_images == 40
+    assert len(result.top3) == 3 and result.spent.calls <= result.budget
+    for name in [r.name for r in result.top3]:
         assert name in run.text
-    assert f"of {result['brute_force']['calls']:,} for brute force" in run.text
-    assert run.updates["last_run"]["result"] == result
-    assert run.updates["last_run"]["args"]["sample"] == 40 and run.updates["last_run"]["args"]["seed"] == 3
-    assert run.updates["evaluations"] == result["spent"]["new_evaluations"]
+    assert f"of {result.brute_force.calls:,} for brute force" in run.text
+    assert run.updates["last_run"].result == result
+    assert run.updates["last_run"].args["sample"] == 40 and run.updates["last_run"].args["seed"] == 3
+    assert run.updates["evaluations"] == result.spent.new_evaluations
 
 
 def test_rerank_uses_cached_outcomes_only(ws, run, settings):
     rows = _rows(ws)
     out = selection.rerank(ws, RerankArgs(weights={"size": 0.9}), run.updates["last_run"], WEIGHTS, settings)
     assert _rows(ws) == rows                                  # not one evaluation computed
-    assert out.artifact["new_evaluations"] == 0 and "0 new evaluations" in out.text
-    assert out.artifact["after"]["weights"] == {**WEIGHTS, "size": 0.9}
+    assert out.artifact.new_evaluations == 0 and "0 new evaluations" in out.text
+    assert out.artifact.after.weights == {**WEIGHTS, "size": 0.9}
     assert out.updates == {"weights": {**WEIGHTS, "size": 0.9}}
-    pulls = {r["name"]: r["pulls"] for r in run.artifact["result"]["ranking"]}
-    assert {r["name"]: r["pulls"] for r in out.artifact["after"]["ranking"]} == pulls
-    if out.artifact["after"]["settled"]:
-        assert out.artifact["after"]["calls_to_settle"] == 0
+    pulls = {r.name: r.pulls for r in run.artifact.result.ranking}
+    assert {r.name: r.pulls for r in out.artifact.after.ranking} == pulls
+    if out.artifact.after.settled:
+        assert out.artifact.after.calls_to_settle == 0
     else:
-        assert out.artifact["after"]["calls_to_settle"] > 0 and "spend them" in out.text
+        assert out.artifact.after.calls_to_settle > 0 and "spend them" in out.text
     # accuracy only: the order is by observed accuracy
     acc = selection.rerank(ws, RerankArgs(weights={"size": 0, "complexity": 0}), run.updates["last_run"], WEIGHTS,
                            settings)
-    seen = [r["est_accuracy"] for r in acc.artifact["after"]["ranking"] if r["est_accuracy"] is not None]
+    seen = [r.est_accuracy for r in acc.artifact.after.ranking if r.est_accuracy is not None]
     assert seen == sorted(seen, reverse=True)
 
 
@@ -180,27 +180,27 @@ def test_brute_force_is_not_run_beyond_the_limit_and_its_cost_is_stated(ws, sett
     rows = _rows(ws)
     args = CompareBaselinesArgs(baselines=["brute_force"], max_new_calls=0, sample=40, seed=11)
     out = selection.compare_baselines(ws, args, run.updates["last_run"], WEIGHTS, settings)
-    bf = out.artifact["brute_force"]
-    if out.artifact["brute_force_uncached_calls"] == 0:
+    bf = out.artifact.brute_force
+    if out.artifact.brute_force_uncached_calls == 0:
         pytest.skip("every outcome of this sample is cached already (shared cache)")
-    assert bf["run"] is False and bf["new_calls_needed"] == out.artifact["brute_force_uncached_calls"]
-    assert f"{out.artifact['brute_force_calls']:,} evaluation calls" in out.text and "not run" in out.text
+    assert bf.run is False and bf.new_calls_needed == out.artifact.brute_force_uncached_calls
+    assert f"{out.artifact.brute_force_calls:,} evaluation calls" in out.text and "not run" in out.text
     assert _rows(ws) == rows
 
 
 def test_baselines_within_the_limit_compare_the_picks(ws, settings, run):
     out = selection.compare_baselines(ws, CompareBaselinesArgs(), run.updates["last_run"], WEIGHTS, settings)
-    bf = out.artifact["brute_force"]
-    assert bf["run"] is True
-    exact = [r for r in bf["result"]["ranking"] if r["excluded"] is None]
-    assert all(r["exact"] for r in exact)
-    assert out.artifact["bandit_rank_in_brute_force"] >= 1
+    bf = out.artifact.brute_force
+    assert bf.run is True
+    exact = [r for r in bf.result.ranking if r.excluded is None]
+    assert all(r.exact for r in exact)
+    assert out.artifact.bandit_rank_in_brute_force >= 1
     assert "benchmark card" in out.text and "brute force" in out.text
     # now fully cached: asking again computes nothing
     rows = _rows(ws)
     again = selection.compare_baselines(ws, CompareBaselinesArgs(max_new_calls=0), run.updates["last_run"], WEIGHTS,
                                         settings)
-    assert again.artifact["brute_force"]["run"] is True and again.updates["evaluations"] == 0
+    assert again.artifact.brute_force.run is True and again.updates["evaluations"] == 0
     assert _rows(ws) == rows
 
 

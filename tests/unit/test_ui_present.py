@@ -9,9 +9,11 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.replay import ReplayEnvironment
+from greenrunner_core.result import Rerank
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
 from tests.conftest import synthetic_matrix
+from tools.result import RerankArtifact, RunRecord
 from ui.present import EMPTY_MESSAGE, TOO_LONG, check_text, merge_decision, present, staging_reply_help
 from ui.turns import TurnResult
 
@@ -29,7 +31,7 @@ def _run_turn(result, answer: str | None = None, **kwargs) -> TurnResult:
     tool_text = "**Top 3** (tool table)\n| # | model |\n|---|---|\n| 1 | x |"
     return TurnResult(messages=[
         ToolMessage(content=tool_text, name="run_bandit", tool_call_id="call_1",
-                    artifact={"result": result.to_dict(), "excluded_weights": {"latency": "not measured yet"}}),
+                    artifact=RunRecord(result, excluded_weights={"latency": "not measured yet"})),
         AIMessage(content=answer if answer is not None else f"{tool_text}\n\n{NEXT}", id="ai-final"),
     ], **kwargs)
 
@@ -51,19 +53,19 @@ def test_a_language_models_own_summary_comes_first(result):
 
 
 def test_a_rerank_adds_the_new_ranking_chart(result):
-    after = {"weights": {"accuracy": 0.3, "size": 0.7}, "ranking": [
-        {**dataclasses.asdict(r), "rank": i + 1} for i, r in enumerate(reversed(result.ranking))]}
+    after = Rerank(weights={"accuracy": 0.3, "size": 0.7}, settled=True, calls_to_settle=0, contenders=[], ranking=[
+        dataclasses.replace(r, rank=i + 1) for i, r in enumerate(reversed(result.ranking))])
     turn = TurnResult(messages=[
         AIMessage(content="I raised size.", tool_calls=[{"name": "rerank", "args": {}, "id": "c2", "type": "tool_call"}],
                   id="ai-1"),
         ToolMessage(content="Re-ranked: **0 new evaluations**", name="rerank", tool_call_id="c2",
-                    artifact={"after": after}),
+                    artifact=RerankArtifact(before=after, after=after)),
         AIMessage(content="Re-ranked: **0 new evaluations**", id="ai-2")])
-    out = present(turn, last_run={"result": result.to_dict()}, shown={"ai-1"})
+    out = present(turn, last_run=RunRecord(result), shown={"ai-1"})
     assert out.text == "Re-ranked: **0 new evaluations**"
     assert [name for name, _ in out.charts] == ["reward_vs_macs_reranked"]
     assert out.results[0].weights == {"accuracy": 0.3, "size": 0.7}
-    slack = present(turn, last_run={"result": result.to_dict()}, live=False)
+    slack = present(turn, last_run=RunRecord(result), live=False)
     assert slack.text.startswith("I raised size.")    # Slack has no live view: intermediate texts are included
 
 
@@ -81,7 +83,7 @@ def test_stops_and_failures_are_explained(result):
     assert stopped.text.startswith("**Stopped.**") and "outcome cache" in stopped.text
     partial = dataclasses.replace(result, interrupted=True, stop_reason="interrupted")
     turn = _run_turn(partial, cancelled=True)
-    turn.messages[0].artifact["result"] = partial.to_dict()
+    turn.messages[0].artifact.result = partial
     out = present(turn)
     assert out.text.startswith("**Stopped at your request.**") and "Stopped early" in out.text
     failed = present(TurnResult(messages=[HumanMessage(content="x")], error=RuntimeError("database is locked")))

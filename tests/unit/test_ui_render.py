@@ -2,14 +2,17 @@
 progress, re-ranked charts, Slack mrkdwn and Slack-sized messages."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.replay import ReplayEnvironment
+from greenrunner_core.result import Rerank
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
+from greenrunner_core.strategies.base import ProgressEvent
 from tests.conftest import synthetic_matrix
 from ui import render
 
@@ -40,16 +43,16 @@ def test_savings_panel_against_brute_force(result):
 
 
 def test_progress_shows_spent_of_budget_leader_and_counts():
-    event = {"spent": 120, "budget": 480, "leader": "m03", "model": "m05", "batch_calls": 8,
-             "counts": {"m01": 0, "m03": 64, "m05": 56}}
+    event = ProgressEvent(spent=120, budget=480, leader="m03", model="m05", batch_calls=8,
+                          counts={"m01": 0, "m03": 64, "m05": 56})
     text = render.progress_markdown(event)
     assert "**120 / 480 evaluation calls** (25 %)" in text and "current leader: **m03**" in text
     assert text.index("| m03 | 64 |") < text.index("| m05 | 56 |") and "1 model(s) not evaluated yet" in text
 
 
 def test_reranked_result_feeds_the_charts(result):
-    after = {"weights": {"accuracy": 0.2, "size": 0.8}, "ranking": [
-        {**r.__dict__, "rank": i + 1} for i, r in enumerate(reversed(result.ranking))]}
+    after = Rerank(weights={"accuracy": 0.2, "size": 0.8}, settled=True, calls_to_settle=0, contenders=[], ranking=[
+        dataclasses.replace(r, rank=i + 1) for i, r in enumerate(reversed(result.ranking))])
     again = render.reranked(result, after)
     assert again.weights == {"accuracy": 0.2, "size": 0.8}
     assert [r.name for r in again.ranking] == [r.name for r in reversed(result.ranking)]

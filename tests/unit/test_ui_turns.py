@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.context import Context
+from agent.graph import checkpoint_serde
 from agent.session import ChatSession, Event
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.replay import ReplayEnvironment
@@ -104,7 +105,7 @@ def test_cancelling_the_task_stops_the_tool_and_the_turn_still_finishes():
 
 def test_a_stop_before_the_tool_starts_leaves_a_usable_conversation(tmp_path):
     context = Context(llm="offline", include_torchvision=False, metrics_dir=str(tmp_path / "metrics"))
-    session = ChatSession("stop-early", checkpointer=InMemorySaver(), context=context)
+    session = ChatSession("stop-early", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=context)
     assert session.send("detect digits on parcels from a delivery drone").interrupt is not None
     canceller = Canceller()
     canceller.cancel()
