@@ -115,7 +115,7 @@ def record(env: LiveEnvironment, name: str, batch: int = 250,
 
 def record_cifar(shared: Path = SHARED_DATA, out_dir: Path = MATRICES, conditions: Sequence[str] | None = None,
                  log: Callable[[str], None] = print) -> list[Path]:
-    from greenrunner_core.registry.local import cifar10_shared_source
+    from greenrunner_core.registry.cifar10_shared import cifar10_shared_source
 
     work = cache_dir() / "bench"
     source = cifar10_shared_source(shared / "cifar10" / "models", complexity_cache=work / "complexity.json")

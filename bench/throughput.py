@@ -49,7 +49,7 @@ def _best_of(fn, repeats: int = 3) -> float:
 
 def measure(model_name: str = "resnet56_chenyaofo", n_images: int = 512, batch: int = 64,
             shared: Path = SHARED_DATA) -> Throughput:
-    from greenrunner_core.registry.local import cifar10_shared_source
+    from greenrunner_core.registry.cifar10_shared import cifar10_shared_source
 
     work = cache_dir() / "bench"
     source = cifar10_shared_source(shared / "cifar10" / "models", complexity_cache=work / "complexity.json")

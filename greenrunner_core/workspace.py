@@ -274,10 +274,10 @@ def dataset_label(data: str | Path | None) -> str:
 
 def checkpoint_source(folder: Path) -> ModelSource:
     """A local checkpoints folder; the shared CIFAR-10 checkpoints are recognised by their file names."""
-    from greenrunner_core.registry import local
+    from greenrunner_core.registry import cifar10_shared, local
     if not folder.is_dir():
         raise GreenRunnerError(f"checkpoints folder {str(folder)!r} does not exist or is not a directory")
     manifest_file = folder / "greenrunner.json"
     if not manifest_file.exists() and (any(folder.glob("akamaster_*.th")) or any(folder.glob("chenyaofo_*.pt"))):
-        return local.cifar10_shared_source(folder)
+        return cifar10_shared.cifar10_shared_source(folder)
     return local.LocalCheckpointSource(folder)

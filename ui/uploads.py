@@ -16,14 +16,13 @@ from typing import Any, Literal
 
 from greenrunner_core.data import load_target
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.registry.local import (
+from greenrunner_core.registry.checkpoint_files import (
     CHECKPOINT_SUFFIXES,
     MANIFEST_FILE,
-    MANIFEST_KEYS,
-    LocalCheckpointSource,
     checkpoint_kind,
     read_state_dict,
 )
+from greenrunner_core.registry.local import MANIFEST_KEYS, LocalCheckpointSource
 
 Kind = Literal["dataset", "checkpoint", "manifest", "unsupported"]
 _SAFE = re.compile(r"[^A-Za-z0-9._\-]+")

@@ -18,8 +18,8 @@ import pytest
 import torch
 from PIL import Image
 
+from greenrunner_core.registry.cifar10_shared import CIFAR10_REPORTED_ACCURACY, cifar10_shared_source
 from greenrunner_core.registry.cifar_archs import CIFAR10_CLASSES
-from greenrunner_core.registry.local import CIFAR10_REPORTED_ACCURACY, cifar10_shared_source
 
 pytestmark = pytest.mark.integration
 

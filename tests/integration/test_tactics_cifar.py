@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from greenrunner_core.registry.local import CIFAR10_REPORTED_ACCURACY
+from greenrunner_core.registry.cifar10_shared import CIFAR10_REPORTED_ACCURACY
 from greenrunner_core.reward import Weights
 from greenrunner_core.tactics import compile_support
 from greenrunner_core.workspace import Workspace
