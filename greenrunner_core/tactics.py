@@ -7,7 +7,7 @@ supports it) and FP16/BF16 (GPUs only). Pruning brought no gain in that study an
 A variant is a ``ModelCard`` named ``"<base>+<suffix>"`` (e.g. ``demo_mlp_wide+int8``) with its own
 weights id (base weights id + tactic), its own serialized size, the base's MACs (dynamic quantization and
 compilation change the arithmetic's precision or scheduling, not its count) and, once measured, its own
-latency, accuracy and energy. ``TacticSource`` builds the variants of given base models lazily.
+latency, accuracy and energy. ``tactic_source.TacticSource`` builds the variants of given base models lazily.
 """
 from __future__ import annotations
 
@@ -19,19 +19,18 @@ import shutil
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
-from greenrunner_core.errors import GreenRunnerError, WeightsUnavailableError, suggest
-from greenrunner_core.registry.base import ModelSource
+from greenrunner_core.errors import GreenRunnerError, suggest
 from greenrunner_core.registry.card import ModelCard
 
-__all__ = ["TACTICS", "Tactic", "TacticSource", "apply_tactic", "compile_support", "parse_tactics",
-           "quantize_dynamic_int8", "quantized_engine", "serialized_mb", "unavailable_reason", "variant_name",
-           "variants_beside_bases"]
+__all__ = ["TACTICS", "CompiledModules", "Tactic", "apply_tactic", "compile_support", "parse_tactics",
+           "quantize_dynamic_int8", "quantized_engine", "serialized_mb", "unavailable_reason", "variant_name"]
 
 _MIB = float(2 ** 20)
 _DYNAMIC_QUANT_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell, nn.GRUCell, nn.RNNCell)
@@ -179,9 +178,6 @@ class _Cast(nn.Module):
 
 WARMUP_BATCHES = (2, 1, 16)   # dynamic batch graph, the batch-1 specialisation, the default evaluation batch
 RECOMPILE_LIMIT = 64          # dynamo's default (8) is per code object: every nn.Sequential shares one budget
-_compiled: OrderedDict[str, nn.Module] = OrderedDict()
-_compiled_lock = threading.Lock()
-_MAX_COMPILED = 8          # compiled models kept per process (latency probe + evaluator reuse them)
 
 
 def compile_model(model: nn.Module, input_size: tuple[int, ...]) -> nn.Module:
@@ -201,18 +197,33 @@ def compile_model(model: nn.Module, input_size: tuple[int, ...]) -> nn.Module:
     return compiled
 
 
-def _cached_compile(key: str, build: Callable[[], nn.Module], input_size: tuple[int, ...]) -> nn.Module:
-    """One compiled module per variant and process (the latency probe and the evaluator share it)."""
-    with _compiled_lock:
-        if key in _compiled:
-            _compiled.move_to_end(key)
-            return _compiled[key]
-    compiled = compile_model(build(), input_size)
-    with _compiled_lock:
-        _compiled[key] = compiled
-        while len(_compiled) > _MAX_COMPILED:
-            _compiled.popitem(last=False)
-    return compiled
+class CompiledModules:
+    """Compiled variants of one ``TacticSource``, shared by the latency probe and the evaluator (least recently
+    used dropped beyond ``size``); it pickles empty, since compiled code stays in the process that built it."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._modules: OrderedDict[str, nn.Module] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[Any, tuple[int]]:
+        return (CompiledModules, (self.size,))
+
+    def get(self, key: str, build: Callable[[], nn.Module], input_size: tuple[int, ...]) -> nn.Module:
+        """The compiled module under ``key``, compiling ``build()`` on first use."""
+        reason = compile_support()
+        if reason:
+            raise GreenRunnerError(reason)
+        with self._lock:
+            if key in self._modules:
+                self._modules.move_to_end(key)
+                return self._modules[key]
+        compiled = compile_model(build(), input_size)
+        with self._lock:
+            self._modules[key] = compiled
+            while len(self._modules) > self.size:
+                self._modules.popitem(last=False)
+        return compiled
 
 
 def serialized_mb(model: nn.Module) -> float:
@@ -238,129 +249,3 @@ def apply_tactic(tactic: str, model: nn.Module, card: ModelCard) -> nn.Module:
             raise GreenRunnerError(reason)
         return _Cast(model, "cuda", torch.float16 if tactic == "fp16" else torch.bfloat16)
     raise GreenRunnerError(f"unknown tactic {tactic!r}")
-
-
-# --------------------------------------------------------------------------------------------------- source
-
-
-@dataclass
-class TacticSource:
-    """Variants of the given base models (``bases``: (source, card) pairs) under ``tactics``, built lazily.
-
-    Picklable (the base sources are). ``cards()`` loads each base once to measure its variants' serialized
-    size and skips, with a note, what does not apply (e.g. no Linear layer to quantize, no GPU for FP16).
-    """
-
-    bases: tuple[tuple[ModelSource, ModelCard], ...]
-    tactics: tuple[str, ...]
-    name: str = "tactics"
-    notes: list[str] = field(default_factory=list, init=False)                 # every skip, with its reason
-    skipped: dict[str, str] = field(default_factory=dict, init=False)          # variant or tactic -> reason
-    info: dict[str, dict[str, str]] = field(default_factory=dict, init=False)   # variant -> base/tactic/note
-    _cards: list[ModelCard] | None = field(default=None, init=False, repr=False)
-    _base_of: dict[str, tuple[ModelSource, ModelCard, str]] = field(default_factory=dict, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.tactics = parse_tactics(self.tactics)
-        self.bases = tuple(self.bases)
-
-    def cards(self) -> list[ModelCard]:
-        if self._cards is None:
-            self._cards = self._build()
-        return list(self._cards)
-
-    def load(self, card: ModelCard) -> nn.Module:
-        self.cards()
-        entry = self._base_of.get(card.name)
-        if entry is None:
-            raise WeightsUnavailableError(f"{card.name!r} is not a variant this tactic source built; it has "
-                                          f"{', '.join(self._base_of) or 'none'}")
-        source, base, tactic = entry
-        if tactic == "compile":
-            reason = compile_support()
-            if reason:
-                raise GreenRunnerError(reason)
-            return _cached_compile(card.weights_id, lambda: source.load(base).eval(), base.input_size)
-        return apply_tactic(tactic, source.load(base), base).eval()
-
-    # building --------------------------------------------------------------------------------------------
-    def _build(self) -> list[ModelCard]:
-        self.notes.clear()
-        self.skipped.clear()
-        offered = []
-        for tactic in self.tactics:
-            reason = unavailable_reason(tactic)
-            if reason:
-                self.notes.append(reason)
-                self.skipped[tactic] = reason
-            else:
-                offered.append(tactic)
-        cards: list[ModelCard] = []
-        for source, base in self.bases:
-            if not offered:
-                break
-            loaded: nn.Module | None = None
-            for tactic in offered:
-                try:
-                    if tactic == "quantize" and loaded is None:
-                        loaded = source.load(base).eval()
-                    card, note = self._variant(tactic, base, loaded)
-                except Exception as exc:  # noqa: BLE001 - one base that cannot be varied must not hide the others
-                    card, note = None, _reason(exc)
-                if card is None:
-                    name = variant_name(base.name, tactic)
-                    self.notes.append(f"{name} skipped: {note}")
-                    self.skipped[name] = f"{name} skipped: {note}"
-                    continue
-                cards.append(card)
-                self._base_of[card.name] = (source, base, tactic)
-                self.info[card.name] = {"base": base.name, "tactic": tactic, "note": note}
-        return cards
-
-    def _variant(self, tactic: str, base: ModelCard, loaded: nn.Module | None) -> tuple[ModelCard | None, str]:
-        t = TACTICS[tactic]
-        name = variant_name(base.name, tactic)
-        if tactic == "quantize":
-            assert loaded is not None
-            quantized, layers, share = quantize_dynamic_int8(loaded)
-            if layers == 0:
-                return None, "no Linear/LSTM/GRU layer to quantize (dynamic quantization leaves convolutions as they are)"
-            size = serialized_mb(quantized)
-            note = (f"{layers} Linear/LSTM/GRU layer(s) in int8, holding {100 * share:.1f} % of the weights; "
-                    "MACs as the base (same operations in int8)")
-            weights_id = f"{base.weights_id}+int8-dynamic-{quantized_engine()}"
-        elif tactic == "compile":
-            size = base.size_mb
-            note = "same weights and MACs as the base; compiled with TorchInductor when loaded (compile time is " \
-                   "part of the model load, not of the evaluation calls)"
-            weights_id = f"{base.weights_id}+compiled-torch{torch.__version__}"
-        else:
-            size = base.size_mb / 2 if base.size_mb else base.size_mb
-            note = f"weights in {t.suffix} on the GPU; MACs as the base"
-            weights_id = f"{base.weights_id}+{t.suffix}-cuda"
-        card = replace(base, name=name, size_mb=max(size, 1e-6), weights_id=weights_id, benchmark_accuracy=None,
-                       benchmark_dataset=None, description=f"{base.description} — {t.description}; {note}",
-                       metrics=tuple((k, v) for k, v in base.metrics if k not in {"latency"}))
-        return card, note
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, GreenRunnerError) else f"{type(exc).__name__}: {exc}"
-
-
-def variants_beside_bases(cards: Sequence[ModelCard], info: dict[str, dict[str, str]]) -> list[ModelCard]:
-    """Cards ordered base first, then its variants, so tables show each variant beside its base."""
-    by_base: dict[str, list[ModelCard]] = {}
-    for c in cards:
-        if c.name in info:
-            by_base.setdefault(info[c.name]["base"], []).append(c)
-    out: list[ModelCard] = []
-    for c in cards:
-        if c.name in info:
-            continue
-        out.append(c)
-        out.extend(by_base.pop(c.name, []))
-    for rest in by_base.values():
-        out.extend(rest)
-    return out
-

@@ -29,7 +29,8 @@ from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
 from greenrunner_core.strategies.base import ProgressCallback
-from greenrunner_core.tactics import TacticSource, parse_tactics, variant_name, variants_beside_bases
+from greenrunner_core.tactic_source import TacticSource, variants_beside_bases
+from greenrunner_core.tactics import parse_tactics, variant_name
 
 DEMO_DATASET = "demo"
 DEFAULT_BUDGET_FRACTION = 0.25

@@ -14,14 +14,8 @@ from greenrunner_core import tactics
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.reward import Weights
-from greenrunner_core.tactics import (
-    TacticSource,
-    parse_tactics,
-    quantize_dynamic_int8,
-    serialized_mb,
-    variant_name,
-    variants_beside_bases,
-)
+from greenrunner_core.tactic_source import TacticSource, variants_beside_bases
+from greenrunner_core.tactics import parse_tactics, quantize_dynamic_int8, serialized_mb, variant_name
 from greenrunner_core.workspace import Workspace
 from ui import render
 
@@ -119,7 +113,6 @@ def test_compiled_modules_are_built_once_per_process(monkeypatch):
     card = source.cards()[0]
     first, second = source.load(card), source.load(card)
     assert first is second and built == [(1, 8, 8)]
-    tactics._compiled.clear()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU: FP16/BF16 variants are offered")
