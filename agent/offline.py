@@ -16,6 +16,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent.intents import PHRASINGS, Intent, _metric_words, parse_intent
+from agent.weighing import NotEnglishError
 from agent.proposal import (
     METRICS,
     ProposeWeightsArgs,
@@ -52,6 +53,7 @@ class Facts:
     run_result: ExperimentResult | None = None
     rerank: Rerank | None = None                # the last re-rank after the last run
     prefs: dict[str, Any] = field(default_factory=dict)   # strategy/budget/sample asked for since the last run
+    constraints: dict[str, Any] = field(default_factory=dict)   # hard limits in force (proposal, run, follow-ups)
 
     @classmethod
     def read(cls, messages: Sequence[BaseMessage]) -> Facts:
@@ -75,16 +77,20 @@ class Facts:
                     facts.proposal = dict(args)
                     facts.weights = dict(args.get("weights") or {})
                     facts.use_case = str(args.get("use_case") or "")
+                    facts.constraints = dict(args.get("constraints") or {})
                 elif name == "run_bandit":
                     record = _revive(RunRecord, msg.artifact)
                     facts.run_args = dict(record.args if record and record.args else args)
                     facts.run_result = record.result if record else None
                     facts.weights = dict(args.get("weights") or {})
+                    facts.constraints = dict(facts.run_args.get("constraints") or {})
                     facts.rerank, facts.prefs = None, {}
                 elif name == "rerank":
                     facts.weights = {**(facts.weights or {}), **dict(args.get("weights") or {})}
                     artifact = _revive(RerankArtifact, msg.artifact)
                     facts.rerank = artifact.after if artifact else None
+                    if artifact is not None:
+                        facts.constraints = dict(artifact.constraints)
         return facts
 
     def current_weights(self) -> dict[str, float]:
@@ -187,7 +193,10 @@ class Turn:
     def on_use_case(self, intent: Intent) -> AIMessage:
         if blocked := self.needs("propose_weights"):
             return blocked
-        proposal = propose_weights(intent.text)
+        try:
+            proposal = propose_weights(intent.text)
+        except NotEnglishError as err:
+            return _ai(str(err))
         args = ProposeWeightsArgs(use_case=intent.text, **proposal.model_dump()).model_dump()
         cues = ", ".join(proposal.cues) if proposal.cues else "none, so I start from the base weights"
         return _ai(f"Deployment cues I found in your use case (knowledge base in prompts/): {cues}. Here is my "
@@ -200,6 +209,8 @@ class Turn:
         args.update({k: v for k, v in self.facts.prefs.items() if v is not None})
         args.update({k: v for k, v in overrides.items() if v is not None})
         args["weights"] = {k: float(v) for k, v in weights.items()}
+        if self.facts.constraints or "constraints" in overrides:
+            args["constraints"] = dict(overrides.get("constraints") or self.facts.constraints) or None
         args["use_case"] = self.facts.use_case or (self.facts.run_args or {}).get("use_case", "")
         return args
 

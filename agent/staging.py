@@ -20,6 +20,8 @@ class StagingDecision(BaseModel):
     dataset: str | None = Field(None, description="target ImageFolder/.zip the user uploaded, replacing the staged one")
     models: list[str] | None = Field(None, description="candidate model names replacing the staged ones")
     seed: int | None = Field(None, description="another random seed")
+    constraints: dict[str, float | str | None] | None = Field(None, description="hard limits replacing the staged "
+                                                                                 "ones (max_size_mb, max_macs, ...)")
     reason: str = Field("", description="why the user refused (shown to the assistant)")
 
     @classmethod
@@ -60,6 +62,17 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None) -> di
     lines = ["**Approve this run?** It evaluates models on your images (one call = one model on one image).", "",
              "| metric | weight | why |", "|---|---|---|"]
     lines += [f"| {m} | {w:g} | {justification.get(m, '')} |" for m, w in weights.items()]
+    constraints = dict(args.get("constraints") or {})
+    quotes = dict((proposal or {}).get("constraint_justification") or {})
+    if constraints:
+        from tools.constraints import from_args, limit_text
+        limits = from_args(constraints)
+        lines += ["", f"**Hard constraints**: {limit_text(limits)} — models over a limit are removed before any "
+                      "evaluation, each with a note."]
+        lines += [f"- {k}: {quotes[k]}" for k in constraints if k in quotes]
+        if limits.needs_latency:
+            lines += ["- Latency is measured first, once per model on this machine (cached; a few seconds per "
+                      "uncached model)."]
     lines += ["", "Run: " + ", ".join(f"{k} {v}" for k, v in run.items() if v is not None)]
     if proposal and same and proposal.get("trade_offs"):
         lines += ["", "Trade-offs:"] + [f"- {t}" for t in proposal["trade_offs"]]
@@ -70,6 +83,7 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None) -> di
             "justification": justification, "trade_offs": list((proposal or {}).get("trade_offs") or []) if same else [],
             "missing_metrics": list((proposal or {}).get("missing_metrics") or []) if same else [],
             "cues": list((proposal or {}).get("cues") or []) if same else [], "run": run,
+            "constraints": constraints,
             "message": "\n".join(lines),
             "resume": {"approve": {"approved": True}, "adjust": {"approved": True, "weights": weights},
                        "reject": {"approved": False, "reason": "..."}}}
@@ -98,6 +112,8 @@ def apply_decision(message: AIMessage, staged_ids: set[str], decision: StagingDe
                 args["models"] = list(decision.models)
             if decision.seed is not None:
                 args["seed"] = decision.seed
+            if decision.constraints is not None:
+                args["constraints"] = dict(decision.constraints)
         calls.append({**tc, "args": args})
     if calls == list(message.tool_calls):
         return {}

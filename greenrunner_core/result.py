@@ -94,6 +94,8 @@ class ExperimentResult:
     carbon_source: str = WORLD_AVERAGE.source
     latency: dict[str, dict[str, Any]] = field(default_factory=dict)    # name -> LatencyStats as a dict
     variants: dict[str, dict[str, str]] = field(default_factory=dict)   # variant -> {"base", "tactic", "note"}
+    constraints: dict[str, Any] = field(default_factory=dict)           # Constraints.to_dict() the run honoured
+    removed_by_constraints: dict[str, str] = field(default_factory=dict)  # name -> the limits it breaks
 
     def __post_init__(self) -> None:
         # a checkpointer stores tuples as lists: keep one shape

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from greenrunner_core.baselines import run_benchmark_card, run_brute_force
+from greenrunner_core.constraints import Constraints, split_cards
 from greenrunner_core.data import TargetDataset, load_target
 from greenrunner_core.energy import CarbonIntensity, EnergyMeter, default_meter, fmt_joules
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError
@@ -207,12 +208,14 @@ class Workspace:
     def select(self, weights: Weights, *, models: Sequence[str] | None = None, data: str | Path | None = None,
                strategy: str = DEFAULT_STRATEGY, budget: int | None = None, seed: int = 0, batch_size: int = 16,
                label_map: str | Path | Mapping | None = None, sample: int | None = None, use_case: str = "",
-               strategy_params: Mapping[str, Any] | None = None,
+               strategy_params: Mapping[str, Any] | None = None, constraints: Constraints | None = None,
                progress: ProgressCallback | None = None) -> tuple[ExperimentResult, TargetDataset]:
         eval_batch = max(batch_size, DEFAULT_EVAL_BATCH)
         latency_weight = weights.get("latency")
         cards = self.candidates(models, data, batch_size=eval_batch)
         extra_notes = self.tactic_notes(cards)
+        constraints = constraints or Constraints()
+        cards, removed = self.constrained(cards, constraints, eval_batch)
         untimed = [c.name for c in cards if "latency" not in c.known_metrics()]
         if latency_weight > 0 and untimed:
             if not self.measure_latency:
@@ -241,7 +244,28 @@ class Workspace:
         result.notes[:0] = [f"dataset: {dataset.report.summary().splitlines()[0]}"] if dataset.report.issues else []
         self._annotate(result, cards)
         result.notes.extend(extra_notes)
+        result.constraints = constraints.to_dict()
+        result.removed_by_constraints = removed
         return result, dataset
+
+    def constrained(self, cards: Sequence[ModelCard], constraints: Constraints,
+                    batch_size: int = DEFAULT_EVAL_BATCH) -> tuple[list[ModelCard], dict[str, str]]:
+        """The cards within every limit (latency measured first when a latency limit is set, cached per machine),
+        and a note per removed card. A card whose latency cannot be measured is removed under a latency limit."""
+        if not constraints:
+            return list(cards), {}
+        if constraints.needs_latency:
+            cards = self.with_latency(cards, batch_size)
+        split = split_cards(cards, constraints).require_some(constraints)
+        removed = {r.name: "; ".join(v.note for v in r.violations) for r in split.removed}
+        removed |= {n: f"latency could not be measured ({self.latency_failures.get(n, 'unknown')})"
+                    for n in split.unmeasured}
+        kept = [c for c in split.kept if c.name not in split.unmeasured]
+        if len(kept) < 2:
+            raise GreenRunnerError(f"the constraints {constraints.to_dict()} leave {len(kept)} candidate model(s) "
+                                   f"({', '.join(c.name for c in kept) or 'none'}) of {len(cards)}; selection needs "
+                                   "at least 2 — raise or drop a limit")
+        return kept, removed
 
     def _annotate(self, result: ExperimentResult, cards: Sequence[ModelCard]) -> None:
         """Latency per model and the variant -> base map on the result, with what measuring latency cost."""

@@ -52,6 +52,8 @@ class RerankArtifact:
     run_args: dict[str, Any] = field(default_factory=dict)
     excluded_weights: dict[str, str] = field(default_factory=dict)
     new_evaluations: int = 0
+    constraints: dict[str, Any] = field(default_factory=dict)            # limits in force after the what-if
+    removed_by_constraints: dict[str, str] = field(default_factory=dict)  # last-run models over them -> why
 
     @classmethod
     def revive(cls, value: RerankArtifact | Mapping[str, Any]) -> RerankArtifact:
@@ -61,7 +63,9 @@ class RerankArtifact:
         return cls(before=Rerank.from_dict(value["before"]), after=Rerank.from_dict(value["after"]),
                    run_args=dict(value.get("run_args") or {}),
                    excluded_weights=dict(value.get("excluded_weights") or {}),
-                   new_evaluations=int(value.get("new_evaluations") or 0))
+                   new_evaluations=int(value.get("new_evaluations") or 0),
+                   constraints=dict(value.get("constraints") or {}),
+                   removed_by_constraints=dict(value.get("removed_by_constraints") or {}))
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Pydantic argument schemas of the agent's tools; every field is described, since the LLM reads them."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -31,6 +31,18 @@ def _clean_weights(value: dict[str, float]) -> dict[str, float]:
             raise ValueError(f"weight {name}={w} must be a finite number >= 0 (use 0 to ignore a metric)")
         out[key] = w
     return out
+
+
+_CONSTRAINTS_HELP = ("hard limits; a model over any of them is removed before evaluation (with a note): max_size_mb, "
+                     "max_macs (MACs per image), max_latency_ms (median ms per image at batch 1, measured on this "
+                     "machine; latency_hardware names the device the user stated it for), max_params")
+
+
+def _clean_constraints(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    from greenrunner_core.constraints import Constraints
+    return Constraints.from_mapping(value).to_dict()   # raises with the bad value and the rule
 
 
 class ListModelsArgs(_Args):
@@ -67,23 +79,39 @@ class RunBanditArgs(_Args):
     seed: int = Field(0, description="random seed (same seed = same image order and same result)")
     label_map: str | None = Field(None, description="JSON file mapping dataset classes to model classes")
     use_case: str = Field("", description="the user's use case, recorded in the report")
+    constraints: dict[str, float | str | None] | None = Field(None, description=_CONSTRAINTS_HELP)
 
     @field_validator("weights")
     @classmethod
     def _weights(cls, value: dict[str, float]) -> dict[str, float]:
         return _clean_weights(value)
+
+    @field_validator("constraints")
+    @classmethod
+    def _constraints(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _clean_constraints(value)
 
 
 class RerankArgs(_Args):
     """Re-rank the last run under new weights from cached outcomes only (0 new evaluations)."""
 
-    weights: dict[str, float] = Field(description="new weights; metrics not given keep their current value, "
-                                                  "0 ignores a metric. " + _WEIGHTS_HELP)
+    weights: dict[str, float] = Field(default_factory=dict, description="new weights; metrics not given keep their "
+                                      "current value, 0 ignores a metric. " + _WEIGHTS_HELP)
+    constraints: dict[str, float | str | None] | None = Field(
+        None, description="new limits replacing the last run's for the fields given (\"what if the limit is 50 MB?\" "
+                          "-> {\"max_size_mb\": 50}); models over a limit drop out of the ranking. " + _CONSTRAINTS_HELP)
+    lift_constraints: list[str] = Field(default_factory=list, description="limits to drop, e.g. [\"max_size_mb\"]")
+    top_n: int = Field(3, ge=1, le=50, description="how many models to show")
 
     @field_validator("weights")
     @classmethod
     def _weights(cls, value: dict[str, float]) -> dict[str, float]:
         return _clean_weights(value)
+
+    @field_validator("constraints")
+    @classmethod
+    def _constraints(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _clean_constraints(value)
 
 
 class CompareBaselinesArgs(_Args):

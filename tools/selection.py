@@ -16,6 +16,7 @@ from greenrunner_core.reward import BUILTIN_METRICS, Weights, resolve_metric
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from greenrunner_core.strategies.base import ProgressCallback
 from greenrunner_core.workspace import Workspace, dataset_label
+from tools import constraints as limits
 from tools import text
 from tools.formatting import fmt_acc, fmt_macs, fmt_seconds, fmt_weights, markdown_table
 from tools.result import BaselinesArtifact, BruteForceBaseline, RerankArtifact, RunRecord, ToolResult
@@ -81,15 +82,18 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
     cards = ws.candidates(args.models, args.dataset)
     weights, excluded = split_weights(args.weights, cards, metrics_folder(settings))
     sample = args.sample or settings.default_sample
+    constraints = limits.from_args(args.constraints)
     result, dataset = ws.select(weights, models=args.models, data=args.dataset, strategy=strategy, budget=args.budget,
                                 seed=args.seed, sample=sample, label_map=args.label_map, use_case=args.use_case,
-                                progress=progress)
-    run_args = args.model_dump() | {"strategy": result.strategy, "budget": result.budget, "sample": sample}
+                                constraints=constraints, progress=progress)
+    run_args = args.model_dump() | {"strategy": result.strategy, "budget": result.budget, "sample": sample,
+                                    "constraints": constraints.to_dict() or None}
     metric_lines, metric_runs = measure_enabled_user_metrics(ws, result, dataset, settings)
     lines = [(f"**Top 3** — {result.strategy}, {result.n_models} models × {result.n_images} target images "
              f"({result.dataset}), budget {result.budget:,} calls, seed {args.seed}"),
              f"Weights in the reward: {fmt_weights(weights.values)}"]
     lines += _excluded_lines(excluded, args.weights)
+    lines += limits.constraint_lines(constraints, result.removed_by_constraints)
     lines += ["", text.top3_table(result.top3), "", "**Against brute force**"]
     lines += ["- " + s for s in text.savings_lines(result)]
     if result.notes:
@@ -134,26 +138,43 @@ def _last_run(last_run: RunRecord | None) -> tuple[ExperimentResult, dict[str, A
     return last_run.result, dict(last_run.args)
 
 
+def _shown(rerank: Any, n: int) -> list[Any]:
+    return [r for r in rerank.ranking if r.excluded is None and r.pulls > 0][:n]
+
+
 def rerank(ws: Workspace, args: RerankArgs, last_run: RunRecord | None,
            current_weights: Mapping[str, float] | None, settings: ToolSettings | None = None) -> ToolResult:
     """New weights -> new ranking from the last run's observations; says whether the cache settles it."""
     settings = settings or ToolSettings()
     result, run_args = _last_run(last_run)
     cards = ws.registry.resolve(list(result.observations))
+    before_limits = limits.from_args(result.constraints)
+    after_limits = before_limits.without(*args.lift_constraints).merged(limits.from_args(args.constraints))
+    # the run evaluated only the models within its limits; a new limit narrows it further, a lifted one cannot
+    # bring back models that were never evaluated (the reply says so)
+    narrowed, kept, removed = limits.narrow_run(result, cards, after_limits)
     before_req = dict(current_weights or result.weights)
     after_req = before_req | dict(args.weights)
     folder = metrics_folder(settings)
     before_w, _ = split_weights(before_req, cards, folder)
-    after_w, excluded = split_weights(after_req, cards, folder)
+    after_w, excluded = split_weights(after_req, kept, folder)
     before = core_rerank(result, cards, before_w)
-    after = core_rerank(result, cards, after_w)
+    after = core_rerank(narrowed, kept, after_w)
     changed = [f"{k} {before_req.get(k, 0):g} → {v:g}" for k, v in after_req.items() if before_req.get(k, 0) != v]
     lines = [(f"Re-ranked from cached outcomes: **0 new evaluations** ({sum(p for p, _ in result.observations.values()):,} "
              f"outcomes of the last run reused)."),
              f"Weights: {fmt_weights(before_w.values)} → {fmt_weights(after_w.values)}"
              + (f" (changed: {', '.join(changed)})" if changed else " (no change)")]
     lines += _excluded_lines(excluded, after_req)
-    lines += ["", text.side_by_side(before.top3, after.top3), ""]
+    if after_limits != before_limits or after_limits:
+        lines.append(f"Limits: {limits.limit_text(before_limits)} → {limits.limit_text(after_limits)}; "
+                     f"{len(removed)} model(s) of the last run are over them"
+                     + (": " + "; ".join(f"{n} ({why})" for n, why in removed.items()) if removed else "") + ".")
+        lifted = set(before_limits.to_dict()) - set(after_limits.to_dict())
+        if lifted and result.removed_by_constraints:
+            lines.append("Models removed by a lifted limit were never evaluated, so they are not in this ranking; a "
+                         "new run (approved first) would include them.")
+    lines += ["", text.side_by_side(_shown(before, args.top_n), _shown(after, args.top_n), n=args.top_n), ""]
     same = text.names(before.top3) == text.names(after.top3)
     lines.append("The top 3 is unchanged." if same else "The top 3 changed.")
     if after.settled:
@@ -163,7 +184,8 @@ def rerank(ws: Workspace, args: RerankArgs, last_run: RunRecord | None,
         lines.append(f"Not settled by the cache: {after.top3[0].name if after.top3 else 'the leader'} overlaps with "
                      f"{', '.join(after.contenders[:5])}. About {after.calls_to_settle:,} more evaluation calls would "
                      "settle it; say 'spend them' to run them (you approve the run first).")
-    artifact = RerankArtifact(before=before, after=after, run_args=run_args, excluded_weights=excluded)
+    artifact = RerankArtifact(before=before, after=after, run_args=run_args, excluded_weights=excluded,
+                              constraints=after_limits.to_dict(), removed_by_constraints=removed)
     return ToolResult("\n".join(lines), artifact, {"weights": after_req})
 
 

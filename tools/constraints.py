@@ -1,0 +1,83 @@
+"""Hard constraints in the tools: from tool arguments to a ``Constraints`` with the hardware named, and a finished
+run narrowed to the models within the limits (for re-ranking from the cache: 0 new evaluations)."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from greenrunner_core.constraints import LIMITS, Constraints, split_cards
+from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.result import ExperimentResult
+from greenrunner_core.registry.card import ModelCard
+
+__all__ = ["constraint_lines", "from_args", "limit_text", "narrow_run"]
+
+
+def from_args(raw: Mapping[str, Any] | None) -> Constraints:
+    """Tool arguments -> Constraints; a latency limit without a named device is stated for this machine."""
+    constraints = Constraints.from_mapping(raw)
+    if constraints.needs_latency and not constraints.latency_hardware:
+        from greenrunner_core.latency import cpu_model
+        constraints = Constraints.from_mapping({**constraints.to_dict(), "latency_hardware": f"this machine "
+                                                                                           f"({cpu_model()})"})
+    return constraints
+
+
+def limit_text(constraints: Constraints) -> str:
+    """"size ≤ 50 MB, latency ≤ 20 ms (measured on ...)" — the limits in words, or "none"."""
+    parts = []
+    for limit, value in constraints.active():
+        number = f"{value:,.0f}" if value >= 1000 else f"{value:g}"
+        text = f"{limit.metric} ≤ {number} {limit.unit}"
+        if limit.field == "max_latency_ms" and constraints.latency_hardware:
+            text += f" (stated for {constraints.latency_hardware}; checked with latency measured on this machine)"
+        parts.append(text)
+    return ", ".join(parts) or "none"
+
+
+def constraint_lines(constraints: Constraints, removed: Mapping[str, str]) -> list[str]:
+    if not constraints:
+        return []
+    lines = [f"Hard constraints: {limit_text(constraints)} — {len(removed)} model(s) removed before evaluation"
+             + (":" if removed else ".")]
+    lines += [f"- {name}: {why}" for name, why in removed.items()]
+    return lines
+
+
+def _with_cached_latency(cards: Sequence[ModelCard], result: ExperimentResult) -> list[ModelCard]:
+    out = []
+    for card in cards:
+        stats = result.latency.get(card.name) or {}
+        if "latency" not in card.known_metrics() and stats.get("median_ms") is not None:
+            card = card.with_metrics(latency=float(stats["median_ms"]))
+        out.append(card)
+    return out
+
+
+def narrow_run(result: ExperimentResult, cards: Sequence[ModelCard], constraints: Constraints
+               ) -> tuple[ExperimentResult, list[ModelCard], dict[str, str]]:
+    """The last run restricted to the models within ``constraints`` (observations kept, nothing evaluated), the
+    kept cards, and a note per removed model. A latency limit uses the latency the run measured; models without a
+    measured latency cannot be judged from the cache, so that raises with what to do."""
+    if not constraints:
+        return result, list(cards), {}
+    cards = _with_cached_latency(cards, result)
+    split = split_cards(cards, constraints).require_some(constraints)
+    if split.unmeasured:
+        raise GreenRunnerError(f"a latency limit needs the latency of every candidate, and the last run did not "
+                               f"measure it for {len(split.unmeasured)} model(s) (e.g. "
+                               f"{', '.join(split.unmeasured[:3])}); start a new run with this limit (it measures "
+                               "latency once per model on this machine; you approve it first)")
+    kept = {c.name for c in split.kept}
+    if len(kept) < 2:
+        raise GreenRunnerError(f"the limits {limit_text(constraints)} leave only {', '.join(kept) or 'no model'} of "
+                               f"the last run's {len(cards)} models; raise or drop a limit")
+    narrowed = replace(result, observations={k: v for k, v in result.observations.items() if k in kept},
+                       excluded={k: v for k, v in result.excluded.items() if k in kept},
+                       constraints=constraints.to_dict(),
+                       removed_by_constraints={r.name: "; ".join(v.note for v in r.violations) for r in split.removed})
+    return narrowed, list(split.kept), dict(narrowed.removed_by_constraints)
+
+
+FIELDS = tuple(limit.field for limit in LIMITS)
