@@ -12,7 +12,8 @@ from tools.result import ToolResult
 from tools.schemas import ComputeComplexityArgs, ListModelsArgs
 
 
-def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
+def filter_cards(ws: Workspace, args: ListModelsArgs) -> tuple[list[ModelCard], list[str]]:
+    """The registered cards that pass every filter of ``args``, smallest first, and the filters in words."""
     cards: list[ModelCard] = ws.registry.resolve(args.names) if args.names else ws.registry.cards()
     filters: list[str] = []
     if args.source:
@@ -34,7 +35,11 @@ def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
         cards = [c for c in cards if c.benchmark_accuracy is not None
                  and c.benchmark_accuracy >= args.min_benchmark_accuracy]
         filters.append(f"benchmark accuracy >= {args.min_benchmark_accuracy:g}")
-    cards = sorted(cards, key=lambda c: (c.size_mb, c.macs, c.name))
+    return sorted(cards, key=lambda c: (c.size_mb, c.macs, c.name)), filters
+
+
+def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
+    cards, filters = filter_cards(ws, args)
     where = f" ({', '.join(filters)})" if filters else ""
     if not cards:
         body = f"No model matches{where}. Loosen the filter; {len(ws.registry.cards())} models are registered."

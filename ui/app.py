@@ -1,5 +1,5 @@
 """GreenRunner in the browser and in Slack (one Chainlit app): thin handlers that validate input, run the agent's
-graph off the event loop and render the results through ``ui/render.py``.
+graph off the event loop and render the results through ``ui/present/``.
 
     chainlit run ui/app.py --host 127.0.0.1 --port 8000 --headless        (what `make run` does)
 
@@ -28,11 +28,12 @@ from agent.tools import STAGED_TOOLS
 from greenrunner_core.strategies.base import ProgressEvent
 from tools.progress import ToolProgress
 from tools.settings import workspace_for
-from ui import render
 from ui.conversations import Conversations
-from ui.present import Presentation, check_text, merge_decision, present, staging_reply_help, tool_step_output
+from ui.present.markdown import progress_markdown
+from ui.present.slack import SLACK_TEXT_LIMIT, slack_messages, slack_mrkdwn, split_message, staging_text
+from ui.present.turn import Presentation, check_text, merge_decision, present, staging_reply_help, tool_step_output
 from ui.settings import AppSettings, ChatSettingsModel, parse_settings, settings_widgets, staging_answer
-from ui.slack_bot import SLACK_TEXT_LIMIT, configure_slack_api, slack_messages, staging_text
+from ui.slack_bot import configure_slack_api
 from ui.turns import CANCELLABLE_TOOLS, Canceller, close_dangling_tool_calls, run_turn
 
 _log = logging.getLogger("greenrunner.app")
@@ -113,7 +114,7 @@ def _thread_id() -> str:
 async def _say(text: str, **kwargs: Any) -> None:
     """A reply in the chat (Slack: in mrkdwn, split under Slack's length limit)."""
     if _is_slack():
-        for piece in render.split_message(render.slack_mrkdwn(text)):
+        for piece in split_message(slack_mrkdwn(text)):
             await cl.Message(content=piece, **kwargs).send()
     else:
         await cl.Message(content=text, **kwargs).send()
@@ -222,7 +223,7 @@ class WebTurnView:
             return
         self.last_update = now
         step = self.steps[call_id]
-        step.output = render.progress_markdown(event)
+        step.output = progress_markdown(event)
         await step.update()
 
     async def _tool_result(self, msg: ToolMessage) -> None:
@@ -239,7 +240,7 @@ class WebTurnView:
         progress = self.progress.pop(msg.name or "", None)
         summary = tool_step_output(msg)
         if progress is not None and msg.status != "error":
-            summary = render.progress_markdown(progress) + "\n\nFinished. The results are in the answer below."
+            summary = progress_markdown(progress) + "\n\nFinished. The results are in the answer below."
         step.output = summary
         step.is_error = msg.status == "error"
         step.end = utc_now()
@@ -294,7 +295,7 @@ async def _show(thread_id: str, out: Presentation) -> None:
             await cl.Message(content=text, elements=elements).send()
         if out.staging is not None:
             _, note = _uploads_extras(thread_id)
-            for piece in render.split_message(staging_text(out.staging, out.staging_lead, note), SLACK_TEXT_LIMIT):
+            for piece in split_message(staging_text(out.staging, out.staging_lead, note), SLACK_TEXT_LIMIT):
                 await cl.Message(content=piece).send()
         return
     if out.text:

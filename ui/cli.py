@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from greenrunner_core.baselines import run_brute_force
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.experiment import run_experiment
@@ -16,7 +18,10 @@ from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
 from greenrunner_core.strategies.base import ProgressEvent
 from greenrunner_core.workspace import Workspace
-from ui import render
+from tools.catalog import filter_cards
+from tools.schemas import ListModelsArgs
+from ui.present.html import html_report
+from ui.present.terminal import cards_table, terminal_report
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -76,20 +81,13 @@ class TqdmProgress:
 
 def cmd_models(args: argparse.Namespace) -> int:
     ws = _workspace(args)
-    cards = ws.registry.cards()
-    if args.source:
-        cards = [c for c in cards if c.source == args.source]
-    if args.family:
-        cards = [c for c in cards if c.family == args.family]
-    if args.max_size is not None:
-        cards = [c for c in cards if c.size_mb <= args.max_size]
-    if args.max_macs is not None:
-        cards = [c for c in cards if c.macs <= args.max_macs * 1e6]
-    if args.min_acc is not None:
-        cards = [c for c in cards if c.benchmark_accuracy is not None and c.benchmark_accuracy >= args.min_acc]
-    rows = [[c.name, c.source, c.family, f"{c.params / 1e6:.3g} M", f"{c.size_mb:.3g}", render.fmt_macs(c.macs),
-             f"{c.benchmark_accuracy:.3f}" if c.benchmark_accuracy is not None else "-"] for c in cards]
-    print(render._table(["model", "source", "family", "params", "size MB", "MACs", "benchmark acc"], rows))
+    try:
+        query = ListModelsArgs(source=args.source, family=args.family, max_size_mb=args.max_size,
+                               max_mmacs=args.max_macs, min_benchmark_accuracy=args.min_acc)
+    except ValidationError as err:
+        raise GreenRunnerError(f"bad filter: {err.errors()[0]['loc'][0]} {err.errors()[0]['msg']}") from None
+    cards, _ = filter_cards(ws, query)
+    print(cards_table(cards))
     print(f"\n{len(cards)} models")
     for note in ws.registry.notes:
         print(f"note: {note}")
@@ -116,7 +114,7 @@ def _write_reports(result: ExperimentResult, out: Path, weights_text: str) -> tu
     stamp = time.strftime("%Y%m%d-%H%M%S")
     json_path = out / f"greenrunner-{stamp}.json"
     json_path.write_text(result.to_json(indent=2))
-    html_path = render.html_report(result, out / f"greenrunner-{stamp}.html", weights_text)
+    html_path = html_report(result, out / f"greenrunner-{stamp}.html", weights_text)
     return json_path, html_path
 
 
@@ -143,7 +141,7 @@ def cmd_select(args: argparse.Namespace) -> int:
             bar.close()
     if dataset.report.issues:
         print(dataset.report.summary())
-    print(render.terminal_report(result))
+    print(terminal_report(result))
     json_path, html_path = _write_reports(result, Path(args.out), str(weights))
     print(f"\nReport: {html_path}\nJSON:   {json_path}")
     return 130 if result.interrupted else 0
@@ -188,7 +186,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         result = run_experiment(ReplayEnvironment(matrix), weights, make_strategy(name, seed=args.seed,
                                 batch_size=args.batch_size), budget, dataset=matrix.name)
         print(f"\n== {name} ==")
-        print(render.terminal_report(result))
+        print(terminal_report(result))
     return 0
 
 

@@ -48,7 +48,9 @@ from greenrunner_core.result import Cost, ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
 from tools.text import energy_lines
-from ui import render
+from ui.present.html import html_report
+from ui.present.markdown import markdown_report, savings_markdown
+from ui.present.terminal import terminal_report
 
 LABELS = ("dark", "light")
 PRE = Preprocess(crop=(6, 6), mean=(0.5,), std=(0.5,), channels=1)
@@ -289,12 +291,12 @@ def test_estimated_label_everywhere_when_nothing_can_be_measured(tmp_path, datas
     assert result.energy_kind == ESTIMATED and result.energy_summary()["estimated"]
     assert any(n.startswith("energy is estimated") for n in result.notes)
     assert all(line.endswith(ESTIMATED) for line in energy_lines(result)[:1])
-    assert ESTIMATED in render.terminal_report(result)
-    assert ESTIMATED in render.markdown_report(result)
-    savings = render.savings_markdown(result)
+    assert ESTIMATED in terminal_report(result)
+    assert ESTIMATED in markdown_report(result)
+    savings = savings_markdown(result)
     assert "| energy |" in savings and "| CO2 |" in savings and f"Energy is {ESTIMATED}" in savings
     assert "extrapolated" in savings
-    html = render.html_report(result, tmp_path / "r.html").read_text()
+    html = html_report(result, tmp_path / "r.html").read_text()
     assert "estimated (time x W)" in html and "Latency and energy per model" in html
     data = json.loads(result.to_json())
     assert data["energy"]["kind"] == ESTIMATED and data["energy"]["estimated"] is True
@@ -319,7 +321,7 @@ def test_results_saved_before_energy_existed_still_load():
     old = ExperimentResult.from_dict(data)
     assert old.energy_kind == "" and not old.energy_measured and energy_lines(old) == []
     assert old.spent.calls == result.spent.calls and old.savings.joules_saved == 0
-    assert "not measured" in render.savings_markdown(old)
+    assert "not measured" in savings_markdown(old)
 
 
 # --------------------------------------------------------------------------------- injected meters (tools)

@@ -17,7 +17,8 @@ from greenrunner_core.reward import Weights
 from greenrunner_core.tactic_source import TacticSource, variants_beside_bases
 from greenrunner_core.tactics import parse_tactics, quantize_dynamic_int8, serialized_mb, variant_name
 from greenrunner_core.workspace import Workspace
-from ui import render
+from ui.present.tables import variant_rows
+from ui.present.terminal import terminal_report
 
 PRE = Preprocess(crop=(8, 8), mean=(0.5,), std=(0.5,), channels=1)
 DEMO_TOLERANCE = 0.02      # |accuracy(int8) - accuracy(fp32)| on the whole demo target set (449 images)
@@ -153,11 +154,11 @@ def test_quantized_demo_models_stay_within_tolerance_of_their_base(demo_run):
 
 def test_the_report_shows_each_variant_beside_its_base(demo_run):
     ws, result, _ = demo_run
-    rows = render.variant_rows(result)
+    rows = variant_rows(result)
     names = [r[0] for r in rows]
     assert names[:2] == ["demo_mlp_wide", "demo_mlp_wide+int8"] and rows[1][1] == "quantize"
     assert all(names[i + 1] == names[i] + "+int8" for i in range(0, len(names), 2))
-    text = render.terminal_report(result)
+    text = terminal_report(result)
     assert "Optimised variants beside their base model" in text and "Δ accuracy" in text
     again = ws.with_variants(ws.registry.resolve(["demo_mlp_wide", "demo_lenet"]))   # built once, reused
     assert [c.name for c in again] == ["demo_mlp_wide", "demo_mlp_wide+int8", "demo_lenet", "demo_lenet+int8"]

@@ -14,7 +14,7 @@ from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
 from tests.conftest import synthetic_matrix
 from tools.result import RerankArtifact, RunRecord
-from ui.present import EMPTY_MESSAGE, TOO_LONG, check_text, merge_decision, present, staging_reply_help
+from ui.present.turn import EMPTY_MESSAGE, TOO_LONG, check_text, merge_decision, present, staging_reply_help
 from ui.turns import TurnResult
 
 NEXT = 'Next you can ask: "what if size matters more?"'

@@ -14,7 +14,9 @@ from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
 from greenrunner_core.strategies.base import ProgressEvent
 from tests.conftest import synthetic_matrix
-from ui import render
+from ui.present.charts import reranked, reward_vs_macs_figure
+from ui.present.markdown import progress_markdown, savings_markdown, top3_markdown
+from ui.present.slack import slack_mrkdwn, split_message
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def result():
 
 
 def test_top3_markdown_has_every_column_of_the_issue(result):
-    text = render.top3_markdown(result)
+    text = top3_markdown(result)
     assert "target accuracy (± 95 % CI)" in text and "selection count" in text and "MACs" in text
     rows = [line for line in text.splitlines() if re.match(r"\| [123] \|", line)]
     assert len(rows) == 3
@@ -35,7 +37,7 @@ def test_top3_markdown_has_every_column_of_the_issue(result):
 
 
 def test_savings_panel_against_brute_force(result):
-    text = render.savings_markdown(result)
+    text = savings_markdown(result)
     sp, bf = result.spent, result.brute_force
     assert f"| evaluation calls | {sp.calls:,} | {bf.calls:,} | {bf.calls - sp.calls:,}" in text
     assert f"{bf.macs / 1e6:,.1f}" in text and "compute seconds" in text and "extrapolated" in text
@@ -45,7 +47,7 @@ def test_savings_panel_against_brute_force(result):
 def test_progress_shows_spent_of_budget_leader_and_counts():
     event = ProgressEvent(spent=120, budget=480, leader="m03", model="m05", batch_calls=8,
                           counts={"m01": 0, "m03": 64, "m05": 56})
-    text = render.progress_markdown(event)
+    text = progress_markdown(event)
     assert "**120 / 480 evaluation calls** (25 %)" in text and "current leader: **m03**" in text
     assert text.index("| m03 | 64 |") < text.index("| m05 | 56 |") and "1 model(s) not evaluated yet" in text
 
@@ -53,10 +55,10 @@ def test_progress_shows_spent_of_budget_leader_and_counts():
 def test_reranked_result_feeds_the_charts(result):
     after = Rerank(weights={"accuracy": 0.2, "size": 0.8}, settled=True, calls_to_settle=0, contenders=[], ranking=[
         dataclasses.replace(r, rank=i + 1) for i, r in enumerate(reversed(result.ranking))])
-    again = render.reranked(result, after)
+    again = reranked(result, after)
     assert again.weights == {"accuracy": 0.2, "size": 0.8}
     assert [r.name for r in again.ranking] == [r.name for r in reversed(result.ranking)]
-    fig = render.reward_vs_macs_figure(again)
+    fig = reward_vs_macs_figure(again)
     top = next(t for t in fig.data if t.name == "top 3")
     assert set(top.text) == {r.name for r in again.top3}
 
@@ -64,7 +66,7 @@ def test_reranked_result_feeds_the_charts(result):
 def test_slack_mrkdwn_turns_tables_into_code_blocks():
     md = "**Top 3** here\n\n| # | model | reward |\n|---|---|---|\n| 1 | **a_model** | 0.5 |\n| 2 | b | 0.25 |\n\n" \
          "- see [docs](https://example.org/x)\n```\n| keep | this |\n```"
-    out = render.slack_mrkdwn(md)
+    out = slack_mrkdwn(md)
     assert out.startswith("*Top 3* here")
     assert "```\n#  model    reward\n-  -------  ------\n1  a_model  0.5\n2  b        0.25\n```" in out
     assert "• see <https://example.org/x|docs>" in out
@@ -74,8 +76,8 @@ def test_slack_mrkdwn_turns_tables_into_code_blocks():
 def test_split_message_respects_the_limit_and_keeps_code_blocks():
     block = "```\n" + "\n".join(f"row {i}" for i in range(30)) + "\n```"
     text = "\n\n".join([("intro " * 40).strip(), block, ("outro " * 40).strip()])
-    pieces = render.split_message(text, limit=300)
+    pieces = split_message(text, limit=300)
     assert all(len(p) <= 300 for p in pieces)
     assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
     assert any(p.startswith("```") and p.endswith("```") for p in pieces)
-    assert render.split_message("short") == ["short"]
+    assert split_message("short") == ["short"]

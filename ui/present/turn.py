@@ -11,7 +11,8 @@ from langchain_core.messages import AIMessage, ToolMessage
 from agent.tools import STAGED_TOOLS
 from greenrunner_core.result import ExperimentResult
 from tools.result import RerankArtifact, RunRecord
-from ui import render
+from ui.present.charts import reranked, reward_vs_macs_figure, selection_counts_figure
+from ui.present.markdown import savings_markdown, top3_markdown
 from ui.turns import STOPPED_BEFORE_RESULT, TurnResult
 
 EMPTY_MESSAGE = ("Your message is empty. Describe your use case (e.g. \"detect digits on parcels from a delivery "
@@ -69,7 +70,7 @@ def _strip(text: str, part: str) -> str:
 
 def _run_section(record: RunRecord) -> str:
     result = record.result
-    parts = [render.top3_markdown(result), render.savings_markdown(result)]
+    parts = [top3_markdown(result), savings_markdown(result)]
     excluded = record.excluded_weights
     notes = [f"{name} is left out of the reward: {why}" for name, why in excluded.items()] + list(result.notes)
     if notes:
@@ -105,12 +106,12 @@ def present(turn: TurnResult, last_run: RunRecord | None = None, shown: set[str]
             stripped = stripped or str(tool.content) in answer
             answer = _strip(answer, str(tool.content))
             results.append(_run_section(artifact))
-            out.charts += [("selection_counts", render.selection_counts_figure(result)),
-                           ("reward_vs_macs", render.reward_vs_macs_figure(result))]
+            out.charts += [("selection_counts", selection_counts_figure(result)),
+                           ("reward_vs_macs", reward_vs_macs_figure(result))]
         elif isinstance(artifact, RerankArtifact) and base is not None:
-            result = render.reranked(base, artifact.after)
+            result = reranked(base, artifact.after)
             out.results.append(result)
-            fig = render.reward_vs_macs_figure(result)
+            fig = reward_vs_macs_figure(result)
             fig.update_layout(title="New ranking: estimated reward vs MACs per image (re-ranked from the cache)")
             out.charts.append(("reward_vs_macs_reranked", fig))
     if turn.stopped_by_user:

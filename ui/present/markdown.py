@@ -1,0 +1,78 @@
+"""Markdown for the chat (web app; Slack converts it with ``slack.py``): the report of a run, its top 3 with
+uncertainty and selection counts, the savings panel against brute force, and live progress."""
+from __future__ import annotations
+
+from greenrunner_core.result import ExperimentResult
+from greenrunner_core.strategies.base import ProgressEvent
+from tools.formatting import fmt_co2, fmt_joules, fmt_weights, markdown_table
+from tools.text import savings_lines
+from ui.present.tables import green_header, green_sections, top_header, top_table_rows
+
+RESULT_HEADER = ["#", "model", "target accuracy (± 95 % CI)", "size MB", "MACs", "reward", "selection count"]
+
+
+def _sections(result: ExperimentResult) -> list[str]:
+    return [f"**{title}**\n\n" + markdown_table(header, rows) for title, header, rows in green_sections(result)]
+
+
+def markdown_report(result: ExperimentResult) -> str:
+    parts = [f"**Top 3** ({result.strategy}, {result.n_models} models, {result.n_images} target images)",
+             markdown_table(top_header(result), top_table_rows(result)),
+             "**Against brute force**\n" + "\n".join("- " + s for s in savings_lines(result)), *_sections(result)]
+    if result.notes:
+        parts.append("**Notes**\n" + "\n".join("- " + n for n in result.notes))
+    return "\n\n".join(parts)
+
+
+def top3_markdown(result: ExperimentResult, title: str = "Top 3") -> str:
+    """The top 3 with target accuracy ± its uncertainty, size, MACs, reward and selection count (images evaluated)."""
+    head = (f"**{title}** — {result.strategy}, budget {result.budget:,} calls, {result.n_models} models × "
+            f"{result.n_images:,} target images, weights {fmt_weights(result.weights)}")
+    rows = top_table_rows(result, bold_first=True)
+    if not rows:
+        return head + "\n\nNo model was evaluated, so there is no ranking yet."
+    return "\n\n".join([head, markdown_table(RESULT_HEADER + green_header(result), rows), *_sections(result)])
+
+
+def _saved(part: float, whole: float) -> str:
+    return f"{100.0 * (whole - part) / whole:.1f} %" if whole else "-"
+
+
+def savings_markdown(result: ExperimentResult) -> str:
+    """The savings panel: this run against brute force (every model on every image) in calls, MMACs and seconds."""
+    sp, bf = result.spent, result.brute_force
+    rows = [["evaluation calls", f"{sp.calls:,}", f"{bf.calls:,}", f"{bf.calls - sp.calls:,} ({_saved(sp.calls, bf.calls)})"],
+            ["MMACs", f"{sp.macs / 1e6:,.1f}", f"{bf.macs / 1e6:,.1f}",
+             f"{(bf.macs - sp.macs) / 1e6:,.1f} ({_saved(sp.macs, bf.macs)})"],
+            ["compute seconds", f"{sp.compute_seconds:,.1f}", f"{bf.compute_seconds:,.1f} (extrapolated)",
+             f"{max(bf.compute_seconds - sp.compute_seconds, 0):,.1f} ({_saved(sp.compute_seconds, bf.compute_seconds)})"]]
+    if result.energy_measured:
+        sv = result.savings
+        rows += [["energy", fmt_joules(sp.joules), f"{fmt_joules(bf.joules)} (extrapolated)",
+                  f"{fmt_joules(sv.joules_saved)} ({_saved(sp.joules, bf.joules)})"],
+                 ["CO2", fmt_co2(result.co2_g(sp.joules)), f"{fmt_co2(result.co2_g(bf.joules))} (extrapolated)",
+                  f"{fmt_co2(sv.co2_saved_g)} ({_saved(sp.joules, bf.joules)})"]]
+        energy_note = (f"Energy is {result.energy_kind} ({result.energy_detail}); CO2 at {result.carbon_g_per_kwh:g} "
+                       f"g/kWh ({result.carbon_source}). Energy spent computing in this run: "
+                       f"{fmt_joules(sp.spent_joules)}, model loads included.")
+    else:
+        energy_note = "Energy was not measured for this run (a replay of recorded outcomes)."
+    lines = ["**Savings against brute force**", "", markdown_table(["", "this run", "brute force", "saved"], rows), "",
+             f"New evaluations in this run: {sp.new_evaluations:,}; answered from the cache: {sp.cache_hits:,}. "
+             + energy_note]
+    if result.interrupted:
+        lines.append(f"Stopped early ({result.stop_reason}): the ranking uses the evaluations made so far.")
+    return "\n".join(lines)
+
+
+def progress_markdown(event: ProgressEvent) -> str:
+    """Live progress of a selection run: calls spent of the budget, the current leader, calls per model."""
+    spent, budget = event.spent, event.budget or 1
+    seen = sorted(((n, c) for n, c in event.counts.items() if c), key=lambda kv: (-kv[1], kv[0]))
+    head = (f"**{spent:,} / {budget:,} evaluation calls** ({100 * spent / budget:.0f} %) · current leader: "
+            f"**{event.leader or '-'}** · last batch: {event.model or '-'} ({event.batch_calls} calls)")
+    lines = [head, "", markdown_table(["model", "calls"], [[n, f"{c:,}"] for n, c in seen])]
+    waiting = len(event.counts) - len(seen)
+    if waiting:
+        lines += ["", f"{waiting} model(s) not evaluated yet."]
+    return "\n".join(lines)

@@ -1,0 +1,24 @@
+"""The terminal forms of the CLI: a run's report and the model catalogue, as aligned plain-text tables."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from greenrunner_core.registry.card import ModelCard
+from greenrunner_core.result import ExperimentResult
+from tools.text import CARD_HEADER, card_rows, savings_lines
+from ui.present.tables import aligned_table, green_sections, top_header, top_table_rows
+
+
+def terminal_report(result: ExperimentResult) -> str:
+    parts = [f"Top 3 ({result.strategy}, {result.n_models} models, {result.n_images} target images):",
+             aligned_table(top_header(result), top_table_rows(result)), "", "Against brute force:"]
+    parts += ["  " + s for s in savings_lines(result)]
+    for title, header, rows in green_sections(result):
+        parts += ["", f"{title}:", aligned_table(header, rows)]
+    if result.notes:
+        parts += ["", "Notes:"] + ["  - " + n for n in result.notes]
+    return "\n".join(parts)
+
+
+def cards_table(cards: Sequence[ModelCard]) -> str:
+    return aligned_table(CARD_HEADER, card_rows(cards))
