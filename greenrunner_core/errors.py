@@ -16,11 +16,12 @@ class GreenRunnerError(ValueError):
 class UnknownModelError(GreenRunnerError, KeyError):
     """A model name that no registered source provides."""
 
-    def __init__(self, name: str, known: Iterable[str]) -> None:
+    def __init__(self, name: str, known: Iterable[str], kind: str = "model") -> None:
         known = sorted(known)
         close = suggest(name, known)
-        hint = f"did you mean {', '.join(close)}?" if close else "run `greenrunner models` to list them"
-        super().__init__(f"unknown model {name!r} — {hint}")
+        hint = f"did you mean {', '.join(close)}?" if close else (
+            "run `greenrunner models` to list them" if kind == "model" else f"known: {', '.join(known[:10])}")
+        super().__init__(f"unknown {kind} {name!r} — {hint}")
         self.name = name
         self.suggestions = close
 

@@ -185,10 +185,7 @@ class Workspace:
                 continue
             self.latency_failures.pop(card.name, None)
             self.latency_stats[card.name] = stats
-            timed = card.with_metrics(latency=stats.median_ms)
-            if self.registry.get(card.name) != timed:
-                self.registry.replace_card(timed)
-            out.append(timed)
+            out.append(self.registry.add_metrics(card.name, latency=stats.median_ms))
         return out
 
     def dataset(self, data: str | Path | None, cards: Sequence[ModelCard], *, label_map: str | Path | Mapping | None = None,

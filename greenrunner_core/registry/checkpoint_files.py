@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from greenrunner_core.errors import GreenRunnerError, UnsafeCheckpointError
-from greenrunner_core.registry.cifar_archs import get_arch
+from greenrunner_core.registry.archs import get_arch
 
 __all__ = ["CHECKPOINT_SUFFIXES", "MANIFEST_FILE", "checkpoint_kind", "load_checkpoint_module", "read_state_dict",
            "sha256_file"]

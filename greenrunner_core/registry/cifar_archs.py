@@ -4,12 +4,10 @@ Holds the CIFAR-10 ResNet-20/32/44/56 of He et al. (2016) in the two published k
 (akamaster/pytorch_resnet_cifar10: option-A zero-padding shortcut, head ``linear``;
 chenyaofo/pytorch-cifar-models: 1x1-conv shortcut, head ``fc``) and chenyaofo's ShuffleNetV2 with a
 CIFAR stem. Blocks are torchvision's own (``BasicBlock``, ``ShuffleNetV2``), so only the CIFAR-specific
-stems, shortcuts and heads are written here. Register more with ``@register_arch(...)``.
+stems, shortcuts and heads are written here; they register in ``registry.archs`` under their names.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -18,61 +16,13 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock
 from torchvision.models.shufflenetv2 import ShuffleNetV2
 
-from greenrunner_core.errors import GreenRunnerError, UnknownModelError
+from greenrunner_core.registry.archs import register_arch
 from greenrunner_core.registry.card import Preprocess
 
 CIFAR10_CLASSES: tuple[str, ...] = ("airplane", "automobile", "bird", "cat", "deer",
                                     "dog", "frog", "horse", "ship", "truck")
 AKAMASTER_PREPROCESS = Preprocess(crop=(32, 32), mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 CHENYAOFO_PREPROCESS = Preprocess(crop=(32, 32), mean=(0.4914, 0.4822, 0.4465), std=(0.2023, 0.1994, 0.2010))
-
-
-@dataclass(frozen=True)
-class ArchSpec:
-    """A named architecture builder plus the input convention its published weights were trained with."""
-
-    name: str
-    builder: Callable[[], nn.Module]
-    family: str
-    preprocess: Preprocess
-    class_labels: tuple[str, ...]
-    description: str = ""
-
-    def build(self) -> nn.Module:
-        """A freshly initialised model (no weights loaded)."""
-        return self.builder()
-
-
-_ARCHS: dict[str, ArchSpec] = {}
-
-
-def register_arch(name: str, *, family: str, preprocess: Preprocess, class_labels: tuple[str, ...],
-                  description: str = "") -> Callable[[Callable[[], nn.Module]], Callable[[], nn.Module]]:
-    """Decorator: register a zero-argument builder under ``name``. A name can be registered only once."""
-
-    def decorate(builder: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
-        if name in _ARCHS:
-            raise GreenRunnerError(f"architecture {name!r} is already registered; pick another name")
-        _ARCHS[name] = ArchSpec(name=name, builder=builder, family=family, preprocess=preprocess,
-                                class_labels=tuple(class_labels), description=description)
-        return builder
-
-    return decorate
-
-
-def get_arch(name: str) -> ArchSpec:
-    try:
-        return _ARCHS[name]
-    except KeyError:
-        raise UnknownModelError(name, _ARCHS) from None
-
-
-def arch_names() -> list[str]:
-    return sorted(_ARCHS)
-
-
-def build_arch(name: str) -> nn.Module:
-    return get_arch(name).build()
 
 
 # --- ResNet for CIFAR (3 stages of 16/32/64 channels, n = (depth - 2) / 6 blocks each) -----------------

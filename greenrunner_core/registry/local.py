@@ -16,6 +16,7 @@ from torch import nn
 
 from greenrunner_core.complexity import ComplexityCache, count_params
 from greenrunner_core.errors import GreenRunnerError, UnknownModelError, WeightsUnavailableError
+from greenrunner_core.registry.archs import get_arch
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.registry.checkpoint_files import (
     CHECKPOINT_SUFFIXES,
@@ -24,7 +25,6 @@ from greenrunner_core.registry.checkpoint_files import (
     load_checkpoint_module,
     sha256_file,
 )
-from greenrunner_core.registry.cifar_archs import get_arch
 
 __all__ = ["MANIFEST_KEYS", "LocalCheckpointSource"]
 

@@ -8,16 +8,13 @@ import torch
 from torch import nn
 
 from greenrunner_core.errors import GreenRunnerError, UnknownModelError
-from greenrunner_core.registry import cifar_archs
+from greenrunner_core.registry import archs, cifar_archs
+from greenrunner_core.registry.archs import arch_names, build_arch, get_arch, register_arch
 from greenrunner_core.registry.cifar_archs import (
     AKAMASTER_PREPROCESS,
     CHENYAOFO_PREPROCESS,
     CIFAR10_CLASSES,
     ZeroPadShortcut,
-    arch_names,
-    build_arch,
-    get_arch,
-    register_arch,
 )
 
 MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10" / "models"
@@ -54,7 +51,7 @@ def test_duplicate_registration_is_refused():
 
 
 def test_new_architectures_can_be_registered(monkeypatch):
-    monkeypatch.setattr(cifar_archs, "_ARCHS", dict(cifar_archs._ARCHS))   # keep the global registry clean
+    monkeypatch.setattr(archs, "ARCHITECTURES", archs.ARCHITECTURES.copy())   # keep the global registry clean
 
     @register_arch("tiny_linear", family="linear", preprocess=CHENYAOFO_PREPROCESS, class_labels=("a", "b"))
     def tiny() -> nn.Module:

@@ -14,10 +14,11 @@ import torch
 from torch import nn
 
 from greenrunner_core.errors import GreenRunnerError, UnsafeCheckpointError, WeightsUnavailableError
+from greenrunner_core.registry.archs import build_arch, get_arch
 from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.checkpoint_files import checkpoint_kind, read_state_dict
 from greenrunner_core.registry.cifar10_shared import CIFAR10_REPORTED_ACCURACY, cifar10_manifest, cifar10_shared_source
-from greenrunner_core.registry.cifar_archs import CIFAR10_CLASSES, build_arch, get_arch
+from greenrunner_core.registry.cifar_archs import CIFAR10_CLASSES
 from greenrunner_core.registry.local import LocalCheckpointSource
 
 MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10" / "models"
