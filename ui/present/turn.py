@@ -24,6 +24,27 @@ TOO_LONG = (f"Your message is longer than {MAX_TEXT:,} characters; please descri
             "most: accuracy, size or speed).")
 
 
+def welcome_text(warmup_done: bool, warmup_step: str, warmup_error: str | None) -> str:
+    """The first message of a web chat (and how far the demo's first-start preparation is)."""
+    lines = [("**GreenRunner** picks the pretrained model that fits *your* use case and *your* images, evaluating "
+             "only a fraction of what brute force would."),
+             "",
+             ("Describe your use case, for example: *detect digits on parcels from a delivery drone*. I propose "
+             "weights for accuracy, size and complexity with my reasons; you approve or adjust them (also with the "
+             "settings panel ⚙ next to the message box); then I run the selection on your images and show the top 3, "
+             "charts, and what it saved against brute force. Follow-ups such as *what if size matters more?* are "
+             "answered from the cache."),
+             "",
+             ("Attach a **.zip** of an ImageFolder (one folder per class) as your target dataset, or model "
+             "checkpoints (TorchScript, torch.export, or a state_dict with a `greenrunner.json`). Without uploads "
+             "I use the built-in offline demo (digits through a new camera, 13 small models).")]
+    if not warmup_done:
+        lines += ["", f"_Preparing the offline demo zoo (first start only, about a minute): {warmup_step}._"]
+    elif warmup_error:
+        lines += ["", f"_The offline demo could not be prepared ({warmup_error}); runs on it will say why._"]
+    return "\n".join(lines)
+
+
 def staging_reply_help(payload: dict[str, Any], buttons: bool) -> str:
     how = "press **Run**, **Adjust** (uses the settings panel) or **Cancel** below the proposal, or type" if buttons \
         else "reply in this thread with"

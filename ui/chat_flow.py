@@ -1,0 +1,273 @@
+"""Running a conversation's turns in Chainlit, for the browser and for Slack: stream the graph off the event loop
+(live view in the browser), show the answer, charts and staging question, take typed or clicked answers to it, and
+accept uploads. The handlers in ``ui/app.py`` call these; the words come from ``ui/present/``."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import chainlit as cl
+
+from agent.session import ChatSession, Event
+from tools.settings import workspace_for
+from ui.present.slack import SLACK_TEXT_LIMIT, slack_messages, slack_mrkdwn, split_message, staging_text
+from ui.present.turn import Presentation, merge_decision, present, staging_reply_help, welcome_text
+from ui.runtime import runtime
+from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer
+from ui.turns import Canceller, close_dangling_tool_calls, run_turn
+from ui.web_view import WebTurnView
+
+_log = logging.getLogger("greenrunner.app")
+
+
+def is_slack() -> bool:
+    return cl.context.session.client_type == "slack"
+
+
+def current_thread_id() -> str:
+    return str(cl.context.session.thread_id)
+
+
+async def say(text: str, **kwargs: Any) -> None:
+    """A reply in the chat (Slack: in mrkdwn, split under Slack's length limit)."""
+    if is_slack():
+        for piece in split_message(slack_mrkdwn(text)):
+            await cl.Message(content=piece, **kwargs).send()
+    else:
+        await cl.Message(content=text, **kwargs).send()
+
+
+async def send_settings_panel(pending: dict[str, Any] | None) -> None:
+    """The settings panel, showing the staged run when one waits for approval."""
+    staged = pending is not None and pending.get("type") == "staging"
+    panel = ChatSettingsModel.from_staging(pending) if staged else ChatSettingsModel()  # type: ignore[arg-type]
+    await cl.ChatSettings(settings_widgets(panel)).send()
+
+
+async def open_web_chat() -> None:
+    """A browser chat starts: continue its conversation (the page reconnects after a server restart with its session
+    id, and gets a fresh thread id from Chainlit) or welcome the user."""
+    session = cl.context.session
+    conversations = runtime().conversations
+    thread_id, _ = await asyncio.to_thread(conversations.claim_thread, session.id, current_thread_id())
+    session.thread_id = thread_id
+    chat = conversations.session(thread_id)
+    pending = await asyncio.to_thread(chat.pending)
+    history = await asyncio.to_thread(chat.history)
+    _log.info("chat start: browser session %s, thread %s, %d messages", session.id, thread_id, len(history))
+    await send_settings_panel(pending)
+    if history:
+        await say(f"Welcome back: this conversation ({len(history)} messages) continues where it was before the "
+                  "server restarted.")
+        if pending:
+            await send_staging(thread_id, pending)
+    else:
+        warmup = runtime().warmup
+        await say(welcome_text(warmup.done, warmup.step, warmup.error))
+
+
+async def resume_thread(thread_id: str) -> None:
+    """A thread reopened from Chainlit's history: this browser session shows it now."""
+    await asyncio.to_thread(runtime().conversations.bind_thread, cl.context.session.id, thread_id)
+    pending = await asyncio.to_thread(runtime().conversations.session(thread_id).pending)
+    await send_settings_panel(pending)
+    if pending:
+        await send_staging(thread_id, pending)
+
+
+def uploads_extras(thread_id: str) -> tuple[dict[str, Any], str]:
+    """What a staging answer adds for this conversation's uploads, and a sentence saying so."""
+    uploads = runtime().conversations.uploads(thread_id)
+    dataset, models = uploads.dataset(), uploads.model_names()
+    if not dataset and not models:
+        return {}, ""
+    extras: dict[str, Any] = {}
+    said = []
+    if dataset:
+        extras["dataset"] = str(dataset)
+        said.append(f"your dataset `{dataset.name.split('-', 1)[-1]}`")
+    if models:
+        extras["models"] = models
+        said.append("your models " + ", ".join(f"`{m}`" for m in models))
+    elif dataset:                       # own data needs named candidates: the demo zoo's (its classes must match)
+        extras["models"] = [c.name for c in workspace_for(runtime().conversations.context(thread_id)).demo_cards()]
+        said.append("the demo zoo's models")
+    return extras, "This run uses " + " and ".join(said) + "."
+
+
+async def play_turn(thread_id: str, start: Callable[[ChatSession], Iterator[Event]],
+                    pending: dict[str, Any] | None = None) -> None:
+    """One turn: stream the graph, show it live (web), then show the answer, charts and any staging question."""
+    canceller = Canceller()
+    chat = runtime().conversations.session(thread_id, canceller)
+    slack = is_slack()
+    view = None if slack else WebTurnView(
+        calls={pending["tool_call_id"]: {"id": pending["tool_call_id"], "name": pending.get("tool", "run_bandit"),
+                                         "args": {"weights": pending.get("weights"), **(pending.get("run") or {})}}}
+        if pending else None,
+        skip_call_ids={pending["tool_call_id"]} if pending else None,
+        progress_interval=runtime().settings.progress_interval)
+    cl.user_session.set("canceller", canceller)
+    try:
+        turn = await run_turn(lambda: start(chat), view.on_event if view else None, canceller)
+    finally:
+        cl.user_session.set("canceller", None)
+    if turn.error is not None:
+        if not turn.stopped_by_user:
+            _log.error("turn failed on thread %s", thread_id, exc_info=turn.error)
+        await asyncio.to_thread(close_dangling_tool_calls, chat)
+    if view is not None:
+        await view.finish("Stopped." if turn.stopped_by_user else "Not finished.")
+    last_run = (await asyncio.to_thread(chat.values)).get("last_run")
+    shown = view.shown if view else set()
+    await show(thread_id, present(turn, last_run, shown, live=not slack))
+
+
+async def show(thread_id: str, out: Presentation) -> None:
+    if is_slack():
+        texts, pngs, note = await asyncio.to_thread(slack_messages, out)
+        if note:
+            texts.append(note)
+        for i, text in enumerate(texts):
+            last = i == len(texts) - 1
+            elements = [cl.Image(name=name, content=data, mime="image/png", display="inline")
+                        for name, data in pngs] if last else []
+            await cl.Message(content=text, elements=elements).send()
+        if out.staging is not None:
+            _, note = uploads_extras(thread_id)
+            for piece in split_message(staging_text(out.staging, out.staging_lead, note), SLACK_TEXT_LIMIT):
+                await cl.Message(content=piece).send()
+        return
+    if out.text:
+        charts = [cl.Plotly(name=name, figure=fig, display="inline", size="large") for name, fig in out.charts]
+        await cl.Message(content=out.text, elements=charts).send()
+    if out.staging is not None:
+        await send_staging(thread_id, out.staging, out.staging_lead)
+
+
+async def send_staging(thread_id: str, payload: dict[str, Any], lead: str = "") -> None:
+    """The staging message (the paper's experiment-staging screen): proposal, reasons, trade-offs, Run / Adjust."""
+    if payload.get("type") != "staging":        # e.g. enabling a user metric: approve or cancel only
+        actions = [cl.Action(name="staging_run", label="Approve", payload={"id": payload.get("tool_call_id")}),
+                   cl.Action(name="staging_cancel", label="Cancel", payload={"id": payload.get("tool_call_id")})]
+        await cl.Message(content="\n\n".join(p for p in (lead, str(payload.get("message", ""))) if p),
+                         actions=actions).send()
+        cl.user_session.set("staging_actions", actions)
+        return
+    current, _ = parse_settings(cl.context.session.chat_settings or {})
+    panel = ChatSettingsModel.from_staging(payload, current)
+    await cl.ChatSettings(settings_widgets(panel)).send()
+    _, uploads_note = uploads_extras(thread_id)
+    parts = [lead, str(payload.get("message", "")), uploads_note,
+             ("**Run** starts it as shown. **Adjust** runs it with the settings panel (⚙ next to the message box; "
+             "now set to this proposal: move the sliders, then press Adjust). **Cancel** runs nothing. You can also "
+             "type *approve*, *cancel*, or values such as `size=0.4 budget 800`.")]
+    ref = {"id": payload.get("tool_call_id")}
+    actions = [cl.Action(name="staging_run", label="Run", icon="play", payload=ref,
+                         tooltip="Run the selection with the proposed weights"),
+               cl.Action(name="staging_adjust", label="Adjust", icon="sliders-horizontal", payload=ref,
+                         tooltip="Run it with the weights, strategy, budget and seed of the settings panel"),
+               cl.Action(name="staging_cancel", label="Cancel", icon="x", payload=ref, tooltip="Do not run it")]
+    await cl.Message(content="\n\n".join(p for p in parts if p), actions=actions).send()
+    cl.user_session.set("staging_actions", actions)
+
+
+async def remove_staging_buttons(clicked: cl.Action | None = None) -> None:
+    """Answered: the proposal's buttons go away (after a restart only the clicked one is known)."""
+    buttons = cl.user_session.get("staging_actions") or ([clicked] if clicked else [])
+    cl.user_session.set("staging_actions", None)
+    for button in buttons:
+        await button.remove()
+
+
+async def answer_staging(thread_id: str, pending: dict[str, Any], answer: dict[str, Any]) -> None:
+    if not is_slack():
+        await remove_staging_buttons()
+    extras, _ = uploads_extras(thread_id)
+    decision = merge_decision(pending, answer, extras if answer.get("approved") else None)
+    if answer.get("approved") and is_slack():
+        await say("Running the selection now; the results follow in this thread.")
+    await play_turn(thread_id, lambda chat: chat.stream_resume(decision), pending)
+
+
+async def handle_text(thread_id: str, text: str) -> None:
+    lock = runtime().lock(thread_id)
+    if lock.locked() or thread_id in runtime().answering:
+        await say("I am still working on your previous request; wait for it to finish (or press ■ to stop it).")
+        return
+    async with lock:
+        pending = await asyncio.to_thread(runtime().conversations.session(thread_id).pending)
+        if pending is None:
+            await play_turn(thread_id, lambda chat: chat.stream_send(text))
+            return
+        answer = staging_answer(text)
+        if answer is None:
+            await say(staging_reply_help(pending, buttons=not is_slack()))
+        elif answer.get("approved") is None:
+            await say(f"That answer was {answer['error']}. " + staging_reply_help(pending, buttons=not is_slack()))
+        else:
+            await answer_staging(thread_id, pending, answer)
+
+
+async def handle_uploads(thread_id: str, files: list[tuple[Path, str]]) -> None:
+    uploads = runtime().conversations.uploads(thread_id)
+    needs_registry = any(Path(name).suffix.lower() not in (".zip", ".json") for _, name in files)
+    known = await asyncio.to_thread(runtime().conversations.model_names, thread_id) if needs_registry else []
+    replies = await asyncio.to_thread(uploads.accept_many, files, known)
+    lines = [r.message for r in replies]
+    if any(r.ok and r.kind in ("dataset", "checkpoint") for r in replies):
+        _, note = uploads_extras(thread_id)
+        lines.append(note.replace("This run uses", "Your next run uses") if note else "")
+    await say("\n\n".join(line for line in lines if line))
+
+
+def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """A handler that answers with a clear message instead of failing (a bug must not end the chat)."""
+    @functools.wraps(handler)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await handler(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - logged with its traceback, and the user is told
+            _log.exception("%s failed", handler.__name__)
+            await say(f"Something went wrong ({type(err).__name__}: {err}). Nothing was lost: your conversation is "
+                       "saved. Try again, or rephrase your request.")
+            return None
+    return run
+
+
+async def answer_with_button(action: cl.Action, answer: Callable[[dict[str, Any]], dict[str, Any] | str]) -> None:
+    """Answer the pending staging question from a button, as a task the stop button can cancel."""
+    thread_id = current_thread_id()
+    lock = runtime().lock(thread_id)
+    if lock.locked():
+        await say("A run is already in progress; press ■ to stop it.")
+        return
+    pending = await asyncio.to_thread(runtime().conversations.session(thread_id).pending)
+    call_id = (action.payload or {}).get("id")
+    if pending is None or pending.get("tool_call_id") != call_id or thread_id in runtime().answering:
+        await say("This proposal was already answered; ask again (e.g. *run it*) for a new one.")
+        return
+    decision = answer(pending)
+    if isinstance(decision, str):
+        await say(decision)
+        return
+    await remove_staging_buttons(action)
+
+    @guarded
+    async def work() -> None:
+        await cl.context.emitter.task_start()
+        try:
+            async with lock:
+                await answer_staging(thread_id, pending, decision)
+        finally:
+            runtime().answering.discard(thread_id)
+            await cl.context.emitter.task_end()
+
+    runtime().answering.add(thread_id)           # a double click (or a typed answer meanwhile) must not answer twice
+
+    # a task (not this HTTP request) runs it, so the stop button can cancel it like a message's task
+    cl.context.session.current_task = asyncio.create_task(work())
