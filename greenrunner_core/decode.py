@@ -123,10 +123,13 @@ def _pil_decode(data: bytearray, prep: ImagePrep) -> Image.Image:
         return img.convert(prep.pil_mode)
 
 
-def load_image(path: Path, prep: ImagePrep) -> torch.Tensor:
-    """Decode + resize (shorter side) + centre crop -> uint8 CHW tensor; ``DatasetError`` for an unreadable file."""
+def load_image(path: Path, prep: ImagePrep, content: bytes | None = None) -> torch.Tensor:
+    """Decode + resize (shorter side) + centre crop -> uint8 CHW tensor; ``DatasetError`` for an unreadable file.
+
+    With ``content`` (the file's bytes, e.g. shipped to a Ray worker) ``path`` only names the image in errors.
+    """
     try:
-        data = bytearray(path.read_bytes())
+        data = bytearray(path.read_bytes() if content is None else content)
         x = _fast_decode(data, prep)
         img = _pil_decode(data, prep) if x is None else None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
@@ -163,8 +166,12 @@ class ImageDecoder:
                                                               thread_name_prefix="greenrunner-decode"))
             return self._pool[1]
 
-    def load_batch(self, root: Path, paths: Sequence[str], prep: ImagePrep) -> torch.Tensor:
-        """The files (relative to ``root``) decoded and normalised into one float32 NCHW batch."""
+    def load_batch(self, root: Path, paths: Sequence[str], prep: ImagePrep,
+                   contents: Sequence[bytes] | None = None) -> torch.Tensor:
+        """The files (relative to ``root``, or their ``contents``) decoded and normalised into one float32 NCHW batch."""
+        if contents is not None:
+            return prep.normalise(list(self._executor().map(lambda item: load_image(root / item[0], prep, item[1]),
+                                                            zip(paths, contents, strict=True))))
         return prep.normalise(list(self._executor().map(lambda rel: load_image(root / rel, prep), paths)))
 
     def close(self) -> None:

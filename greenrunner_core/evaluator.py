@@ -6,7 +6,6 @@ interruption loses at most the batch in flight), with per-model accounting of ca
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -14,7 +13,8 @@ import numpy as np
 
 from greenrunner_core.energy import CarbonIntensity, EnergyLedger, EnergyMeter, default_meter
 from greenrunner_core.environment import Accounting, ModelFailedError
-from greenrunner_core.errors import DatasetError, GreenRunnerError
+from greenrunner_core.errors import DatasetError
+from greenrunner_core.execution import PullBackend, TaskDone, WorkerAccount
 from greenrunner_core.outcome_cache import Outcome, OutcomeCache
 from greenrunner_core.pull import PullTask, PullWorker, batches
 from greenrunner_core.registry.base import Registry
@@ -26,18 +26,17 @@ if TYPE_CHECKING:  # data.py is only needed for type hints; the evaluator uses i
 __all__ = ["Evaluator", "LiveEnvironment"]
 
 
-def _failure_reason(exc: Exception) -> str:
-    # our own errors are already actionable sentences; others keep their type for diagnosis
-    return str(exc) if isinstance(exc, GreenRunnerError) else f"{type(exc).__name__}: {exc}"
-
-
 class Evaluator:
-    """Answers evaluation calls from the cache first and computes only the missing ones, batch by batch."""
+    """Answers evaluation calls from the cache first and computes only the missing ones, batch by batch.
+
+    The compute runs on ``backend`` (default: this process, on ``worker``); several requests given together
+    (``predict_many``) run concurrently there. Only this object writes the cache, one batch per transaction.
+    """
 
     def __init__(self, registry: Registry, dataset: TargetDataset, cache: OutcomeCache,
                  batch_size: int = 64, accounting: Accounting | None = None, *,
                  meter: EnergyMeter | None = None, energy: EnergyLedger | None = None,
-                 worker: PullWorker | None = None) -> None:
+                 worker: PullWorker | None = None, backend: PullBackend | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
         self.registry = registry
@@ -47,7 +46,13 @@ class Evaluator:
         self.accounting = accounting if accounting is not None else Accounting()
         self.meter: EnergyMeter = meter if meter is not None else default_meter()
         self.energy = energy if energy is not None else EnergyLedger(kind=self.meter.kind, detail=self.meter.detail)
-        self.worker = worker if worker is not None else PullWorker()   # loaded models + decoder, kept between calls
+        self.worker = worker if worker is not None else PullWorker()   # in-process models + decoder, kept between calls
+        if backend is None:
+            from greenrunner_core.execution.local import LocalBackend
+            backend = LocalBackend(worker=self.worker)
+        self.backend = backend
+        self.workers: dict[str, WorkerAccount] = {}      # what each worker computed in this run
+        self.placement: dict[str, list[str]] = {}        # model -> workers that computed it in this run
 
     def predict(self, card: ModelCard, images: Sequence[TargetImage]) -> list[Outcome]:
         """Outcomes (same order as ``images``) of ``card`` on those images.
@@ -56,39 +61,76 @@ class Evaluator:
         the failure stay cached); ``DatasetError`` for an unreadable image; ``KeyboardInterrupt``
         propagates untouched, after the batches already computed were committed.
         """
+        (answer,) = self.predict_many([(card, images)])
+        if isinstance(answer, ModelFailedError):
+            raise answer
+        return answer
+
+    def predict_many(self, requests: Sequence[tuple[ModelCard, Sequence[TargetImage]]]
+                     ) -> list[list[Outcome] | ModelFailedError]:
+        """``predict`` for several requests at once: their missing batches run concurrently on the backend;
+        answers come back in request order whatever order the batches finished in."""
+        known: list[dict[str, Outcome]] = []
+        n_missing: list[int] = []
+        tasks: list[PullTask] = []
+        owner: list[int] = []
+        for r, (card, images) in enumerate(requests):
+            got = self.cache.get_many(card.name, card.weights_id, card.preprocess.id, [img.id for img in images])
+            missing: dict[str, str] = {}
+            for img in images:
+                if img.id not in got and img.id not in missing:
+                    missing[img.id] = img.path
+            known.append(got)
+            n_missing.append(len(missing))
+            if missing:
+                source = self.registry.source_of(card.name)
+                for batch in batches(list(missing.items()), self.batch_size):
+                    tasks.append(PullTask(source=source, card=card, dataset_root=str(self.dataset.root),
+                                          images=tuple(batch), batch_size=self.batch_size, meter=self.meter))
+                    owner.append(r)
+        failures: dict[int, ModelFailedError] = {}
+        if tasks:
+            for done in self.backend.run(tasks):
+                self._record(requests[owner[done.index]][0], known[owner[done.index]], done, failures, owner)
+        answers: list[list[Outcome] | ModelFailedError] = []
+        for r, (card, images) in enumerate(requests):
+            if r in failures:
+                answers.append(failures[r])
+                continue
+            answers.append(self._answer(card, images, known[r], n_missing[r]))
+        return answers
+
+    def _record(self, card: ModelCard, known: dict[str, Outcome], done: TaskDone,
+                failures: dict[int, ModelFailedError], owner: Sequence[int]) -> None:
+        """Write a finished task's outcomes to the cache and account them to its model and worker."""
+        account = self.accounting.account(card.name)
+        account.seconds += done.seconds
+        self.workers.setdefault(done.worker, WorkerAccount()).add(done, card.name)
+        if done.dataset_error is not None:
+            raise DatasetError(done.dataset_error) from done.cause
+        if done.failure is not None or done.result is None:
+            if owner[done.index] not in failures:
+                failed = failures[owner[done.index]] = ModelFailedError(card.name, done.failure or "no result")
+                failed.__cause__ = done.cause
+            return
+        new = done.result.outcomes()
+        self.cache.put_many(card.name, card.weights_id, card.preprocess.id, new)
+        known.update(new)
+        account.new_evaluations += len(new)
+        energy = self.energy.account(card.name)
+        energy.spent_joules += done.result.joules + done.result.load_joules
+        energy.load_joules += done.result.load_joules
+        where = self.placement.setdefault(card.name, [])
+        if done.worker not in where:
+            where.append(done.worker)
+
+    def _answer(self, card: ModelCard, images: Sequence[TargetImage], known: dict[str, Outcome],
+                n_missing: int) -> list[Outcome]:
         account = self.accounting.account(card.name)
         energy = self.energy.account(card.name)
-        key = (card.name, card.weights_id, card.preprocess.id)
-        known = self.cache.get_many(*key, [img.id for img in images])
-        missing: dict[str, str] = {}
-        for img in images:
-            if img.id not in known and img.id not in missing:
-                missing[img.id] = img.path
-        if missing:
-            source = self.registry.source_of(card.name)
-            todo = list(missing.items())
-            for batch in batches(todo, self.batch_size):
-                task = PullTask(source=source, card=card, dataset_root=str(self.dataset.root),
-                                images=tuple(batch), batch_size=self.batch_size, meter=self.meter)
-                start = time.perf_counter()
-                try:
-                    result = self.worker.run(task)
-                except DatasetError:
-                    raise
-                except Exception as exc:
-                    self.worker.release(source, card)
-                    raise ModelFailedError(card.name, _failure_reason(exc)) from exc
-                finally:
-                    account.seconds += time.perf_counter() - start
-                new = result.outcomes()
-                self.cache.put_many(*key, new)
-                known.update(new)
-                account.new_evaluations += len(new)
-                energy.spent_joules += result.joules + result.load_joules
-                energy.load_joules += result.load_joules
         outcomes = [known[img.id] for img in images]
         account.calls += len(images)
-        account.cache_hits += len(images) - len(missing)
+        account.cache_hits += len(images) - n_missing
         account.compute_seconds += sum(o.seconds for o in outcomes)
         account.macs += len(images) * card.macs
         for o in outcomes:
@@ -105,7 +147,8 @@ class LiveEnvironment:
 
     def __init__(self, registry: Registry, cards: Sequence[ModelCard], dataset: TargetDataset,
                  cache: OutcomeCache, batch_size: int = 64, *, meter: EnergyMeter | None = None,
-                 carbon: CarbonIntensity | None = None, worker: PullWorker | None = None) -> None:
+                 carbon: CarbonIntensity | None = None, worker: PullWorker | None = None,
+                 backend: PullBackend | None = None) -> None:
         self.cards: list[ModelCard] = list(cards)
         self.dataset = dataset
         self.images: list[TargetImage] = list(dataset.images)
@@ -116,7 +159,10 @@ class LiveEnvironment:
         if carbon is not None:
             self.energy.carbon = carbon
         self.evaluator = Evaluator(registry, dataset, cache, batch_size=batch_size, accounting=self.accounting,
-                                   meter=meter, energy=self.energy, worker=worker)
+                                   meter=meter, energy=self.energy, worker=worker, backend=backend)
+        self.workers = self.evaluator.workers          # what each worker computed (Ray: per actor)
+        self.placement = self.evaluator.placement      # model -> where it ran
+        self.execution = self.evaluator.backend.describe()
         self._allowed: dict[tuple[str, ...], dict[str, frozenset[int]]] = {}
 
     def _allowed_for(self, card: ModelCard, class_name: str) -> frozenset[int]:
@@ -127,15 +173,28 @@ class LiveEnvironment:
         return allowed
 
     def pull(self, model_index: int, image_indices: Sequence[int]) -> np.ndarray:
-        if not 0 <= model_index < len(self.cards):
-            raise IndexError(f"model index {model_index} out of range: this environment has "
-                             f"{len(self.cards)} models (0..{len(self.cards) - 1})")
-        bad = [i for i in image_indices if not 0 <= i < len(self.images)]
-        if bad:
-            raise IndexError(f"image indices {bad[:5]} out of range: the dataset has "
-                             f"{len(self.images)} images (0..{len(self.images) - 1})")
-        card = self.cards[model_index]
-        images = [self.images[i] for i in image_indices]
-        outcomes = self.evaluator.predict(card, images)
-        return np.fromiter((o.prediction in self._allowed_for(card, img.class_name)
-                            for img, o in zip(images, outcomes, strict=True)), dtype=bool, count=len(images))
+        (answer,) = self.pull_many([(model_index, image_indices)])
+        if isinstance(answer, ModelFailedError):
+            raise answer
+        return answer
+
+    def pull_many(self, pulls: Sequence[tuple[int, Sequence[int]]]) -> list[np.ndarray | ModelFailedError]:
+        """Several independent pulls at once (concurrent on a Ray backend); answers in the order asked."""
+        requests = []
+        for model_index, image_indices in pulls:
+            if not 0 <= model_index < len(self.cards):
+                raise IndexError(f"model index {model_index} out of range: this environment has "
+                                 f"{len(self.cards)} models (0..{len(self.cards) - 1})")
+            bad = [i for i in image_indices if not 0 <= i < len(self.images)]
+            if bad:
+                raise IndexError(f"image indices {bad[:5]} out of range: the dataset has "
+                                 f"{len(self.images)} images (0..{len(self.images) - 1})")
+            requests.append((self.cards[model_index], [self.images[i] for i in image_indices]))
+        answers: list[np.ndarray | ModelFailedError] = []
+        for (card, images), got in zip(requests, self.evaluator.predict_many(requests), strict=True):
+            if isinstance(got, ModelFailedError):
+                answers.append(got)
+                continue
+            answers.append(np.fromiter((o.prediction in self._allowed_for(card, img.class_name)
+                                        for img, o in zip(images, got, strict=True)), dtype=bool, count=len(images)))
+        return answers

@@ -6,6 +6,7 @@ Baselines in the same shape: ``baselines.py``; re-ranking a finished run: ``rera
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -80,7 +81,9 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
         excluded=excluded, notes=all_notes, interrupted=interrupted, stop_reason=stop_reason, wall_seconds=wall,
         use_case=use_case, confidence=state_like.confidence, energy_kind=energy_kind,
         energy_detail=ledger.detail if ledger is not None else "", carbon_g_per_kwh=carbon.g_per_kwh,
-        carbon_source=carbon.source)
+        carbon_source=carbon.source, execution=getattr(env, "execution", ""),
+        placement={n: list(w) for n, w in getattr(env, "placement", {}).items()},
+        workers={w: asdict(a) for w, a in getattr(env, "workers", {}).items()})
 
 
 def run_experiment(env: Environment, weights: Weights, strategy: Strategy, budget: int, *, dataset: str = "",

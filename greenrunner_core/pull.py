@@ -8,6 +8,7 @@ Energy: with an ``EnergyMeter`` on the task, each batch is measured and its shar
 """
 from __future__ import annotations
 
+import functools
 import gc
 import threading
 import time
@@ -39,10 +40,13 @@ class PullTask:
     images: tuple[tuple[str, str], ...]      # (image_id, path relative to dataset_root)
     batch_size: int = 64
     meter: EnergyMeter | None = None         # measures each batch (and a model load); picklable
+    contents: tuple[bytes, ...] | None = None   # the images' bytes (same order): a remote worker reads no path
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"PullTask batch_size must be >= 1 (got {self.batch_size})")
+        if self.contents is not None and len(self.contents) != len(self.images):
+            raise ValueError(f"PullTask has {len(self.contents)} contents for {len(self.images)} images")
 
 
 @dataclass(frozen=True)
@@ -106,20 +110,27 @@ def _meter_stop(meter: EnergyMeter | None, started: bool) -> EnergyReading | Non
 
 
 class PullWorker:
-    """What one process keeps between pulls: loaded models (least recently used dropped beyond ``max_models``)
-    and the image decoder pool. An ``Evaluator`` owns one; a worker process or Ray actor can hold one for its
-    lifetime. It pickles to an empty worker (models and threads stay in the process that made them)."""
+    """What one process keeps between pulls: loaded models (least recently used dropped beyond ``max_models``,
+    or beyond ``max_bytes`` of parameters + buffers; the model in use is always kept) and the image decoder
+    pool. An ``Evaluator`` owns one; a worker process or Ray actor can hold one for its lifetime, on ``device``.
+    It pickles to an empty worker (models and threads stay in the process that made them)."""
 
-    def __init__(self, max_models: int = 2, decoder: ImageDecoder | None = None) -> None:
+    def __init__(self, max_models: int = 2, decoder: ImageDecoder | None = None, *, max_bytes: int | None = None,
+                 device: str = "cpu") -> None:
         if max_models < 1:
             raise ValueError(f"PullWorker max_models={max_models} must be >= 1 (a pull needs its model loaded)")
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError(f"PullWorker max_bytes={max_bytes} must be >= 1 or None (no memory bound)")
         self.max_models = max_models
+        self.max_bytes = max_bytes
+        self.device = torch.device(device)
         self.decoder = decoder if decoder is not None else ImageDecoder()
         self._models: OrderedDict[tuple[str, str, str], torch.nn.Module] = OrderedDict()
+        self._bytes: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
 
     def __reduce__(self) -> tuple[Any, tuple[int]]:
-        return (PullWorker, (self.max_models,))
+        return (functools.partial(PullWorker, max_bytes=self.max_bytes, device=str(self.device)), (self.max_models,))
 
     @staticmethod
     def _key(source: ModelSource, card: ModelCard) -> tuple[str, str, str]:
@@ -135,22 +146,35 @@ class PullWorker:
         start = time.perf_counter()
         model = source.load(card)
         model.eval()
+        if self.device.type != "cpu":
+            model = model.to(self.device)
         seconds = time.perf_counter() - start
+        size = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
         with self._lock:
             self._models[key] = model
+            self._bytes[key] = size
             self._models.move_to_end(key)
-            while len(self._models) > self.max_models:
-                self._models.popitem(last=False)
+            while len(self._models) > 1 and (len(self._models) > self.max_models or (
+                    self.max_bytes is not None and sum(self._bytes.values()) > self.max_bytes)):
+                old, _ = self._models.popitem(last=False)
+                self._bytes.pop(old, None)
         return model, seconds
+
+    def loaded(self) -> list[str]:
+        """Names of the models kept loaded, least recently used first."""
+        with self._lock:
+            return [name for _, name, _ in self._models]
 
     def release(self, source: ModelSource | None = None, card: ModelCard | None = None) -> None:
         """Drop loaded models: one (source + card) or all (no arguments)."""
         with self._lock:
             if source is not None and card is not None:
                 dropped = self._models.pop(self._key(source, card), None) is not None
+                self._bytes.pop(self._key(source, card), None)
             else:
                 dropped = bool(self._models)
                 self._models.clear()
+                self._bytes.clear()
         if dropped:
             gc.collect()
 
@@ -179,10 +203,14 @@ class PullWorker:
         call_joules: list[float | None] = []
         kind: str | None = None
         total = 0.0
-        for batch in batches(task.images, task.batch_size):
+        for first in range(0, len(task.images), task.batch_size):
+            batch = task.images[first:first + task.batch_size]
+            contents = None if task.contents is None else task.contents[first:first + task.batch_size]
             started = _meter_start(meter)
             start = time.perf_counter()
-            x = self.decoder.load_batch(root, [rel for _, rel in batch], prep)
+            x = self.decoder.load_batch(root, [rel for _, rel in batch], prep, contents)
+            if self.device.type != "cpu":
+                x = x.to(self.device, non_blocking=True)
             with torch.inference_mode():
                 scores = _logits(model(x))
                 if scores.ndim != 2 or scores.shape[0] != len(batch) or scores.shape[1] != n_classes:

@@ -96,6 +96,9 @@ class ExperimentResult:
     variants: dict[str, dict[str, str]] = field(default_factory=dict)   # variant -> {"base", "tactic", "note"}
     constraints: dict[str, Any] = field(default_factory=dict)           # Constraints.to_dict() the run honoured
     removed_by_constraints: dict[str, str] = field(default_factory=dict)  # name -> the limits it breaks
+    execution: str = ""           # where evaluations ran: "in process", or the Ray workers and nodes
+    placement: dict[str, list[str]] = field(default_factory=dict)   # model -> workers that computed it in this run
+    workers: dict[str, dict[str, Any]] = field(default_factory=dict)  # worker -> WorkerAccount as a dict (summed = spent)
 
     def __post_init__(self) -> None:
         # a checkpointer stores tuples as lists: keep one shape

@@ -18,6 +18,7 @@ from greenrunner_core.data import TargetDataset, load_target
 from greenrunner_core.energy import CarbonIntensity, EnergyMeter, default_meter, fmt_joules
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError
 from greenrunner_core.evaluator import LiveEnvironment
+from greenrunner_core.execution import ExecutionSettings, PullBackend, make_backend
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.latency import LatencyCache, LatencyStats
 from greenrunner_core.outcome_cache import OutcomeCache
@@ -52,12 +53,14 @@ class Workspace:
     tactics: Sequence[str] = ()                   # e.g. ("quantize", "compile"): optimised variants as arms
     energy_meter: EnergyMeter | None = None       # injected by a front door (e.g. CodeCarbon); default: RAPL/estimate
     carbon: CarbonIntensity | None = None         # grid intensity for grams of CO2 (default: world average)
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)   # in process (default) or Ray workers
     _registry: Registry | None = field(default=None, init=False, repr=False)
     _demo: DemoZooSource | None = field(default=None, init=False, repr=False)
     _cache: OutcomeCache | None = field(default=None, init=False, repr=False)
     _meter: EnergyMeter | None = field(default=None, init=False, repr=False)
     _latency_cache: LatencyCache | None = field(default=None, init=False, repr=False)
     _worker: PullWorker | None = field(default=None, init=False, repr=False)
+    _backend: PullBackend | None = field(default=None, init=False, repr=False)
     variant_info: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False)
     tactic_skips: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     latency_stats: dict[str, LatencyStats] = field(default_factory=dict, init=False, repr=False)
@@ -105,6 +108,19 @@ class Workspace:
         if self._worker is None:
             self._worker = PullWorker()
         return self._worker
+
+    @property
+    def backend(self) -> PullBackend | None:
+        """The Ray backend (started on first use, kept for every run of this workspace); None = in process."""
+        if self._backend is None and self.execution.uses_ray:
+            self._backend = make_backend(self.execution)
+        return self._backend
+
+    def close(self) -> None:
+        """Stop the Ray workers (and a local Ray runtime this workspace started); in process: nothing to do."""
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            backend.close()
 
     @property
     def latency_cache(self) -> LatencyCache:
@@ -200,7 +216,7 @@ class Workspace:
 
     def environment(self, cards: Sequence[ModelCard], dataset: TargetDataset, batch_size: int = 64) -> LiveEnvironment:
         return LiveEnvironment(self.registry, list(cards), dataset, self.outcome_cache, batch_size=batch_size,
-                               meter=self.meter, carbon=self.carbon, worker=self.pull_worker)
+                               meter=self.meter, carbon=self.carbon, worker=self.pull_worker, backend=self.backend)
 
     def select(self, weights: Weights, *, models: Sequence[str] | None = None, data: str | Path | None = None,
                strategy: str = DEFAULT_STRATEGY, budget: int | None = None, seed: int = 0, batch_size: int = 16,

@@ -1,10 +1,12 @@
-"""What the tools need from their caller (cache folder, model sources, limits) and one shared Workspace per setting."""
+"""What the tools need from their caller (cache folder, model sources, limits, where evaluations run) and one shared
+Workspace per setting (a Ray backend then lives as long as its workspace)."""
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from greenrunner_core.execution import ExecutionSettings
 from greenrunner_core.workspace import Workspace
 
 
@@ -29,6 +31,15 @@ class ToolSettings:
                        "otherwise it states the cost and asks."})
     default_sample: int | None = field(default=None, metadata={
         "description": "Evaluate on a seeded sample of this many target images unless the tool call says otherwise."})
+    workers: int = field(default=0, metadata={
+        "description": "Evaluate on this many Ray workers (a local Ray runtime, or actors on ray_address); 0 = in "
+                       "process, without Ray."})
+    ray_address: str | None = field(default=None, metadata={
+        "description": "Join an existing Ray cluster: 'auto' or 'HOST:PORT'; None = $RAY_ADDRESS or no cluster."})
+    gpus_per_worker: float = field(default=0.0, metadata={"description": "GPUs each Ray worker requests."})
+
+    def execution(self) -> ExecutionSettings:
+        return ExecutionSettings.from_options(self.workers, self.ray_address, self.gpus_per_worker)
 
 
 _lock = threading.Lock()
@@ -40,12 +51,13 @@ def workspace_for(settings: ToolSettings | None) -> Workspace:
     settings = settings if isinstance(settings, ToolSettings) else ToolSettings()
     from greenrunner_core.paths import cache_dir
     root = Path(settings.cache_dir).expanduser() if settings.cache_dir else cache_dir()
-    key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision)
+    execution = settings.execution()
+    key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision, execution)
     with _lock:
         ws = _workspaces.get(key)
         if ws is None:
             ws = Workspace(cache_dir=root, checkpoints=[Path(c) for c in settings.checkpoints],
-                           include_torchvision=settings.include_torchvision)
+                           include_torchvision=settings.include_torchvision, execution=execution)
             _workspaces[key] = ws
         return ws
 

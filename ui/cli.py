@@ -35,6 +35,9 @@ def _workspace(args: argparse.Namespace) -> Workspace:
         meter, _ = meter_for(args.energy_meter, args.country)
         green = {"energy_meter": meter, "carbon": carbon_intensity_for(args.country),
                  "measure_latency": bool(args.measure_latency), "tactics": _csv(args.tactics) or ()}
+    if hasattr(args, "workers"):
+        from greenrunner_core.execution import ExecutionSettings
+        green["execution"] = ExecutionSettings.from_options(args.workers, args.ray_address, args.gpus_per_worker)
     ws = Workspace(checkpoints=[Path(p) for p in (args.checkpoints or [])],
                    include_torchvision=not getattr(args, "no_torchvision", False), **green)
     _build_demo_with_progress(ws)
@@ -139,6 +142,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+        ws.close()
     if dataset.report.issues:
         print(dataset.report.summary())
     print(terminal_report(result))
@@ -157,6 +161,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         result = run_brute_force(env, Weights({"accuracy": 1.0}), batch_size=args.batch_size, progress=bar)
     finally:
         bar.close()
+        ws.close()            # Ray workers (if any) are done: the pulls below are all answered by the cache
     if result.interrupted:
         print("interrupted: outcomes so far are cached; run the same command again to finish", file=sys.stderr)
         return 130
@@ -226,6 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--country", metavar="ISO3",
                        help="grid carbon intensity of this country for grams of CO2, e.g. FRA (default: world "
                             "average 475 g/kWh)")
+        p.add_argument("--workers", type=int, default=0, metavar="N",
+                       help="evaluate on N Ray workers (a local Ray runtime, or N actors on --ray-address); "
+                            "default 0 = in this process, without Ray")
+        p.add_argument("--ray-address", metavar="ADDR",
+                       help="join an existing Ray cluster: auto or HOST:PORT (default: $RAY_ADDRESS; 'local' "
+                            "ignores it); see docs/scale.md")
+        p.add_argument("--gpus-per-worker", type=float, default=0.0, metavar="G",
+                       help="GPUs each Ray worker requests (e.g. 1, or 0.5 to share one GPU by two workers)")
 
     p = sub.add_parser("select", help="pick the best model for a use case on target images")
     common(p)

@@ -28,6 +28,8 @@ class AppSettings(BaseSettings):
     llm: Literal["auto", "offline", "openai"] = Field("auto", description="auto: OpenAI-compatible endpoint when "
                                                                           "OPENAI_API_KEY is set, else offline")
     include_torchvision: bool = Field(True, description="list the torchvision catalog next to the demo zoo")
+    workers: int = Field(0, ge=0, description="evaluate on this many Ray workers; 0 = in process, without Ray")
+    ray_address: str | None = Field(None, description="join a Ray cluster: auto or HOST:PORT (None = $RAY_ADDRESS)")
     sample: int | None = Field(None, ge=1, description="evaluate on a seeded sample of this many target images")
     max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload (dataset zip or checkpoint)")
     progress_interval: float = Field(0.4, ge=0, description="seconds between live progress updates in the web UI")

@@ -12,7 +12,7 @@ from typing import Any
 from tabulate import tabulate
 
 from greenrunner_core.result import ExperimentResult
-from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score
+from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score, fmt_seconds
 from tools.text import TOP_HEADER
 
 Section = tuple[str, list[str], list[list[str]]]   # (title, header, rows)
@@ -148,4 +148,11 @@ def green_sections(result: ExperimentResult) -> list[Section]:
     if rows:
         out.append(("Optimised variants beside their base model (MACs unchanged by these tactics)", VARIANT_HEADER,
                     rows))
+    if any(w != "local" for w in result.workers):
+        rows = [[w, f"{a['tasks']:,}", f"{a['evaluations']:,}", fmt_seconds(a["seconds"]), fmt_joules(a["joules"]),
+                 ", ".join(a["models"])] for w, a in sorted(result.workers.items())]
+        out.append((f"Where evaluations ran — {result.execution}", WORKER_HEADER, rows))
     return out
+
+
+WORKER_HEADER = ["worker", "tasks", "evaluations", "compute", "energy", "models computed there"]

@@ -1,0 +1,138 @@
+"""Where pulls run: in this process (the default, no Ray import) or on Ray actors (``ray_backend``).
+
+A backend takes ``PullTask``s and yields ``TaskDone``s as they finish (any order); the evaluator on the
+driver answers from the outcome cache first, writes every computed outcome itself and hands results back
+to the strategy in request order, so the same seed gives the same calls and ranking on every backend.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from greenrunner_core.errors import GreenRunnerError
+
+if TYPE_CHECKING:
+    from greenrunner_core.pull import PullResult, PullTask
+    from greenrunner_core.registry.base import ModelSource
+    from greenrunner_core.registry.card import ModelCard
+
+__all__ = ["ExecutionSettings", "PullBackend", "TaskDone", "WorkerAccount", "make_backend"]
+
+LOCAL = "local"
+RAY_ADDRESS_ENV = "RAY_ADDRESS"
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """How evaluations are executed. ``workers=0`` and no ``ray_address``: in this process (no Ray).
+
+    ``workers=N``: a local Ray runtime with N actors (or N actors on the cluster at ``ray_address``).
+    ``ray_address``: ``"auto"``, ``"HOST:PORT"`` or ``"ray://HOST:PORT"`` joins an existing cluster
+    (``workers=0`` then means one actor per ``cpus_per_worker`` CPUs, or per GPU with ``num_gpus``).
+    """
+
+    workers: int = 0
+    ray_address: str | None = None
+    num_gpus: float = 0.0               # GPUs each worker requests (0 = CPU workers)
+    cpus_per_worker: float = 1.0
+    worker_memory_mb: int = 2048        # loaded models a worker keeps (LRU by parameter + buffer bytes)
+    max_restarts: int = 3               # a killed worker is restarted this many times
+    max_task_retries: int = 3           # a pull whose worker died is retried this many times
+    object_store_mb: int = 200          # object store of a local runtime this process starts
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.workers, int) or self.workers < 0:
+            raise GreenRunnerError(f"workers={self.workers!r} must be an integer >= 0 (0 = in this process)")
+        if self.num_gpus < 0 or self.cpus_per_worker <= 0:
+            raise GreenRunnerError(f"num_gpus={self.num_gpus!r} must be >= 0 and cpus_per_worker="
+                                   f"{self.cpus_per_worker!r} > 0 (resources each Ray worker requests)")
+        if self.worker_memory_mb < 1 or self.object_store_mb < 50:
+            raise GreenRunnerError(f"worker_memory_mb={self.worker_memory_mb} must be >= 1 and object_store_mb="
+                                   f"{self.object_store_mb} >= 50 (Ray's minimum object store is 50 MB)")
+        if self.max_restarts < -1 or self.max_task_retries < -1:
+            raise GreenRunnerError("max_restarts and max_task_retries must be >= -1 (-1 = without limit)")
+
+    @property
+    def uses_ray(self) -> bool:
+        return self.workers > 0 or bool(self.ray_address)
+
+    @classmethod
+    def from_options(cls, workers: int | None = None, ray_address: str | None = None,
+                     num_gpus: float | None = None) -> ExecutionSettings:
+        """Front-door options: ``ray_address`` None falls back to ``$RAY_ADDRESS``; ``"local"`` forces no cluster."""
+        address = ray_address if ray_address is not None else os.environ.get(RAY_ADDRESS_ENV) or None
+        if address is not None and address.strip().lower() in ("", LOCAL, "none"):
+            address = None
+        return cls(workers=int(workers or 0), ray_address=address, num_gpus=float(num_gpus or 0.0))
+
+    def describe(self) -> str:
+        if not self.uses_ray:
+            return "in process"
+        where = f"cluster at {self.ray_address}" if self.ray_address else "local Ray runtime"
+        count = f"{self.workers} worker(s)" if self.workers else "one worker per free CPU"
+        gpus = f", {self.num_gpus:g} GPU each" if self.num_gpus else ""
+        return f"Ray: {count} on the {where}{gpus}"
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """One finished pull task: its result, or why its model failed (or which image is unreadable)."""
+
+    index: int                          # position in the submitted task list
+    worker: str                         # where it ran: "local", or "w1@10.0.0.5" for Ray actor 1 on that node
+    result: PullResult | None = None
+    failure: str | None = None          # the model could not be loaded or run (it is excluded with this reason)
+    dataset_error: str | None = None    # an image could not be decoded (the run stops with this message)
+    seconds: float = 0.0                # compute seconds on the worker (model load + batches, or until failure)
+    cause: BaseException | None = field(default=None, compare=False, repr=False)   # in-process only: the exception
+
+
+@dataclass
+class WorkerAccount:
+    """What one worker computed in this run (cache answers cost it nothing)."""
+
+    tasks: int = 0
+    evaluations: int = 0
+    seconds: float = 0.0                # compute seconds (model loads + batches)
+    load_seconds: float = 0.0
+    joules: float = 0.0                 # energy of its batches and model loads (the meter's kind applies)
+    models: list[str] = field(default_factory=list)
+    restarts: int = 0                   # times this worker's process was replaced during the run
+
+    def add(self, done: TaskDone, model: str) -> None:
+        self.tasks += 1
+        self.seconds += done.seconds
+        if model not in self.models:
+            self.models.append(model)
+        if done.result is not None:
+            self.evaluations += len(done.result.image_ids)
+            self.load_seconds += done.result.load_seconds
+            self.joules += done.result.joules + done.result.load_joules
+
+
+class PullBackend(Protocol):
+    """Runs pull tasks; ``run`` yields each ``TaskDone`` as it finishes. Ctrl-C cancels what is outstanding."""
+
+    settings: ExecutionSettings
+
+    def run(self, tasks: Sequence[PullTask]) -> Iterator[TaskDone]: ...
+
+    def release(self, source: ModelSource, card: ModelCard) -> None:
+        """Drop a model that failed from whatever keeps it loaded."""
+        ...
+
+    def describe(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def make_backend(settings: ExecutionSettings | None = None) -> PullBackend:
+    """The in-process backend, or the Ray backend (imports ray only then)."""
+    settings = settings or ExecutionSettings()
+    if not settings.uses_ray:
+        from greenrunner_core.execution.local import LocalBackend
+        return LocalBackend(settings)
+    from greenrunner_core.execution.ray_backend import RayBackend
+    return RayBackend(settings)
