@@ -6,8 +6,8 @@ Baselines in the same shape: ``baselines.py``; re-ranking a finished run: ``rera
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
