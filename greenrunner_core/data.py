@@ -16,7 +16,14 @@ from PIL import Image
 
 from greenrunner_core.dataset_scan import TargetImage, ValidationIssue, ValidationReport, content_id, scan, unwrap
 from greenrunner_core.errors import DatasetError
-from greenrunner_core.label_map import LABEL_MAP_FORMAT, apply_label_map, load_label_map, normalize_label
+from greenrunner_core.label_map import (
+    LABEL_MAP_FORMAT,
+    apply_label_map,
+    check_label_map,
+    is_index,
+    load_label_map,
+    normalize_label,
+)
 from greenrunner_core.zip_extract import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, extract_zip
 
 __all__ = ["TargetDataset", "TargetImage", "load_target"]
@@ -63,7 +70,7 @@ class TargetDataset:
             wanted = {normalize_label(e) for e in self.label_map[class_name]}
         out = {i for i, label in enumerate(class_labels) if normalize_label(label) in wanted}
         if self.label_map is not None:
-            out |= {int(e) for e in wanted if e.isdigit() and int(e) < len(class_labels)}
+            out |= {int(e) for e in self.label_map[class_name] if is_index(e) and int(e) < len(class_labels)}
         result = frozenset(out)
         self._allowed_cache[key] = result
         return result
@@ -71,6 +78,8 @@ class TargetDataset:
     def restrict_to(self, label_spaces: Sequence[Sequence[str]]) -> TargetDataset:
         """Drop images whose class is unmapped in ANY of ``label_spaces``, reporting them as ``unmapped_class``."""
         spaces = [tuple(s) for s in label_spaces]
+        if self.label_map is not None:
+            check_label_map(self.label_map, spaces)
         unmapped: dict[str, str] = {}
         for c in self.class_names:
             for k, labels in enumerate(spaces):

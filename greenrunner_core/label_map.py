@@ -3,17 +3,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from greenrunner_core.dataset_scan import TargetImage, ValidationIssue
 from greenrunner_core.errors import DatasetError
 
-__all__ = ["LABEL_MAP_FORMAT", "apply_label_map", "load_label_map", "normalize_label"]
+__all__ = ["LABEL_MAP_FORMAT", "apply_label_map", "check_label_map", "is_index", "load_label_map", "normalize_label"]
 
 LABEL_MAP_FORMAT = ('A label map is a JSON object mapping each dataset class (folder name) to a LIST of model '
                      'labels counted as correct, e.g. {"chair": ["folding chair", "rocking chair"], '
                      '"cup": ["cup", "968"]} (entries are label names or class indices as strings).')
+
+
+_SIGNED_INT = re.compile(r"^[+-]?\d+$")
+
+
+def is_index(entry: str) -> bool:
+    """A label-map entry naming a class index ("281") rather than a label name."""
+    return entry.isdigit()
 
 
 def normalize_label(text: str) -> str:
@@ -47,10 +55,16 @@ def load_label_map(spec: str | Path | Mapping) -> dict[str, frozenset[str]]:
                                f"{LABEL_MAP_FORMAT}")
         entries = set()
         for e in value:
-            if isinstance(e, bool) or not isinstance(e, (str, int)) or (isinstance(e, int) and e < 0):
+            if isinstance(e, bool) or not isinstance(e, (str, int)):
                 raise DatasetError(f"{where}: entry {key!r} holds {e!r}; each item must be a model label name "
                                    f"or a class index. {LABEL_MAP_FORMAT}")
-            entries.add(str(e).strip())
+            text = str(e).strip()
+            if _SIGNED_INT.match(text) and int(text) < 0:
+                raise DatasetError(f"{where}: entry {key!r} holds the class index {text}; class indices count from 0 "
+                                   f"(0 .. number of model labels - 1). {LABEL_MAP_FORMAT}")
+            if not text:
+                raise DatasetError(f"{where}: entry {key!r} holds an empty label. {LABEL_MAP_FORMAT}")
+            entries.add(text.lstrip("+") if _SIGNED_INT.match(text) else text)
         out[key] = frozenset(entries)
     return out
 
@@ -83,3 +97,34 @@ def apply_label_map(images: list[TargetImage], mapping: dict[str, frozenset[str]
               for im in images if im.class_name not in resolved]
     kept = [im for im in images if im.class_name in resolved]
     return kept, resolved, issues
+
+
+def check_label_map(mapping: Mapping[str, frozenset[str]], label_spaces: Sequence[Sequence[str]]) -> None:
+    """Refuse entries that can never match: an index out of range of every label space, a name in none of them.
+
+    Raised before any evaluation, with the valid range and examples, so a typo is not scored as "always wrong".
+    """
+    spaces = [tuple(s) for s in label_spaces if s]
+    if not spaces:
+        return
+    names = {normalize_label(label) for space in spaces for label in space}
+    largest = max(len(s) for s in spaces)
+    sizes = sorted({len(s) for s in spaces})
+    for key, entries in mapping.items():
+        for entry in sorted(entries):
+            if is_index(entry):
+                if int(entry) >= largest:
+                    ranges = " or ".join(f"0..{n - 1}" for n in sizes)
+                    raise DatasetError(f"label map entry {key!r}: class index {entry} is out of range; the candidate "
+                                       f"models' labels are indexed {ranges}. Use an index in range or a label name")
+            elif normalize_label(entry) not in names:
+                close = suggest_labels(entry, names)
+                hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+                example = ", ".join(repr(x) for x in spaces[0][:3])
+                raise DatasetError(f"label map entry {key!r}: {entry!r} is not a label of any candidate model; "
+                                   f"{hint}labels look like {example} (or use a class index 0..{largest - 1})")
+
+
+def suggest_labels(entry: str, names: set[str], n: int = 3) -> list[str]:
+    import difflib
+    return difflib.get_close_matches(normalize_label(entry), sorted(names), n=n, cutoff=0.6)
