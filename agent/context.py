@@ -38,8 +38,10 @@ class Context(ToolSettings):
         return self.api_key or _env("OPENAI_API_KEY")
 
     def uses_openai(self) -> bool:
+        """An API key, an endpoint ($OPENAI_BASE_URL) or ``llm="openai"`` selects ChatOpenAI; an endpoint without a
+        key then fails with a clear message rather than falling back to the offline reasoner unnoticed."""
         if self.llm == "offline":
             return False
         if self.llm == "openai":
             return True
-        return self.resolved_api_key() is not None
+        return self.resolved_api_key() is not None or bool(self.base_url)

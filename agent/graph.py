@@ -22,10 +22,10 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent.context import Context
-from agent.llm import invoke_with_repair, load_chat_model
+from agent.llm import MissingKeyError, invoke_with_repair, load_chat_model
 from agent.staging import StagingDecision, apply_decision, staging_payload
 from agent.state import InputState, State
-from agent.tools import STAGED_TOOLS, TOOLS, TOOLS_BY_NAME
+from agent.tools import TOOLS, TOOLS_BY_NAME, requires_approval
 
 
 def _context(runtime: Runtime[Context] | None) -> Context:
@@ -36,7 +36,10 @@ def _context(runtime: Runtime[Context] | None) -> Context:
 def call_model(state: State, runtime: Runtime[Context]) -> dict[str, list[AIMessage]]:
     """The reasoning step: the chat model reads the conversation and answers or calls tools (validated)."""
     ctx = _context(runtime)
-    model = load_chat_model(ctx).bind_tools(TOOLS)
+    try:
+        model = load_chat_model(ctx).bind_tools(TOOLS)
+    except MissingKeyError as err:
+        return {"messages": [AIMessage(content=str(err))]}
     messages = [SystemMessage(content=ctx.system_prompt), *state.messages]
     response = invoke_with_repair(model, messages, TOOLS_BY_NAME, ctx)
     if state.is_last_step and response.tool_calls:
@@ -45,17 +48,18 @@ def call_model(state: State, runtime: Runtime[Context]) -> dict[str, list[AIMess
     return {"messages": [response]}
 
 
-def stage(state: State) -> dict[str, Any]:
+def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Pause for the user's approval of every staged tool call (the paper's staging step)."""
     message = state.messages[-1]
     if not isinstance(message, AIMessage):
         raise TypeError(f"stage expects the model's tool calls last, got {type(message).__name__}")
-    staged = [tc for tc in message.tool_calls if tc["name"] in STAGED_TOOLS]
+    staged = [tc for tc in message.tool_calls if requires_approval(tc)]
     if not staged:
         raise ValueError("stage was routed to without a staged tool call")
     decision = StagingDecision(approved=True)
     for call in staged:   # one interrupt per staged call; all must be approved
-        answer = StagingDecision.coerce(interrupt(staging_payload(call, state.proposal)))
+        answer = StagingDecision.coerce(interrupt(staging_payload(call, state.proposal, state.last_run,
+                                                                  _context(runtime))))
         if not answer.approved:
             decision = answer
             break
@@ -71,7 +75,7 @@ def route_model_output(state: State) -> Literal["__end__", "stage", "tools"]:
         raise TypeError(f"expected an AIMessage after call_model, got {type(last).__name__}")
     if not last.tool_calls:
         return "__end__"
-    if any(tc["name"] in STAGED_TOOLS for tc in last.tool_calls):
+    if any(requires_approval(tc) for tc in last.tool_calls):
         return "stage"
     return "tools"
 

@@ -84,7 +84,7 @@ def parse_intent(text: str) -> Intent | None:
     if re.search(r"\bbaselines?\b|benchmark[- ]card", t):
         return Intent("baselines", text=raw)
 
-    if re.search(r"\b(?:spend|settle)\b", t):
+    if re.search(r"\b(?:spend|settle)\b", t) and not re.search(r"\d", t):
         return Intent("spend", text=raw)
 
     m = re.search(rf"\bignore\s+(?:the\s+)?({metric})\b|\b(?:drop|disregard|forget(?: about)?|remove)\s+(?:the\s+)?"

@@ -15,6 +15,10 @@ from agent.context import Context
 from agent.offline import OfflineReasoner
 
 
+class MissingKeyError(ValueError):
+    """An OpenAI-compatible endpoint is configured without an API key."""
+
+
 def load_chat_model(ctx: Context) -> BaseChatModel:
     """ChatOpenAI when the context (or $OPENAI_API_KEY) gives a key, else the offline reasoner."""
     if not ctx.uses_openai():
@@ -22,8 +26,10 @@ def load_chat_model(ctx: Context) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
     key = ctx.resolved_api_key()
     if not key:
-        raise ValueError("llm='openai' needs an API key: set OPENAI_API_KEY (any non-empty value for local servers "
-                         "such as Ollama or vLLM)")
+        where = f"OPENAI_BASE_URL is set ({ctx.base_url}) but" if ctx.base_url else "llm='openai' is chosen but"
+        raise MissingKeyError(f"{where} OPENAI_API_KEY is not: set OPENAI_API_KEY (any non-empty value for local "
+                              "servers such as Ollama or vLLM), or unset OPENAI_BASE_URL to use the offline reasoner. "
+                              "Nothing was run.")
     return ChatOpenAI(model=ctx.model, base_url=ctx.base_url, api_key=key, timeout=ctx.llm_timeout,
                       max_retries=ctx.llm_max_retries, temperature=ctx.temperature)
 

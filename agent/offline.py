@@ -4,6 +4,7 @@ common follow-ups, and answers with real tool calls, so the very same graph runs
 When it does not understand, it says so and offers phrasings; it never guesses silently."""
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from agent.followup_replies import FollowUpReplies
+from agent.followups import parse_followup
 from agent.intents import PHRASINGS, Intent, _metric_words, parse_intent
-from agent.weighing import NotEnglishError
 from agent.proposal import (
     METRICS,
     ProposeWeightsArgs,
@@ -30,6 +32,9 @@ from greenrunner_core.result import ExperimentResult, RankedModel, Rerank
 from greenrunner_core.reward import Weights
 from tools.formatting import fmt_acc, fmt_score, fmt_weights, markdown_table
 from tools.result import RerankArtifact, RunRecord
+
+from agent.reading import is_english, reading_knowledge  # noqa: E402 (after the tools: one import block per layer)
+from agent.weighing import NotEnglishError  # noqa: E402
 
 NOT_UNDERSTOOD = "I did not understand"
 
@@ -123,7 +128,7 @@ class OfflineReasoner(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
-class Turn:
+class Turn(FollowUpReplies):
     """One reply of the offline reasoner to the conversation so far."""
 
     def __init__(self, messages: Sequence[BaseMessage], tools: set[str]) -> None:
@@ -141,6 +146,11 @@ class Turn:
         if isinstance(last, HumanMessage):
             text = last.content if isinstance(last.content, str) else " ".join(
                 str(p.get("text", "")) for p in last.content if isinstance(p, dict))
+            if text.strip() and not is_english(text):
+                return _ai(reading_knowledge()["non_english"])
+            followup = parse_followup(text)
+            if followup is not None:
+                return getattr(self, f"on_fu_{followup.kind}")(followup)
             intent = parse_intent(text)
             if intent is None:
                 return _ai(self.not_understood(text))
@@ -323,13 +333,18 @@ class Turn:
     def on_run_brute_force(self, intent: Intent) -> AIMessage:
         if blocked := self.needs("compare_baselines"):
             return blocked
-        return _ai("Running brute force as you asked; cached outcomes are reused.",
+        return _ai("Brute force evaluates every model on every image; cached outcomes are reused. It spends compute, "
+                   "so approve it first.",
                    _call("compare_baselines", {"baselines": ["brute_force"], "max_new_calls": 10 ** 9}))
 
     def on_baselines(self, intent: Intent) -> AIMessage:
         if blocked := self.needs("compare_baselines"):
             return blocked
-        return _ai("Comparing with brute force and the benchmark-card pick.", _call("compare_baselines", {}))
+        if re.search(r"\b(?:run|spend|compute|evaluate|do)\b", intent.text.lower()):
+            return _ai("Running the baselines spends evaluation calls on your images (cached ones are reused); "
+                       "approve it first.", _call("compare_baselines", {"max_new_calls": 10 ** 9}))
+        return _ai("Comparing with brute force and the benchmark-card pick from what is cached (no new evaluation); "
+                   "the reply says what the rest would cost.", _call("compare_baselines", {"max_new_calls": 0}))
 
     def on_complexity(self, intent: Intent) -> AIMessage:
         if blocked := self.needs("compute_complexity"):

@@ -98,7 +98,7 @@ def _clauses(t: str) -> list[_Clause]:
     kb = reading_knowledge()
     breaks = "|".join(re.escape(w) for w in kb["clause_breaks"])
     cuts = [0]
-    for m in re.finditer(rf"[.;:!?,()]|\s(?:{breaks})\s", t):
+    for m in re.finditer(rf"[;:!?()]|[.,](?=\s|$)|\s(?:{breaks})\s", t):
         cuts += [m.start(), m.end()]
     cuts.append(len(t))
     clauses = []

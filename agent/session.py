@@ -16,6 +16,10 @@ from agent.graph import build_graph, open_checkpointer
 from tools.progress import ToolProgress
 
 
+NOTHING_PENDING = ("There is nothing waiting for your approval: that run was already approved (or refused) and has "
+                   "been handled, so nothing new was started. Say “run it” to stage another run.")
+
+
 @dataclass
 class Event:
     """One streamed item: ``kind`` is "progress" (data: a ``ToolProgress`` of run_bandit/compare_baselines), "message"
@@ -80,7 +84,9 @@ class ChatSession:
 
     def stream_resume(self, decision: Any) -> Iterator[Event]:
         """Answer the pending interrupt: True/"approve", False/"no", or {"approved": bool, "weights": {...},
-        "strategy": ..., "budget": ..., "reason": ...}."""
+        "strategy": ..., "budget": ..., "reason": ...}. With nothing pending (an approval sent twice), a clear reply."""
+        if self.pending() is None:
+            return iter([Event("message", AIMessage(content=NOTHING_PENDING))])
         return self._stream(Command(resume=decision))
 
     @staticmethod

@@ -44,9 +44,19 @@ class StagingDecision(BaseModel):
         return cls(approved=False, reason=f"the approval could not be read ({type(value).__name__})")
 
 
-def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None) -> dict[str, Any]:
-    """What the interrupt shows: the staged call, the weights with their justification, and how to answer."""
+def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_run: Any = None,
+                    settings: Any = None) -> dict[str, Any]:
+    """What the interrupt shows: the staged call, the weights with their justification, the limits, what it will
+    spend (calls and estimated seconds), and how to answer."""
+    from agent.staged_costs import baselines_cost_lines, run_cost_lines
     args = dict(call["args"])
+    if call["name"] == "compare_baselines":
+        lines = ["**Approve this comparison?** It evaluates models on your images to compare with brute force and "
+                 "the benchmark-card pick.", "", *baselines_cost_lines(args, last_run, settings), "",
+                 "Approve or refuse."]
+        return {"type": "staging_baselines", "tool": "compare_baselines", "tool_call_id": call["id"],
+                "message": "\n".join(lines), "cost": lines[2:-2],
+                "resume": {"approve": {"approved": True}, "reject": {"approved": False, "reason": "..."}}}
     if call["name"] == "enable_metric":
         return {"type": "confirm_enable_metric", "tool": "enable_metric", "tool_call_id": call["id"],
                 "name": args.get("name"),
@@ -70,10 +80,9 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None) -> di
         lines += ["", f"**Hard constraints**: {limit_text(limits)} — models over a limit are removed before any "
                       "evaluation, each with a note."]
         lines += [f"- {k}: {quotes[k]}" for k in constraints if k in quotes]
-        if limits.needs_latency:
-            lines += ["- Latency is measured first, once per model on this machine (cached; a few seconds per "
-                      "uncached model)."]
     lines += ["", "Run: " + ", ".join(f"{k} {v}" for k, v in run.items() if v is not None)]
+    cost = run_cost_lines(args, last_run, settings)
+    lines += ["", "**What it spends**", *cost]
     if proposal and same and proposal.get("trade_offs"):
         lines += ["", "Trade-offs:"] + [f"- {t}" for t in proposal["trade_offs"]]
     if proposal and same and proposal.get("missing_metrics"):
@@ -83,7 +92,7 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None) -> di
             "justification": justification, "trade_offs": list((proposal or {}).get("trade_offs") or []) if same else [],
             "missing_metrics": list((proposal or {}).get("missing_metrics") or []) if same else [],
             "cues": list((proposal or {}).get("cues") or []) if same else [], "run": run,
-            "constraints": constraints,
+            "constraints": constraints, "cost": cost,
             "message": "\n".join(lines),
             "resume": {"approve": {"approved": True}, "adjust": {"approved": True, "weights": weights},
                        "reject": {"approved": False, "reason": "..."}}}

@@ -10,7 +10,7 @@ from langgraph.types import Command
 
 from agent.prompts import load_prompt
 from agent.proposal import ProposeWeightsArgs, proposal_markdown, trade_offs
-from tools.agent_tools import STAGED_TOOLS
+from tools.agent_tools import STAGED_TOOLS, requires_approval
 from tools.agent_tools import TOOLS as CORE_TOOLS
 
 
@@ -29,4 +29,4 @@ def propose_weights(runtime: ToolRuntime, **kwargs: Any) -> Command:
 TOOLS: list[BaseTool] = [propose_weights, *CORE_TOOLS]
 TOOLS_BY_NAME: dict[str, BaseTool] = {t.name: t for t in TOOLS}
 
-__all__ = ["STAGED_TOOLS", "TOOLS", "TOOLS_BY_NAME", "propose_weights"]
+__all__ = ["STAGED_TOOLS", "TOOLS", "TOOLS_BY_NAME", "propose_weights", "requires_approval"]

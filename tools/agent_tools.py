@@ -7,7 +7,7 @@ become ToolMessages with status "error" whose text says what to do (e.g. close m
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langchain_core.messages import ToolMessage
@@ -137,3 +137,11 @@ for _t in TOOLS:
 
 STAGED_TOOLS: frozenset[str] = frozenset({"run_bandit", "enable_metric"})
 """Tools that spend compute or run user code: the graph pauses for the user's approval before they execute."""
+
+
+def requires_approval(call: Mapping[str, Any]) -> bool:
+    """This tool call spends compute or runs user code, so the user approves it first. ``compare_baselines`` needs
+    approval unless it may spend no new evaluation (``max_new_calls=0``: answers from the cache only)."""
+    if call["name"] == "compare_baselines":
+        return (call.get("args") or {}).get("max_new_calls") != 0
+    return call["name"] in STAGED_TOOLS

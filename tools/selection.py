@@ -5,6 +5,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from greenrunner_core import metrics_protocol
 from greenrunner_core.baselines import run_benchmark_card, run_brute_force
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, suggest
@@ -24,6 +26,17 @@ from tools.schemas import CompareBaselinesArgs, RerankArgs, RunBanditArgs
 from tools.settings import ToolSettings, metrics_folder
 
 
+ENERGY_WORDS = ("energy", "energy_j", "joules", "power")
+ENERGY_AS_LATENCY = ("counted as latency: energy per image is estimated as measured latency × the CPU's power, and "
+                     "at constant power that ranks models exactly as latency does (log-scaled)")
+LATENCY_METRICS = ("latency", "latency_ms", "speed", *ENERGY_WORDS)
+
+
+def needs_latency(weights: Mapping[str, float]) -> bool:
+    """The weights count latency (or energy, which is estimated from it): every candidate must be timed first."""
+    return any(float(v) > 0 and k.strip().lower() in LATENCY_METRICS for k, v in weights.items())
+
+
 def split_weights(requested: Mapping[str, float], cards: Sequence[ModelCard],
                   metrics_dir: Path | None = None) -> tuple[Weights, dict[str, str]]:
     """The weights the reward can use on these cards, and a reason for every weight it must leave out.
@@ -37,6 +50,9 @@ def split_weights(requested: Mapping[str, float], cards: Sequence[ModelCard],
     enabled = set(metrics_protocol.enabled_metrics(metrics_dir)) if user_files else set()
     for raw_name, value in requested.items():
         name = raw_name.strip().lower()
+        if name in ENERGY_WORDS and value:
+            name = "latency"
+            excluded["energy"] = ENERGY_AS_LATENCY
         try:
             metric = resolve_metric(name)
         except InvalidWeightsError:
@@ -71,7 +87,8 @@ def split_weights(requested: Mapping[str, float], cards: Sequence[ModelCard],
 
 
 def _excluded_lines(excluded: Mapping[str, str], requested: Mapping[str, float]) -> list[str]:
-    return [f"- {name}={requested.get(name, 0):g} is left out of the reward: {why}" for name, why in excluded.items()]
+    return [f"- {name}={requested.get(name, 0):g} is "
+            + (why if why == ENERGY_AS_LATENCY else f"left out of the reward: {why}") for name, why in excluded.items()]
 
 
 def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None = None,
@@ -80,6 +97,8 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
     settings = settings or ToolSettings()
     strategy = args.strategy or DEFAULT_STRATEGY
     cards = ws.candidates(args.models, args.dataset)
+    if needs_latency(args.weights):
+        cards = ws.with_latency(cards)     # once per model and machine (cached); the user approved the run
     weights, excluded = split_weights(args.weights, cards, metrics_folder(settings))
     sample = args.sample or settings.default_sample
     constraints = limits.from_args(args.constraints)
@@ -194,6 +213,17 @@ def _uncached_calls(ws: Workspace, cards: Sequence[ModelCard], image_ids: Sequen
     return sum(len(image_ids) - len(cache.get_many(c.name, c.weights_id, c.preprocess.id, image_ids)) for c in cards)
 
 
+def _benchmark_pick(cards: Sequence[ModelCard], weights: Weights) -> str | None:
+    """The model the benchmark-card baseline picks (published accuracy + known metrics), without evaluating it."""
+    from greenrunner_core.experiment import reward_model_for
+    scored = [i for i, c in enumerate(cards) if c.benchmark_accuracy is not None]
+    if not scored:
+        return None
+    model = reward_model_for(cards, weights)
+    reward = model.reward(np.array([cards[i].benchmark_accuracy for i in scored]), np.array(scored))
+    return cards[scored[int(np.argmax(reward))]].name
+
+
 def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRecord | None,
                       current_weights: Mapping[str, float] | None, settings: ToolSettings | None = None,
                       progress: ProgressCallback | None = None) -> ToolResult:
@@ -250,17 +280,27 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRe
             lines.append(f"Brute force cost: {text.cost_line(bf.spent)}.")
             artifact.brute_force = BruteForceBaseline(run=True, calls=total, limit=limit, result=bf)
     if "benchmark_card" in args.baselines:
-        env = ws.environment(cards, dataset)
-        try:
-            bc = run_benchmark_card(env, weights, dataset=dataset_label(data))
-        except GreenRunnerError as err:
-            lines.append(f"Benchmark-card baseline not available: {err}")
+        pick_name = _benchmark_pick(cards, weights)
+        needed = _uncached_calls(ws, [c for c in cards if c.name == pick_name], image_ids) if pick_name else 0
+        if pick_name is None:
+            lines.append("Benchmark-card baseline not available: no candidate publishes a benchmark accuracy.")
+        elif needed > limit - new_evaluations:
+            rows.append(["benchmark card", pick_name, f"not evaluated ({needed:,} new calls needed)", "0", "0"])
+            lines.append(f"The benchmark card picks {pick_name} by its published accuracy (no evaluation needed for "
+                         f"the pick); its accuracy on your images needs {needed:,} new evaluation calls. Say 'run the "
+                         "baselines' to spend them (you approve first).")
         else:
-            new_evaluations += bc.spent.new_evaluations
-            pick = bc.best
-            rows.append(["benchmark card", pick.name if pick else "-", fmt_acc(pick) if pick else "-",
-                         f"{bc.spent.calls:,}", f"{bc.spent.new_evaluations:,}"])
-            artifact.benchmark_card = bc
+            env = ws.environment(cards, dataset)
+            try:
+                bc = run_benchmark_card(env, weights, dataset=dataset_label(data))
+            except GreenRunnerError as err:
+                lines.append(f"Benchmark-card baseline not available: {err}")
+            else:
+                new_evaluations += bc.spent.new_evaluations
+                pick = bc.best
+                rows.append(["benchmark card", pick.name if pick else "-", fmt_acc(pick) if pick else "-",
+                             f"{bc.spent.calls:,}", f"{bc.spent.new_evaluations:,}"])
+                artifact.benchmark_card = bc
     lines += ["", markdown_table(("method", "pick", "target accuracy of the pick", "calls", "new evaluations"), rows)]
     if bandit_pick is not None and bf is not None and bf.ranking:
         truth = [r.name for r in bf.ranking if r.excluded is None]

@@ -1,0 +1,140 @@
+"""The offline reasoner's replies to follow-ups read by intent (``agent.followups``): weight changes, factors, values
+refused with the valid range, limits set or lifted, top N. Answers come from the cache (``rerank``) whenever the last
+run can give them; anything that needs new evaluations or latency measurements is staged for approval first."""
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+
+from agent.followups import FollowUp
+from agent.proposal import adjust_weight, constraint_label
+
+LATENCY_METRICS = ("latency", "energy")
+SECONDS_PER_UNTIMED_MODEL = 6       # latency at batch 1 and at the evaluation batch, ~3 s each at most
+
+
+class FollowUpReplies:
+    """Mixin of ``agent.offline.Turn``: one ``on_fu_<kind>`` per follow-up kind."""
+
+    facts: Any
+
+    # provided by Turn
+    def _reweigh(self, weights: dict[str, float], why: str) -> AIMessage: ...
+    def _run_args(self, weights: dict[str, float], **overrides: Any) -> dict[str, Any]: ...
+    def needs(self, *names: str) -> AIMessage | None: ...
+
+    def _call(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        from agent.offline import _call
+        return _call(name, args)
+
+    def _ai(self, content: str, *calls: dict[str, Any]) -> AIMessage:
+        return AIMessage(content=content, tool_calls=list(calls))
+
+    def _latency_measured(self) -> bool:
+        run = self.facts.run_result
+        return run is not None and bool(run.latency) and len(run.latency) >= len(run.observations)
+
+    def _n_candidates(self) -> int | None:
+        run = self.facts.run_result
+        return len(run.observations) + len(run.removed_by_constraints) if run is not None else None
+
+    def _measure_cost(self) -> str:
+        n = self._n_candidates()
+        models = f"the {n} candidates" if n else "every candidate"
+        return (f"it times {models} once on this machine (cached per machine; up to ~{SECONDS_PER_UNTIMED_MODEL} s "
+                "per model not timed yet)")
+
+    def _latency_change(self, changes: dict[str, float], why: str) -> AIMessage:
+        """Latency/energy weights: from the cache when the last run measured latency, else a staged run."""
+        if self._latency_measured():
+            return self._reweigh(changes, why)
+        if blocked := self.needs("run_bandit"):
+            return blocked
+        weights = {**self.facts.current_weights(), **changes}
+        return self._ai(f"{why} Latency is not measured yet, so this cannot come from the cache: {self._measure_cost()}"
+                        ". I staged that run (cached outcomes are reused); approve it first.",
+                        self._call("run_bandit", self._run_args(weights)))
+
+    def on_fu_adjust(self, fu: FollowUp) -> AIMessage:
+        weights = self.facts.current_weights()
+        sentences = []
+        for metric, direction in fu.changes.items():
+            weights, sentence = adjust_weight(weights, metric, int(direction))
+            sentences.append(sentence)
+        changes = {m: weights[m] for m in fu.changes}
+        why = " ".join(sentences) + " The other weights stay as they are."
+        if any(m in LATENCY_METRICS for m in changes):
+            return self._latency_change(changes, why)
+        return self._reweigh(changes, why)
+
+    def on_fu_scale(self, fu: FollowUp) -> AIMessage:
+        metric, factor = next(iter(fu.changes.items()))
+        old = float(self.facts.current_weights().get(metric, 0.0))
+        if old == 0 and factor > 1:
+            return self._ai(f"The {metric} weight is 0, and {factor:g} × 0 is still 0. Say e.g. “set {metric} to 0.3” "
+                            "instead. I did not change anything.")
+        new = round(min(1.0, max(0.0, old * factor)), 3)
+        capped = " (capped at 1, the most a weight can count)" if old * factor > 1 else ""
+        why = f"I set the {metric} weight from {old:g} to {new:g} ({factor:g} ×){capped}; the others stay as they are."
+        if metric in LATENCY_METRICS:
+            return self._latency_change({metric: new}, why)
+        return self._reweigh({metric: new}, why)
+
+    def on_fu_set(self, fu: FollowUp) -> AIMessage:
+        current = self.facts.current_weights()
+        why = "I set " + ", ".join(f"{m} from {current.get(m, 0):g} to {v:g}" for m, v in fu.changes.items()) + "."
+        if any(m in LATENCY_METRICS and v > 0 for m, v in fu.changes.items()):
+            return self._latency_change(dict(fu.changes), why)
+        return self._reweigh(dict(fu.changes), why)
+
+    def on_fu_invalid(self, fu: FollowUp) -> AIMessage:
+        return self._ai(f"I did not change anything: {fu.reason}.")
+
+    def on_fu_top_n(self, fu: FollowUp) -> AIMessage:
+        if self.facts.run_result is None:
+            return self._ai("There is no run yet, so no ranking to show. Describe your use case first.")
+        if blocked := self.needs("rerank"):
+            return blocked
+        return self._ai(f"The top {fu.top_n} of your last run, from cached outcomes (0 new evaluations).",
+                        self._call("rerank", {"weights": {}, "top_n": fu.top_n}))
+
+    def _limits(self, limits: dict[str, Any], lift: list[str], why: str) -> AIMessage:
+        run = self.facts.run_result
+        needs_timing = "max_latency_ms" in limits and not self._latency_measured()
+        if run is not None and not needs_timing:
+            if blocked := self.needs("rerank"):
+                return blocked
+            lifted = [f for f in lift if f in run.constraints]
+            if lifted and run.removed_by_constraints:
+                why += (" Models the old limit removed were never evaluated, so the cache cannot rank them; say "
+                        "“run it” to stage a run that includes them.")
+            return self._ai(why + " Re-ranking your last run from cached outcomes (0 new evaluations).",
+                            self._call("rerank", {"weights": {}, "constraints": limits or None,
+                                                  "lift_constraints": lifted}))
+        if blocked := self.needs("run_bandit"):
+            return blocked
+        cost = f" A latency limit needs latency measured: {self._measure_cost()}." if needs_timing else ""
+        args = self._run_args(self.facts.current_weights(), constraints=limits or None)
+        if not limits:
+            args.pop("constraints", None)
+        return self._ai(f"{why}{cost} I staged a run with these limits; approve it first.",
+                        self._call("run_bandit", args))
+
+    def on_fu_constraint(self, fu: FollowUp) -> AIMessage:
+        limits = {**self.facts.constraints, **fu.constraints}
+        said = ", ".join(constraint_label(k, v, fu.constraints) for k, v in fu.constraints.items()
+                         if k != "latency_hardware")
+        return self._limits(limits, [], f"New hard limit: {said} (from “{fu.text.strip()}”); models over it are "
+                                        "removed, never traded off.")
+
+    def on_fu_lift(self, fu: FollowUp) -> AIMessage:
+        limits = {k: v for k, v in self.facts.constraints.items() if k not in fu.lift}
+        if "max_latency_ms" not in limits:
+            limits.pop("latency_hardware", None)
+        gone = [k for k in fu.lift if k in self.facts.constraints]
+        if not gone:
+            return self._ai("There is no such limit in force, so nothing changes. Limits now: "
+                            + (", ".join(constraint_label(k, v, limits) for k, v in limits.items()
+                                         if k != "latency_hardware") or "none") + ".")
+        return self._limits(limits, gone, f"I dropped the limit(s) {', '.join(gone)}.")

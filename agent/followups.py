@@ -1,0 +1,193 @@
+"""Follow-ups by intent, not by exact phrase: weight changes ("could you make model size count for more?", "twice as
+important", "I care about latency now"), limits ("what if the limit is 50 MB?", "drop the size limit"), top N, and
+values out of range refused with the reason and the valid range. The words are data in ``prompts/reading.json``."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from agent.reading import read_use_case, reading_knowledge, word_regex
+
+__all__ = ["FollowUp", "followup_metric_words", "parse_followup"]
+
+WEIGHT_RANGE = (0.0, 1.0)
+LIMIT_WORDS = {"size": "max_size_mb", "memory": "max_size_mb", "storage": "max_size_mb", "mb": "max_size_mb",
+               "latency": "max_latency_ms", "time": "max_latency_ms", "ms": "max_latency_ms",
+               "macs": "max_macs", "complexity": "max_macs", "compute": "max_macs", "flops": "max_macs",
+               "params": "max_params", "parameters": "max_params", "parameter": "max_params"}
+
+
+@dataclass
+class FollowUp:
+    """A follow-up read by intent. ``kind``: adjust (metric -> +1/-1), scale (metric -> factor), set (metric -> value),
+    invalid (with ``reason``), constraint (limits), lift (limit names), top_n."""
+
+    kind: str
+    text: str
+    changes: dict[str, float] = field(default_factory=dict)
+    constraints: dict[str, float | str | None] = field(default_factory=dict)
+    lift: list[str] = field(default_factory=list)
+    top_n: int | None = None
+    reason: str = ""
+
+
+def _kb() -> dict:
+    return reading_knowledge()["followups"]
+
+
+def followup_metric_words() -> list[tuple[str, str]]:
+    """(word, metric), longest first (so "model size" wins over "size")."""
+    pairs = [(w, m) for m, words in _kb()["metric_words"].items() for w in [m, *words]]
+    return sorted(set(pairs), key=lambda p: -len(p[0]))
+
+
+def _metrics_in(t: str) -> list[tuple[str, int, int]]:
+    """(metric, start, end) of each metric word, non-overlapping, in text order."""
+    taken: list[tuple[int, int]] = []
+    found = []
+    for word, metric in followup_metric_words():
+        for m in word_regex(word).finditer(t):
+            if any(m.start() < e and s < m.end() for s, e in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            found.append((metric, m.start(), m.end()))
+    return sorted(found, key=lambda f: f[1])
+
+
+def _any(words: list[str], t: str) -> re.Match[str] | None:
+    return next((m for w in words for m in [word_regex(w).search(t)] if m), None)
+
+
+def _is_use_case(t: str) -> bool:
+    """A new use case names a task in a longer sentence and has none of the follow-up markers up front."""
+    kb = _kb()
+    words = t.split()
+    if t.startswith(("what if", "could you", "can you", "make ", "set ", "now ")):
+        return False
+    if len(words) < 5 or _any(kb["task_words"], t) is None:
+        return False
+    reading = read_use_case(t)
+    return bool(reading.cues or reading.negated or re.search(r"\b(?:images?|photos?|pictures?|scans?|frames?|"
+                                                             r"video|footage|camera)\b", t))
+
+
+def _number(token: str) -> float | None:
+    try:
+        value = float(token)
+    except ValueError:
+        value = _kb()["numbers"].get(token)
+    return None if value is None else float(value)
+
+
+def parse_followup(text: str) -> FollowUp | None:
+    """The follow-up ``text`` asks for, or None (then the older phrase rules or the use-case reading apply)."""
+    t = " ".join(text.lower().replace("’", "'").split()).rstrip(" ?!.")
+    if not t or _is_use_case(t):
+        return None
+    for parse in (_lift, _constraint, _invalid_or_set, _top_n, _scale, _adjust):
+        found = parse(t, text)
+        if found is not None:
+            return found
+    return None
+
+
+def _lift(t: str, raw: str) -> FollowUp | None:
+    m = re.search(r"\b(?:drop|remove|lift|forget|ignore|no|without|clear|relax)\s+(?:the\s+|any\s+|all\s+)?"
+                  r"(?:(\w+)\s+)?(?:limits?|constraints?|caps?)\b", t)
+    if not m:
+        return None
+    word = (m.group(1) or "").strip()
+    if word in ("", "all", "the", "any"):
+        return FollowUp("lift", raw, lift=sorted(set(LIMIT_WORDS.values())))
+    field_name = LIMIT_WORDS.get(word)
+    if field_name is None:
+        return None
+    return FollowUp("lift", raw, lift=[field_name])
+
+
+def _invalid_or_set(t: str, raw: str) -> FollowUp | None:
+    words = "|".join(re.escape(w) for w, _ in followup_metric_words())
+    pairs = re.findall(rf"(?<![\w'])({words})(?:\s+weight)?\s*(?:to|=|:|at)\s*([-+]?[\w.]+)", t)
+    if not pairs or not re.search(r"\bset\b|=|\bweight\b|\bto\s*[-+]?[\d.]|\bmake\b|\bchange\b|\bput\b", t):
+        return None
+    metric_of = dict(followup_metric_words())
+    changes: dict[str, float] = {}
+    for word, token in pairs:
+        metric = metric_of[word]
+        try:
+            value = float(token)
+        except ValueError:
+            return FollowUp("invalid", raw, reason=f"“{token}” is not a number: a weight is a number in "
+                                                   f"[{WEIGHT_RANGE[0]:g}, {WEIGHT_RANGE[1]:g}], e.g. “set {metric} "
+                                                   "to 0.3”")
+        if not math.isfinite(value):
+            return FollowUp("invalid", raw, reason=f"{metric}={token} is not a finite number: a weight is in "
+                                                   f"[{WEIGHT_RANGE[0]:g}, {WEIGHT_RANGE[1]:g}]")
+        if not WEIGHT_RANGE[0] <= value <= WEIGHT_RANGE[1]:
+            return FollowUp("invalid", raw, reason=f"{metric}={value:g} is outside the valid range "
+                                                   f"[{WEIGHT_RANGE[0]:g}, {WEIGHT_RANGE[1]:g}] (0 ignores a metric, "
+                                                   "1 is the most a weight can count)")
+        changes[metric] = value
+    return FollowUp("set", raw, changes=changes)
+
+
+def _constraint(t: str, raw: str) -> FollowUp | None:
+    if re.search(r"\b(?:show|list|display|which)\b.*\bmodels?\b", t):
+        return None                  # "show the models under 20 MB" lists cards, it sets no limit
+    reading = read_use_case(raw)
+    limits = reading.constraints.to_dict()
+    if not limits:
+        m = re.search(r"\blimit\b.*?\b(\d+(?:\.\d+)?)\b(?!\s*(?:%|percent))", t)
+        if m and not re.search(r"\d\s*[a-z]", t[m.start(1):]):
+            return FollowUp("invalid", raw, reason=f"“{m.group(0)}” has no unit: say e.g. “limit size to "
+                                                   f"{m.group(1)} MB” or “latency within {m.group(1)} ms”")
+        return None
+    return FollowUp("constraint", raw, constraints=limits)
+
+
+def _top_n(t: str, raw: str) -> FollowUp | None:
+    numbers = "|".join(_kb()["numbers"])
+    m = re.search(rf"\b(?:top|best|first|leading)\s*(\d+|{numbers})\b|\b(\d+|{numbers})\s+(?:best|top)\b", t)
+    if not m or not re.search(r"\b(?:show|give|list|see|display|what|which|top)\b", t):
+        return None
+    n = _number(m.group(1) or m.group(2))
+    if n is None or n < 1 or n != int(n) or n > 50:
+        return FollowUp("invalid", raw, reason=f"top {m.group(1) or m.group(2)}: give a whole number from 1 to 50")
+    return FollowUp("top_n", raw, top_n=int(n))
+
+
+def _scale(t: str, raw: str) -> FollowUp | None:
+    factors = _kb()["factors"]
+    m = _any(list(factors), t)
+    metrics = _metrics_in(t)
+    if not m or not metrics:
+        return None
+    word = m.group(0).replace("-", " ")
+    factor = float(next(v for k, v in factors.items() if word_regex(k).fullmatch(word)))
+    return FollowUp("scale", raw, changes={metrics[0][0]: factor})
+
+
+def _adjust(t: str, raw: str) -> FollowUp | None:
+    kb = _kb()
+    metrics = _metrics_in(t)
+    if not metrics:
+        return None
+    if re.search(r"\b(?:don't|do not|doesn't|does not|not|no longer|never)\s+(?:really\s+)?(?:care|matter)", t):
+        return None                  # "size doesn't matter" = ignore (the phrase rules)
+    changes: dict[str, float] = {}
+    for i, (metric, start, end) in enumerate(metrics):
+        stop = metrics[i + 1][1] if i + 1 < len(metrics) else len(t)
+        begin = metrics[i - 1][2] if i > 0 else 0
+        if re.search(r"\bthan\s+(?:the\s+)?$", t[begin:start]):
+            continue                 # "accuracy is more important than size": only accuracy moves
+        window = t[begin:stop]
+        down = _any(kb["down"], window)
+        up = _any(kb["up"], window)
+        if down:
+            changes[metric] = -1.0
+        elif up:
+            changes[metric] = 1.0
+    if not changes:
+        return None
+    return FollowUp("adjust", raw, changes=changes)
