@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from greenrunner_core.label_map import (
     load_label_map,
     normalize_label,
 )
-from greenrunner_core.zip_extract import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, extract_zip
+from greenrunner_core.zip_extract import ZipLimits, extract_zip
 
 __all__ = ["TargetDataset", "TargetImage", "load_target"]
 
@@ -139,13 +139,14 @@ def _examples(labels: Sequence[str], k: int = 3) -> str:
 
 
 def load_target(path: str | Path, *, label_map: str | Path | Mapping | None = None,
-                cache_dir: Path | None = None, max_zip_entries: int = MAX_ZIP_ENTRIES,
-                max_zip_bytes: int = MAX_ZIP_BYTES) -> TargetDataset:
+                cache_dir: Path | None = None, zip_limits: ZipLimits = ZipLimits(),
+                max_zip_entries: int | None = None, max_zip_bytes: int | None = None) -> TargetDataset:
     """Load an ImageFolder directory (``root/<class>/<image>``) or a .zip of one, validating every file.
 
     A single top-level folder wrapping the class folders (``mydata/cat/1.jpg``) is unwrapped, in folders and zips
     alike; ``__MACOSX`` and dotfiles are ignored; images inside sub-folders of a class folder belong to that class. Corrupt, zero-byte, non-image, unreadable, duplicate and unmapped files are skipped and
-    listed in ``report``. Raises ``DatasetError`` when the path is missing or nothing usable remains.
+    listed in ``report``. Raises ``DatasetError`` when the path is missing or nothing usable remains, or when a zip
+    crosses ``zip_limits`` (``max_zip_entries`` / ``max_zip_bytes`` override its entry count and total size).
     """
     src = Path(path).expanduser()
     if not src.exists():
@@ -159,8 +160,9 @@ def load_target(path: str | Path, *, label_map: str | Path | Mapping | None = No
         if not zipfile.is_zipfile(src):
             raise DatasetError(f"target dataset {src} is a file but not a zip archive; pass a folder with one "
                                f"sub-folder per class or a .zip of such a folder")
-        base, zip_issues = extract_zip(src, cache_dir if cache_dir is not None else _default_cache_dir(),
-                                        max_zip_entries, max_zip_bytes)
+        limits = replace(zip_limits, max_entries=max_zip_entries or zip_limits.max_entries,
+                         max_total_bytes=max_zip_bytes or zip_limits.max_total_bytes)
+        base, zip_issues = extract_zip(src, cache_dir if cache_dir is not None else _default_cache_dir(), limits)
     else:
         raise DatasetError(f"target dataset {src} is neither a folder nor a zip file")
 

@@ -22,11 +22,14 @@ from greenrunner_core.errors import DatasetError
 __all__ = ["IMAGE_EXTENSIONS", "ISSUE_KINDS", "IssueKind", "TargetImage", "ValidationIssue", "ValidationReport",
            "content_id", "ignored", "scan", "unwrap"]
 
-IssueKind = Literal["corrupt", "zero_byte", "not_image", "unreadable", "unmapped_class", "duplicate", "unsafe_path"]
+IssueKind = Literal["corrupt", "zero_byte", "not_image", "unreadable", "unmapped_class", "duplicate", "unsafe_path",
+                    "too_large"]
 ISSUE_KINDS: tuple[str, ...] = get_args(IssueKind)
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jfif", ".png", ".ppm", ".pgm", ".pbm", ".pnm", ".bmp",
                               ".tif", ".tiff", ".webp", ".gif"})
 _IGNORED_NAMES = frozenset({"__MACOSX", "Thumbs.db", "desktop.ini"})
+MAX_IMAGE_BYTES = 64 << 20        # a bigger file is reported, not read: the scan holds up to 4 files in memory
+MAX_IMAGE_PIXELS = 64_000_000     # a bigger picture is reported, not decoded (an image bomb decodes to GBs)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def unwrap(root: Path) -> Path:
             entries = [e for e in os.scandir(root) if not ignored(e.name)]
         except OSError as e:
             raise DatasetError(f"cannot list {root} ({e})") from e
-        dirs = [e for e in entries if e.is_dir()]
+        dirs = [e for e in entries if e.is_dir(follow_symlinks=False)]
         images_here = [e for e in entries if e.is_file() and Path(e.name).suffix.lower() in IMAGE_EXTENSIONS]
         if len(dirs) != 1 or images_here:
             return root
@@ -108,16 +111,24 @@ def unwrap(root: Path) -> Path:
     return root
 
 
-def scan(root: Path) -> tuple[list[TargetImage], list[ValidationIssue], int]:
-    """Check every file under the class folders; returns usable images, issues and the number of files checked."""
+def scan(root: Path, max_file_bytes: int = MAX_IMAGE_BYTES) -> tuple[list[TargetImage], list[ValidationIssue], int]:
+    """Check every file under the class folders; returns usable images, issues and the number of files checked.
+
+    Symbolic links that lead out of ``root`` (a file or a whole class folder) are refused and reported; files
+    above ``max_file_bytes`` are reported without being read.
+    """
     issues: list[ValidationIssue] = []
     files: list[tuple[str, str]] = []     # (class_name, relative posix path)
     with os.scandir(root) as it:
         top = sorted((e for e in it if not ignored(e.name)), key=lambda e: e.name)
     loose = 0
+    real_root = Path(os.path.realpath(root))
     for entry in top:
+        if entry.is_symlink() and (why := _link_problem(real_root, entry.path)):
+            issues.append(ValidationIssue(entry.name, "unsafe_path", why))
+            continue
         if entry.is_dir():
-            files.extend(_walk_class(root, entry.name, issues))
+            files.extend(_walk_class(root, entry.name, issues, real_root))
         elif Path(entry.name).suffix.lower() in IMAGE_EXTENSIONS:
             loose += 1
             issues.append(ValidationIssue(entry.name, "unmapped_class",
@@ -130,7 +141,7 @@ def scan(root: Path) -> tuple[list[TargetImage], list[ValidationIssue], int]:
     # Pillow decodes with the GIL released, so a few threads overlap reading and decoding; map keeps the order.
     with warnings.catch_warnings(), ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
         warnings.simplefilter("ignore")  # DecompressionBombWarning, EXIF warnings...: the checks below decide
-        checks = list(pool.map(lambda f: _check_file(os.path.join(root, f[1]), f[1]), files))
+        checks = list(pool.map(lambda f: _check_file(os.path.join(root, f[1]), f[1], max_file_bytes), files))
     for (class_name, rel), (problem, data) in zip(files, checks):
         if problem is not None:
             issues.append(ValidationIssue(rel, problem[0], problem[1]))
@@ -143,10 +154,21 @@ def scan(root: Path) -> tuple[list[TargetImage], list[ValidationIssue], int]:
             continue
         first_of[image.id] = image
         images.append(image)
-    return images, issues, len(files) + loose
+    refused_links = sum(1 for i in issues if i.kind == "unsafe_path")
+    return images, issues, len(files) + loose + refused_links
 
 
-def _walk_class(root: Path, class_name: str, issues: list[ValidationIssue]) -> list[tuple[str, str]]:
+def _link_problem(real_root: Path, path: str) -> str | None:
+    """Why the symbolic link at ``path`` is refused (it leads out of the dataset), or None (a broken link is then
+    reported as unreadable)."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_relative_to(real_root):
+        return f"refused: symbolic link to {target}, outside the dataset folder (copy the file in instead)"
+    return None
+
+
+def _walk_class(root: Path, class_name: str, issues: list[ValidationIssue], real_root: Path
+                ) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
 
     def onerror(err: OSError) -> None:
@@ -154,17 +176,35 @@ def _walk_class(root: Path, class_name: str, issues: list[ValidationIssue]) -> l
         issues.append(ValidationIssue(rel, "unreadable", f"cannot list folder: {err.strerror or err}"))
 
     for dirpath, dirnames, filenames in os.walk(root / class_name, onerror=onerror):
-        dirnames[:] = sorted(d for d in dirnames if not ignored(d))
         prefix = Path(dirpath).relative_to(root).as_posix() + "/"
-        out.extend((class_name, prefix + f) for f in filenames if not ignored(f))
+        for d in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            dirnames.remove(d)                # os.walk does not follow them: say so instead of skipping silently
+            if not ignored(d):
+                why = _link_problem(real_root, os.path.join(dirpath, d)) or "refused: symbolic link to a folder"
+                issues.append(ValidationIssue(prefix + d, "unsafe_path", why))
+        dirnames[:] = sorted(d for d in dirnames if not ignored(d))
+        for f in filenames:
+            if ignored(f):
+                continue
+            why = _link_problem(real_root, os.path.join(dirpath, f)) if os.path.islink(os.path.join(dirpath, f)) \
+                else None
+            if why:
+                issues.append(ValidationIssue(prefix + f, "unsafe_path", why))
+            else:
+                out.append((class_name, prefix + f))
     return out
 
 
-def _check_file(path: str, rel: str) -> tuple[tuple[IssueKind, str] | None, bytes]:
+def _check_file(path: str, rel: str, max_bytes: int = MAX_IMAGE_BYTES
+                ) -> tuple[tuple[IssueKind, str] | None, bytes]:
     """Read the file once and decode it fully; returns (kind, detail) of the problem or None, and the bytes."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            size = os.fstat(f.fileno()).st_size
+            if size > max_bytes:
+                return ("too_large", f"{size / 2**20:,.1f} MB, above the {max_bytes / 2**20:,.0f} MB limit for one "
+                                     "image; not read"), b""
+            data = f.read(max_bytes + 1)
     except OSError as e:
         return ("unreadable", f"cannot read: {e.strerror or e}"), b""
     if not data:
@@ -175,6 +215,9 @@ def _check_file(path: str, rel: str) -> tuple[tuple[IssueKind, str] | None, byte
         if type(im).verify is not ImageFile.ImageFile.verify:   # only some formats (PNG: chunk CRCs) verify
             im.verify()
             im = Image.open(io.BytesIO(data))        # verify() leaves the image unusable: open afresh to decode
+        if im.width * im.height > MAX_IMAGE_PIXELS:
+            return ("too_large", f"{im.width}x{im.height} pixels, above the limit of {MAX_IMAGE_PIXELS:,} (about "
+                                 f"{im.width * im.height * 3 / 1e6:,.0f} MB decoded); not decoded"), data
         if im.format == "JPEG":
             im.draft(im.mode, (1, 1))                # decode the whole stream at 1/8 scale: still catches truncation
         im.load()

@@ -33,6 +33,7 @@ from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
 from greenrunner_core.strategies.base import ProgressCallback
 from greenrunner_core.tactic_source import TacticSource, variants_beside_bases
 from greenrunner_core.tactics import parse_tactics, variant_name
+from greenrunner_core.zip_extract import ZipLimits
 
 DEMO_DATASET = "demo"
 DEFAULT_BUDGET_FRACTION = 0.25
@@ -54,6 +55,7 @@ class Workspace:
     energy_meter: EnergyMeter | None = None       # injected by a front door (e.g. CodeCarbon); default: RAPL/estimate
     carbon: CarbonIntensity | None = None         # grid intensity for grams of CO2 (default: world average)
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)   # in process (default) or Ray workers
+    zip_limits: ZipLimits = field(default_factory=ZipLimits)   # how much a dataset zip may unpack to
     _registry: Registry | None = field(default=None, init=False, repr=False)
     _demo: DemoZooSource | None = field(default=None, init=False, repr=False)
     _cache: OutcomeCache | None = field(default=None, init=False, repr=False)
@@ -210,7 +212,8 @@ class Workspace:
         path = self.demo.target_dir if data in (None, "", DEMO_DATASET) else Path(str(data)).expanduser()
         if data in (None, "", DEMO_DATASET):
             self.demo.ensure_built()
-        dataset = load_target(path, label_map=label_map, cache_dir=Path(self.cache_dir) / "datasets")
+        dataset = load_target(path, label_map=label_map, cache_dir=Path(self.cache_dir) / "datasets",
+                              zip_limits=self.zip_limits)
         dataset = dataset.restrict_to([c.class_labels for c in cards])
         return dataset.sample(sample, seed) if sample else dataset
 

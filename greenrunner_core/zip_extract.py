@@ -1,6 +1,9 @@
 """Safe zip extraction for target datasets: into ``<cache>/<sha256 of the zip>[:16]``, reused once complete.
 
-Absolute paths, ``..`` and symlinks are refused, and the number of entries and the uncompressed size are capped.
+Absolute paths, ``..`` and symlinks are refused. Members are streamed to disk in chunks while the bytes actually
+written are counted against ``ZipLimits`` (per member, in total, and the compression ratio): a zip bomb is stopped
+after at most one chunk past a limit, whatever its headers claim, and a refused extraction leaves nothing on disk.
+Hand-written over ``zipfile`` because no maintained library bounds what it writes while reading.
 """
 from __future__ import annotations
 
@@ -12,22 +15,48 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from greenrunner_core.dataset_scan import IssueKind, ValidationIssue, ignored
 from greenrunner_core.errors import DatasetError
 
-__all__ = ["MAX_ZIP_BYTES", "MAX_ZIP_ENTRIES", "extract_zip"]
+__all__ = ["MAX_ZIP_BYTES", "MAX_ZIP_ENTRIES", "ZipLimits", "extract_zip"]
 
-MAX_ZIP_ENTRIES = 500_000                 # entries in one zip (files + folders)
-MAX_ZIP_BYTES = 16 * 1024**3              # total uncompressed size of the files we extract
+MIB = 1 << 20
+MAX_ZIP_ENTRIES = 100_000                 # entries in one zip (files + folders)
+MAX_ZIP_BYTES = 4 * 1024 * MIB            # total uncompressed bytes written for one zip
+_CHUNK = MIB                              # bytes read from a member at a time: the most memory one member takes
+_RATIO_FLOOR = 4 * MIB                    # the ratio limit applies once a member (or the zip) is bigger than this
 _MANIFEST = ".greenrunner-extract.json"   # written last into an extraction; its presence means "complete"
 
 
-def extract_zip(zip_path: Path, cache_root: Path, max_entries: int, max_bytes: int
-                 ) -> tuple[Path, list[ValidationIssue]]:
-    """Extract safely into ``cache_root/<sha256[:16]>`` (reused when complete); returns it and entry issues."""
+@dataclass(frozen=True)
+class ZipLimits:
+    """How much one zip may unpack to; checked on the bytes written, never on the sizes the headers declare."""
+
+    max_entries: int = MAX_ZIP_ENTRIES
+    max_member_bytes: int = 64 * MIB      # one file inside the zip (an image is a few MB at most)
+    max_total_bytes: int = MAX_ZIP_BYTES  # all files of the zip together
+    max_ratio: float = 200.0              # uncompressed / compressed size, per member and for the whole zip
+
+    def __post_init__(self) -> None:
+        for name in ("max_entries", "max_member_bytes", "max_total_bytes", "max_ratio"):
+            value = getattr(self, name)
+            if not value > 0 or value != value or value == float("inf"):
+                raise ValueError(f"ZipLimits.{name}={value!r} must be a finite number > 0")
+
+
+class _Refused(Exception):
+    """A limit was crossed while writing a member (turned into a DatasetError naming the zip)."""
+
+
+def extract_zip(zip_path: Path, cache_root: Path, limits: ZipLimits = ZipLimits()
+                ) -> tuple[Path, list[ValidationIssue]]:
+    """Extract safely into ``cache_root/<sha256[:16]>`` (reused when complete); returns it and entry issues.
+
+    Raises ``DatasetError`` (and leaves no partial extraction) when a limit of ``limits`` is crossed.
+    """
     digest = _sha256_file(zip_path)[:16]
     dest = Path(cache_root).expanduser() / digest
     cached = _read_manifest(dest)
@@ -39,20 +68,17 @@ def extract_zip(zip_path: Path, cache_root: Path, max_entries: int, max_bytes: i
         raise DatasetError(f"cannot open zip {zip_path}: {e}") from e
     with zf:
         infos = zf.infolist()
-        if len(infos) > max_entries:
-            raise DatasetError(f"zip {zip_path} has {len(infos)} entries, more than the limit of {max_entries}; "
-                               f"extract it yourself and pass the folder, or raise max_zip_entries")
+        if len(infos) > limits.max_entries:
+            raise DatasetError(f"zip {zip_path} has {len(infos)} entries, more than the limit of "
+                               f"{limits.max_entries}; extract it yourself and pass the folder, or raise the limit "
+                               f"(max_entries, GREENRUNNER_ZIP_MAX_ENTRIES)")
         plan, issues = _plan_extraction(infos)
-        size = sum(info.file_size for info, _ in plan)   # zipfile never yields more than an entry's file_size
-        if size > max_bytes:
-            raise DatasetError(f"zip {zip_path} would extract to {size / 1e6:.1f} MB, more than the limit of "
-                               f"{max_bytes / 1e6:.1f} MB; pass a smaller dataset (or a folder), or raise "
-                               f"max_zip_bytes")
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=dest.parent))
         try:
+            meter = _Meter(limits, max(Path(zip_path).stat().st_size, 1))
             for info, parts in plan:
-                problem = _extract_entry(zf, info, tmp, parts)
+                problem = _extract_entry(zf, info, tmp, parts, meter)
                 if problem is not None:
                     issues.append(ValidationIssue(info.filename, problem[0], problem[1]))
             (tmp / _MANIFEST).write_text(json.dumps({"zip": str(zip_path), "issues": [asdict(i) for i in issues]}))
@@ -63,9 +89,41 @@ def extract_zip(zip_path: Path, cache_root: Path, max_entries: int, max_bytes: i
             except OSError:
                 if _read_manifest(dest) is None:      # not another process finishing the same zip first
                     raise
+        except _Refused as refusal:
+            raise DatasetError(f"zip {zip_path} refused: {refusal} Nothing was kept. If the data is genuine, "
+                               "extract it yourself and pass the folder, or raise the limit") from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return dest, issues
+
+
+class _Meter:
+    """Counts the bytes written for one zip and refuses as soon as a limit is crossed."""
+
+    def __init__(self, limits: ZipLimits, zip_bytes: int) -> None:
+        self.limits = limits
+        self.zip_bytes = zip_bytes
+        self.total = 0
+
+    def add(self, name: str, member_bytes: int, compressed: int, chunk: int) -> None:
+        lim = self.limits
+        self.total += chunk
+        if member_bytes > lim.max_member_bytes:
+            raise _Refused(f"member {name!r} unpacks to more than {_mb(lim.max_member_bytes)} (the per-file limit: "
+                           "max_member_bytes, GREENRUNNER_ZIP_MAX_MEMBER_MB).")
+        if self.total > lim.max_total_bytes:
+            raise _Refused(f"it unpacks to more than {_mb(lim.max_total_bytes)} in all (the total limit: "
+                           "max_total_bytes, GREENRUNNER_ZIP_MAX_TOTAL_MB).")
+        for what, out, packed in ((f"member {name!r}", member_bytes, min(max(compressed, 1), self.zip_bytes)),
+                                  ("the zip", self.total, self.zip_bytes)):
+            if out > _RATIO_FLOOR and out > lim.max_ratio * packed:
+                raise _Refused(f"{what} expands more than {lim.max_ratio:g} times ({_mb(out)} from "
+                               f"{_mb(packed)} so far), which is how a zip bomb looks (the ratio limit: max_ratio, "
+                               "GREENRUNNER_ZIP_MAX_RATIO).")
+
+
+def _mb(n: float) -> str:
+    return f"{n / MIB:,.1f} MB"
 
 
 def _plan_extraction(infos: list[zipfile.ZipInfo]) -> tuple[list[tuple[zipfile.ZipInfo, list[str]]],
@@ -107,15 +165,19 @@ def _unsafe_reason(info: zipfile.ZipInfo, parts: list[str]) -> str | None:
     return None
 
 
-def _extract_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, parts: list[str]
+def _extract_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, parts: list[str], meter: _Meter
                    ) -> tuple[IssueKind, str] | None:
     target = dest.joinpath(*parts)
     if not target.resolve().is_relative_to(dest.resolve()):
         return "unsafe_path", "refused: resolves outside the extraction folder"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
         with zf.open(info) as src, open(target, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+            while chunk := src.read(_CHUNK):
+                written += len(chunk)
+                meter.add(info.filename, written, info.compress_size, len(chunk))
+                out.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         target.unlink(missing_ok=True)
         return "corrupt", f"damaged zip entry: {e}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from greenrunner_core.execution import ExecutionSettings
 from greenrunner_core.workspace import Workspace
+from greenrunner_core.zip_extract import ZipLimits
 
 
 @dataclass(kw_only=True)
@@ -31,6 +32,8 @@ class ToolSettings:
                        "otherwise it states the cost and asks."})
     default_sample: int | None = field(default=None, metadata={
         "description": "Evaluate on a seeded sample of this many target images unless the tool call says otherwise."})
+    zip_limits: ZipLimits = field(default_factory=ZipLimits, metadata={
+        "description": "Limits a dataset zip is unpacked under (per file, in all, compression ratio, entries)."})
     workers: int = field(default=0, metadata={
         "description": "Evaluate on this many Ray workers (a local Ray runtime, or actors on ray_address); 0 = in "
                        "process, without Ray."})
@@ -52,12 +55,14 @@ def workspace_for(settings: ToolSettings | None) -> Workspace:
     from greenrunner_core.paths import cache_dir
     root = Path(settings.cache_dir).expanduser() if settings.cache_dir else cache_dir()
     execution = settings.execution()
-    key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision, execution)
+    key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision, execution,
+           settings.zip_limits)
     with _lock:
         ws = _workspaces.get(key)
         if ws is None:
             ws = Workspace(cache_dir=root, checkpoints=[Path(c) for c in settings.checkpoints],
-                           include_torchvision=settings.include_torchvision, execution=execution)
+                           include_torchvision=settings.include_torchvision, execution=execution,
+                           zip_limits=settings.zip_limits)
             _workspaces[key] = ws
         return ws
 

@@ -38,8 +38,10 @@ def _workspace(args: argparse.Namespace) -> Workspace:
     if hasattr(args, "workers"):
         from greenrunner_core.execution import ExecutionSettings
         green["execution"] = ExecutionSettings.from_options(args.workers, args.ray_address, args.gpus_per_worker)
+    from ui.settings import AppSettings
     ws = Workspace(checkpoints=[Path(p) for p in (args.checkpoints or [])],
-                   include_torchvision=not getattr(args, "no_torchvision", False), **green)
+                   include_torchvision=not getattr(args, "no_torchvision", False),
+                   zip_limits=AppSettings().zip_limits(), **green)
     _build_demo_with_progress(ws)
     return ws
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from greenrunner_core.strategies import ALIASES, DEFAULT_STRATEGY, STRATEGIES
+from greenrunner_core.zip_extract import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, ZipLimits
 
 METRICS = ("accuracy", "size", "complexity")
 
@@ -31,12 +32,25 @@ class AppSettings(BaseSettings):
     workers: int = Field(0, ge=0, description="evaluate on this many Ray workers; 0 = in process, without Ray")
     ray_address: str | None = Field(None, description="join a Ray cluster: auto or HOST:PORT (None = $RAY_ADDRESS)")
     sample: int | None = Field(None, ge=1, description="evaluate on a seeded sample of this many target images")
-    max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload (dataset zip or checkpoint)")
+    max_upload_mb: float = Field(200.0, gt=0, allow_inf_nan=False,
+                                 description="largest accepted upload (dataset zip or checkpoint)")
+    zip_max_entries: int = Field(MAX_ZIP_ENTRIES, gt=0, description="most files and folders in one dataset zip")
+    zip_max_member_mb: float = Field(64.0, gt=0, allow_inf_nan=False,
+                                     description="largest file a dataset zip may unpack (counted while unpacking)")
+    zip_max_total_mb: float = Field(MAX_ZIP_BYTES / 2**20, gt=0, allow_inf_nan=False,
+                                    description="most a dataset zip may unpack to in all (counted while unpacking)")
+    zip_max_ratio: float = Field(200.0, gt=1, allow_inf_nan=False,
+                                 description="most a zip member (or the zip) may expand: unpacked / packed size")
     progress_interval: float = Field(0.4, ge=0, description="seconds between live progress updates in the web UI")
     auth_users: SecretStr | None = Field(None, description="'user:password,user2:password2' enables Chainlit's "
                                                            "password login (needs CHAINLIT_AUTH_SECRET)")
     slack_api_url: str | None = Field(None, description="Slack Web API base URL (GovSlack, a proxy, or a test "
                                                         "server); None = https://slack.com/api/")
+
+    def zip_limits(self) -> ZipLimits:
+        """The limits every dataset zip is unpacked under (uploads and agent runs alike)."""
+        return ZipLimits(max_entries=self.zip_max_entries, max_member_bytes=int(self.zip_max_member_mb * 2**20),
+                         max_total_bytes=int(self.zip_max_total_mb * 2**20), max_ratio=self.zip_max_ratio)
 
     def cache_root(self) -> Path:
         if self.cache_dir is not None:

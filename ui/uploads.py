@@ -23,6 +23,7 @@ from greenrunner_core.registry.checkpoint_files import (
     read_state_dict,
 )
 from greenrunner_core.registry.local import MANIFEST_KEYS, LocalCheckpointSource
+from greenrunner_core.zip_extract import ZipLimits
 
 Kind = Literal["dataset", "checkpoint", "manifest", "unsupported"]
 _SAFE = re.compile(r"[^A-Za-z0-9._\-]+")
@@ -86,10 +87,13 @@ class ConversationUploads:
     root: Path
     cache_dir: Path
     max_bytes: int
+    zip_limits: ZipLimits = field(default_factory=ZipLimits)
 
     @classmethod
-    def for_thread(cls, uploads_root: Path, thread_id: str, cache_dir: Path, max_mb: float) -> ConversationUploads:
-        return cls(Path(uploads_root) / safe_name(thread_id, "thread"), Path(cache_dir), int(max_mb * 2**20))
+    def for_thread(cls, uploads_root: Path, thread_id: str, cache_dir: Path, max_mb: float,
+                   zip_limits: ZipLimits | None = None) -> ConversationUploads:
+        return cls(Path(uploads_root) / safe_name(thread_id, "thread"), Path(cache_dir), int(max_mb * 2**20),
+                   zip_limits or ZipLimits())
 
     # ---- state ---------------------------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -178,7 +182,7 @@ class ConversationUploads:
         if not dest.exists():
             shutil.copyfile(path, dest)
         try:
-            dataset = load_target(dest, cache_dir=self.cache_dir / "datasets")
+            dataset = load_target(dest, cache_dir=self.cache_dir / "datasets", zip_limits=self.zip_limits)
         except (GreenRunnerError, zipfile.BadZipFile, OSError, EOFError) as err:
             dest.unlink(missing_ok=True)
             text = str(err).replace(str(dest.resolve()), shown).replace(str(dest), shown).replace(dest.name, shown)
