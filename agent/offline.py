@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from agent.explain import compare_text, explain, revive
 from agent.followup_replies import FollowUpReplies
 from agent.followups import parse_followup
 from agent.intents import PHRASINGS, Intent, _metric_words, parse_intent
@@ -27,10 +28,8 @@ from agent.proposal import (
     proposal_markdown,
     propose_weights,
 )
-from greenrunner_core.rerank import reward_terms
 from greenrunner_core.result import ExperimentResult, RankedModel, Rerank
 from greenrunner_core.reward import Weights
-from tools.formatting import fmt_acc, fmt_score, fmt_weights, markdown_table
 from tools.result import RerankArtifact, RunRecord
 
 from agent.reading import is_english, reading_knowledge  # noqa: E402 (after the tools: one import block per layer)
@@ -84,7 +83,7 @@ class Facts:
                     facts.use_case = str(args.get("use_case") or "")
                     facts.constraints = dict(args.get("constraints") or {})
                 elif name == "run_bandit":
-                    record = _revive(RunRecord, msg.artifact)
+                    record = revive(RunRecord, msg.artifact)
                     facts.run_args = dict(record.args if record and record.args else args)
                     facts.run_result = record.result if record else None
                     facts.weights = dict(args.get("weights") or {})
@@ -92,7 +91,7 @@ class Facts:
                     facts.rerank, facts.prefs = None, {}
                 elif name == "rerank":
                     facts.weights = {**(facts.weights or {}), **dict(args.get("weights") or {})}
-                    artifact = _revive(RerankArtifact, msg.artifact)
+                    artifact = revive(RerankArtifact, msg.artifact)
                     facts.rerank = artifact.after if artifact else None
                     if artifact is not None:
                         facts.constraints = dict(artifact.constraints)
@@ -376,62 +375,6 @@ class Turn(FollowUpReplies):
 
 _METRIC_MEANING = {"accuracy": "accuracy on your images", "size": "model size in MB",
                    "complexity": "MACs per image, the stand-in for speed, latency and energy"}
-
-
-def explain(ranking: list[RankedModel], weights: dict[str, float], run: ExperimentResult,
-            reward_weights: Weights) -> str:
-    """Why the leader leads: its reward split into the terms of each weighted metric (``RewardModel``), against #2."""
-    seen = [r for r in ranking if r.est_reward is not None and not r.excluded]
-    if not seen:
-        return "No model was evaluated in the last run, so there is nothing to explain."
-    parts = reward_terms(ranking, reward_weights)
-    top = seen[0]
-    terms = parts[top.name]
-    lines = [(f"**{top.name}** ranks first with reward {fmt_score(top.est_reward)} under "
-             f"{', '.join(f'{k}={v:g}' for k, v in weights.items() if k in METRICS)}:"),
-             f"- accuracy {fmt_acc(top, images=True)} → {terms.get('accuracy', 0.0):+.3f}",
-             (f"- size {top.size_mb:.3g} MB → {terms.get('size', 0.0):+.3f} (log-scaled between the smallest and the "
-             "largest candidate)"),
-             f"- complexity {top.macs:,} MACs → {terms.get('complexity', 0.0):+.3f}"]
-    if "latency" in terms:
-        lines.append(f"- latency {top.latency_ms:.3g} ms → {terms['latency']:+.3f}")
-    if len(seen) > 1:
-        second = seen[1]
-        diff = {m: terms[m] - parts[second.name][m] for m in terms}
-        best = max(diff, key=lambda m: diff[m])
-        worst = min(diff, key=lambda m: diff[m])
-        lines.append(f"\nAgainst #2 **{second.name}** (reward {fmt_score(second.est_reward)}): it wins mostly on "
-                     f"{best} ({diff[best]:+.3f})" + (f", and loses on {worst} ({diff[worst]:+.3f})"
-                                                        if diff[worst] < 0 else "") + ".")
-        overlap = top.reward_low <= second.reward_high
-        lines.append("Their reward intervals overlap, so #1 and #2 are close: more calls would separate them."
-                     if overlap else "Their reward intervals do not overlap: the lead is clear at 95 % confidence.")
-    lines.append(f"\nAll of this comes from the {run.n_images} target images of your run; ask \"what if "
-                 "size matters more?\" to see how the order moves.")
-    return "\n".join(lines)
-
-
-def compare_text(models: list[RankedModel], weights: dict[str, float]) -> str:
-    rows = [("rank", lambda m: str(m.rank)), ("target accuracy", lambda m: fmt_acc(m, images=True)),
-            ("size MB", lambda m: f"{m.size_mb:.3g}"), ("MACs", lambda m: f"{m.macs:,}"),
-            ("reward", lambda m: fmt_score(m.est_reward)),
-            ("benchmark accuracy", lambda m: fmt_score(m.benchmark_accuracy))]
-    table = markdown_table(["", *(m.name for m in models)], [[label, *(fn(m) for m in models)] for label, fn in rows])
-    a, b = models[0], models[1]
-    if a.est_reward is not None and b.est_reward is not None:
-        winner = a if a.est_reward >= b.est_reward else b
-        verdict = f"\n\nUnder the current weights ({fmt_weights(weights)}), **{winner.name}** is ahead."
-    else:
-        verdict = "\n\nOne of them was not evaluated on your images, so their rewards cannot be compared yet."
-    return table + verdict
-
-
-def _revive(kind: Any, artifact: Any) -> Any:
-    """A tool's typed artifact, also when read back from the checkpoint (stored form); None when absent."""
-    try:
-        return kind.revive(artifact) if artifact else None
-    except (KeyError, TypeError, ValueError):        # a conversation stored by an older version
-        return None
 
 
 __all__ = ["NOT_UNDERSTOOD", "Facts", "OfflineReasoner", "compare_text", "explain", "proposal_markdown"]

@@ -3,7 +3,6 @@ of deriving one from a use-case text through the knowledge base in ``prompts/kno
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
