@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("GREENRUNNER_SHARED_DATA") or REPO.parent / "shared" / "data")   # env: worktrees
 
 
 @pytest.fixture(scope="session", autouse=True)

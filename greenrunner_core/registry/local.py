@@ -16,13 +16,15 @@ from torch import nn
 
 from greenrunner_core.complexity import ComplexityCache, count_params
 from greenrunner_core.errors import GreenRunnerError, UnknownModelError, WeightsUnavailableError
-from greenrunner_core.registry.archs import get_arch
+from greenrunner_core.registry.arch_match import recognise_arch
+from greenrunner_core.registry.archs import arch_names, get_arch
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.registry.checkpoint_files import (
     CHECKPOINT_SUFFIXES,
     MANIFEST_FILE,
     checkpoint_kind,
     load_checkpoint_module,
+    read_state_dict,
     sha256_file,
 )
 
@@ -59,6 +61,7 @@ class LocalCheckpointSource:
     name: str = "local"
     complexity_cache: str | Path | None = None
     notes: list[str] = field(default_factory=list, init=False)
+    recognised: dict[str, str] = field(default_factory=dict, init=False)   # file name -> architecture found by shape
     _cards: list[ModelCard] | None = field(default=None, init=False, repr=False, compare=False)
     _entries: dict[str, _Entry] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -103,7 +106,8 @@ class LocalCheckpointSource:
         return merged
 
     def _scan(self) -> list[ModelCard]:
-        self.notes.clear()
+        self._entries.clear()
+        self.recognised.clear()
         self._entries.clear()
         manifest = self._manifest()
         files = sorted(p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")
@@ -128,12 +132,16 @@ class LocalCheckpointSource:
                 self.notes.append(f"skipped {path.name}: model name {card.name!r} is already used by "
                                   f"{self._entries[card.name].path.name}; give it another \"name\"")
                 continue
-            self._entries[card.name] = _Entry(path, kind, meta.get("arch") if kind == "state_dict" else None)
+            arch = (meta.get("arch") or self.recognised.get(path.name)) if kind == "state_dict" else None
+            self._entries[card.name] = _Entry(path, kind, arch)
             cards.append(card)
         return cards
 
     def _card(self, path: Path, kind: str, meta: Mapping[str, Any], cache: ComplexityCache) -> ModelCard:
         arch = meta.get("arch")
+        if kind == "state_dict" and not arch:
+            arch = self._recognised(path)
+            meta = {**meta, "arch": arch}
         if kind != "state_dict" and arch:
             self.notes.append(f"{path.name}: is {kind}, so its \"arch\" {arch!r} is only used for defaults")
         spec = get_arch(arch) if arch else None
@@ -165,6 +173,25 @@ class LocalCheckpointSource:
             benchmark_dataset=meta.get("benchmark_dataset"),
             description=str(meta.get("description") or (spec.description if spec else f"{kind} file {path.name}")),
         )
+
+
+    def _recognised(self, path: Path) -> str:
+        """The one registered architecture this state_dict loads into strictly, else an error saying what to do."""
+        match = recognise_arch(read_state_dict(path))
+        if match.arch:
+            self.recognised[path.name] = match.arch
+            self.notes.append(f"{path.name}: recognised as architecture {match.arch!r} (its parameter names and "
+                              f"shapes match exactly); name another \"arch\" in {MANIFEST_FILE} if that is wrong")
+            return match.arch
+        if match.matches:
+            raise GreenRunnerError(f"{path.name} is a state_dict that fits several architectures "
+                                   f"({', '.join(match.matches)}); name the one it was trained with in "
+                                   f'{MANIFEST_FILE}, e.g. {{"{path.name}": {{"arch": "{match.matches[0]}"}}}}')
+        closest = (f"the closest is {match.closest!r}: {match.why}" if match.closest else match.why)
+        raise GreenRunnerError(f"{path.name} is a state_dict of no registered architecture ({closest}); name its "
+                               f'architecture in {MANIFEST_FILE}, e.g. {{"{path.name}": {{"arch": "..."}}}} (one of '
+                               f"{', '.join(arch_names()[:6])}, ...), or save it as TorchScript "
+                               "(torch.jit.save(torch.jit.script(model), path))")
 
 
 def _preprocess_from(meta: Mapping[str, Any], base: Preprocess) -> Preprocess:

@@ -162,7 +162,7 @@ def test_export_archive_with_unsafe_pickled_member_is_refused(tmp_path):
 
 def test_bad_files_are_skipped_with_notes_and_the_rest_listed(tmp_path, resnet20):
     torch.save(resnet20.state_dict(), tmp_path / "good.pt")
-    torch.save(resnet20.state_dict(), tmp_path / "no_arch.pt")
+    torch.save(_small_classifier().state_dict(), tmp_path / "no_arch.pt")     # fits no registered architecture
     torch.save(resnet20.state_dict(), tmp_path / "wrong_arch.pt")
     torch.save(resnet20.state_dict(), tmp_path / "typo_arch.pt")
     (tmp_path / "garbage.pth").write_bytes(b"definitely not a checkpoint")
@@ -242,3 +242,50 @@ def test_shared_cifar10_checkpoints_become_seven_cards():
     assert round(cards["resnet56_akamaster"].params / 1e6, 2) == 0.85
     assert cards["resnet20_akamaster"].macs < cards["resnet56_akamaster"].macs
     assert all(c.source == "cifar10" and c.benchmark_dataset == "CIFAR-10 test" for c in cards.values())
+
+
+# ---- state_dicts recognised by their parameter names and shapes -------------------------------------------------
+
+def test_state_dict_without_manifest_is_recognised_by_its_shapes(tmp_path, resnet20):
+    torch.save({"state_dict": {f"module.{k}": v for k, v in resnet20.state_dict().items()}}, tmp_path / "mine.pt")
+    source = LocalCheckpointSource(tmp_path)
+    [card] = source.cards()
+    assert source.recognised == {"mine.pt": ARCH}
+    assert any("recognised as architecture 'cifar_resnet20_chenyaofo'" in n for n in source.notes)
+    assert card.class_labels == CIFAR10_CLASSES and card.macs == RESNET20_MACS
+    assert _same_outputs(source.load(card), resnet20, (3, 32, 32))
+
+
+def test_no_match_names_the_closest_architecture_and_why(tmp_path, resnet20):
+    state = dict(resnet20.state_dict())
+    state["fc.weight"] = torch.zeros(100, 64)               # a CIFAR-100 head
+    state["fc.bias"] = torch.zeros(100)
+    torch.save(state, tmp_path / "c100.pt")
+    source = LocalCheckpointSource(tmp_path)
+    assert source.cards() == []
+    note = source.notes[0]
+    assert "closest is 'cifar_resnet20_chenyaofo'" in note and "fc.bias: [100] vs [10]" in note
+    assert "greenrunner.json" in note
+
+
+def test_several_matching_architectures_are_a_question(tmp_path, resnet20, monkeypatch):
+    from greenrunner_core.registry import arch_match
+    sig = arch_match._signature(ARCH)
+    monkeypatch.setattr(arch_match, "arch_names", lambda: ["twin_a", "twin_b"])
+    monkeypatch.setattr(arch_match, "_signature", lambda name: sig)
+    torch.save(resnet20.state_dict(), tmp_path / "twin.pt")
+    source = LocalCheckpointSource(tmp_path)
+    assert source.cards() == []
+    assert "fits several architectures (twin_a, twin_b)" in source.notes[0]
+
+
+def test_shared_checkpoints_are_recognised_without_their_file_names(tmp_path, shared_data):
+    """The akamaster and chenyaofo ResNet-20 layouts differ (zero-pad shortcut + 'linear' vs 1x1 conv + 'fc')."""
+    import shutil
+    expected = {"akamaster_resnet20-12fca82f.th": "cifar_resnet20_akamaster",
+                "chenyaofo_cifar10_resnet20-4118986f.pt": "cifar_resnet20_chenyaofo"}
+    for i, name in enumerate(expected):
+        shutil.copyfile(shared_data / "cifar10" / "models" / name, tmp_path / f"upload{i}.pt")       # names say nothing
+    source = LocalCheckpointSource(tmp_path)
+    assert len(source.cards()) == 2
+    assert source.recognised == {f"upload{i}.pt": arch for i, arch in enumerate(expected.values())}
