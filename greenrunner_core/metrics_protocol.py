@@ -1,23 +1,18 @@
-"""User metrics: the protocol a metric module implements, stub generation checked by AST, opt-in enabling, timed runs.
+"""User metrics: the protocol a metric module implements, stub generation checked by AST, opt-in enabling.
 
 A user metric lives in one Python file in the user's metrics folder. GreenRunner writes a stub, checks it
 parses (``ast``) and has the protocol's parts, but never imports (executes) it until the user enables it
-explicitly; the list of enabled metrics is ``enabled.json`` in that folder. Enabled metrics are loaded and
-measured with a timeout; their errors are reported as data, never raised into the selection run.
+explicitly; the list of enabled metrics is ``enabled.json`` in that folder. ``user_metric_runs`` loads and
+measures enabled metrics in child processes with a real timeout; their errors are reported as data.
 """
 from __future__ import annotations
 
 import ast
-import functools
-import importlib.util
 import json
 import keyword
-import math
 import os
 import re
-import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -235,95 +230,12 @@ def enable_metric(name: str, folder: str | Path | None = None) -> StubCheck:
     return check
 
 
-# ---- running enabled metrics with a timeout ---------------------------------------------------------------
-
 @dataclass
 class MetricRun:
-    """Values per model for one user metric, and what went wrong (errors are data, not exceptions)."""
+    """Values per model for one user metric, and what went wrong (errors are data, not exceptions).
+
+    Kept here (not in ``user_metric_runs``): conversation checkpoints name this class by its module."""
 
     name: str
     values: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)   # model name (or "<load>") -> message
-
-
-def call_with_timeout(fn: Callable[[], Any], timeout: float) -> Any:
-    """Run ``fn`` in a daemon thread; raise ``TimeoutError`` when it takes longer than ``timeout`` seconds.
-
-    Python threads cannot be killed: a timed-out call keeps running in the background until it returns, but
-    its result is discarded and the caller goes on.
-    """
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True, name="greenrunner-user-metric")
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise TimeoutError(f"took longer than {timeout:g} s")
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
-def load_metric(name: str, folder: str | Path | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> UserMetric:
-    """Import an ENABLED metric module (with a timeout) and check its ``METRIC`` object."""
-    folder = Path(folder) if folder is not None else metrics_dir()
-    if name not in enabled_metrics(folder):
-        raise GreenRunnerError(f"user metric {name!r} is not enabled; GreenRunner runs user code only after it is "
-                               "enabled explicitly")
-    path = folder / f"{name}.py"
-
-    def load() -> Any:
-        spec = importlib.util.spec_from_file_location(f"greenrunner_user_metric_{name}", path)
-        if spec is None or spec.loader is None:
-            raise GreenRunnerError(f"cannot import {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules.pop(spec.name, None)
-        spec.loader.exec_module(module)
-        return getattr(module, "METRIC", None)
-
-    metric = call_with_timeout(load, timeout)
-    if not isinstance(metric, UserMetric):
-        raise GreenRunnerError(f"{path}: METRIC must have name, direction, normalisation, description and measure()")
-    if metric.name != name:
-        raise GreenRunnerError(f"{path}: METRIC.name is {metric.name!r}, expected {name!r} (the file name)")
-    return metric
-
-
-def load_enabled_metrics(folder: str | Path | None = None,
-                         timeout: float = DEFAULT_TIMEOUT_S) -> tuple[list[UserMetric], dict[str, str]]:
-    """Every enabled metric that loads, and an error message per metric that does not."""
-    loaded: list[UserMetric] = []
-    errors: dict[str, str] = {}
-    for name in enabled_metrics(folder):
-        try:
-            loaded.append(load_metric(name, folder, timeout))
-        except Exception as exc:  # noqa: BLE001 - user code: report, never raise
-            errors[name] = f"{type(exc).__name__}: {exc}"
-    return loaded, errors
-
-
-def measure_metric(metric: UserMetric, models: Sequence[tuple[ModelCard, Callable[[], Any]]],
-                   inputs: Callable[[ModelCard], tuple[Any, Sequence[frozenset[int]]]],
-                   timeout: float = DEFAULT_TIMEOUT_S) -> MetricRun:
-    """Measure ``metric`` for each (card, model loader) with ``timeout`` seconds per model.
-
-    ``inputs(card)`` returns the preprocessed target images and per-image correct sets for that card.
-    """
-    run = MetricRun(metric.name)
-    for card, load_model in models:
-        try:
-            model = load_model()
-            images, correct = inputs(card)
-            value = float(call_with_timeout(functools.partial(metric.measure, model, card, images, correct), timeout))
-            if not math.isfinite(value):
-                raise ValueError(f"returned {value}, not a finite number")
-            run.values[card.name] = value
-        except Exception as exc:  # noqa: BLE001 - user code: report, never raise
-            run.errors[card.name] = f"{type(exc).__name__}: {exc}"
-    return run

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from greenrunner_core import metrics_protocol
+from greenrunner_core import metrics_protocol, user_metric_runs
 from greenrunner_core.baselines import run_benchmark_card, run_brute_force
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, suggest
 from greenrunner_core.metrics_protocol import MetricRun
@@ -24,7 +24,6 @@ from tools.formatting import fmt_acc, fmt_macs, fmt_seconds, fmt_weights, markdo
 from tools.result import BaselinesArtifact, BruteForceBaseline, RerankArtifact, RunRecord, ToolResult
 from tools.schemas import CompareBaselinesArgs, RerankArgs, RunBanditArgs
 from tools.settings import ToolSettings, metrics_folder
-
 
 ENERGY_WORDS = ("energy", "energy_j", "joules", "power")
 ENERGY_AS_LATENCY = ("counted as latency: energy per image is estimated as measured latency × the CPU's power, and "
@@ -135,12 +134,12 @@ def measure_enabled_user_metrics(ws: Workspace, result: ExperimentResult, datase
     if not names or not result.top3:
         return [], []
     from tools.user_metrics import metric_inputs
-    loaded, load_errors = metrics_protocol.load_enabled_metrics(folder, settings.user_metric_timeout)
+    loaded, load_errors = user_metric_runs.load_enabled_metrics(folder, settings.user_metric_timeout)
     lines = [f"- {name}: could not be loaded — {err}" for name, err in load_errors.items()]
     runs = []
     top = [ws.registry.get(r.name) for r in result.top3]
     for metric in loaded:
-        run = metrics_protocol.measure_metric(
+        run = user_metric_runs.measure_metric(
             metric, [(card, lambda card=card: ws.registry.load(card.name)) for card in top],
             lambda card: metric_inputs(card, dataset), settings.user_metric_timeout)
         values = ", ".join(f"{n}={v:.4g}" for n, v in run.values.items()) or "no value"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenrunner_core import metrics_protocol
+from greenrunner_core import metrics_protocol, user_metric_runs
 from greenrunner_core.registry.card import ModelCard
 from tools.result import ToolResult
 from tools.schemas import EnableMetricArgs, GenerateMetricStubArgs
@@ -45,7 +45,7 @@ def enable_metric(args: EnableMetricArgs, settings: ToolSettings | None = None) 
     check = metrics_protocol.enable_metric(args.name, folder)
     name = check.path.stem
     try:
-        metric = metrics_protocol.load_metric(name, folder, settings.user_metric_timeout)
+        metric = user_metric_runs.load_metric(name, folder, settings.user_metric_timeout)
         status = (f"Enabled user metric {name} ({metric.direction} is better, {metric.normalisation}). It is "
                   "measured on the top 3 of the next runs, with a limit of "
                   f"{settings.user_metric_timeout:g} s per model; errors are reported, not raised.")

@@ -13,7 +13,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.prebuilt import ToolNode
 
 from agent.state import State
-from greenrunner_core import metrics_protocol
+from greenrunner_core import metrics_protocol, user_metric_runs
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, UnknownModelError
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from greenrunner_core.workspace import Workspace
@@ -240,7 +240,7 @@ def test_metric_stub_is_written_checked_and_never_run_until_enabled(tmp_path, ws
     with pytest.raises(GreenRunnerError, match="NotImplementedError"):
         user_metrics.enable_metric(EnableMetricArgs(name="blur_robustness"), local)
     with pytest.raises(GreenRunnerError, match="not enabled"):
-        metrics_protocol.load_metric("blur_robustness", tmp_path)
+        user_metric_runs.load_metric("blur_robustness", tmp_path)
     # writing again keeps the user's file
     path.write_text(path.read_text() + "\n# my notes\n")
     user_metrics.generate_metric_stub(GenerateMetricStubArgs(name="blur_robustness", description="x",
@@ -255,10 +255,10 @@ def test_enabled_metric_runs_with_a_timeout_and_errors_are_reported(tmp_path, ws
                                      ToolSettings(include_torchvision=False, metrics_dir=str(tmp_path),
                                                   user_metric_timeout=30))
     assert out.artifact["loaded"] and "Enabled user metric blur_acc" in out.text
-    metric = metrics_protocol.load_metric("blur_acc", tmp_path)
+    metric = user_metric_runs.load_metric("blur_acc", tmp_path)
     dataset = ws.dataset("demo", ws.demo_cards(), sample=24, seed=0)
     cards = [ws.registry.get("demo_lenet"), ws.registry.get("demo_linear")]
-    result = metrics_protocol.measure_metric(metric, [(c, lambda c=c: ws.registry.load(c.name)) for c in cards],
+    result = user_metric_runs.measure_metric(metric, [(c, lambda c=c: ws.registry.load(c.name)) for c in cards],
                                              lambda c: user_metrics.metric_inputs(c, dataset), timeout=30)
     assert set(result.values) == {"demo_lenet", "demo_linear"} and not result.errors
     assert all(0.0 <= v <= 1.0 for v in result.values.values())
@@ -270,15 +270,15 @@ def test_enabled_metric_runs_with_a_timeout_and_errors_are_reported(tmp_path, ws
     _implement(broken.path, "    def measure(self, model, card, images, correct):\n        return 1 / 0\n")
     for name in ("slow_metric", "broken_metric"):
         metrics_protocol.enable_metric(name, tmp_path)
-    loaded, errors = metrics_protocol.load_enabled_metrics(tmp_path, timeout=30)
+    loaded, errors = user_metric_runs.load_enabled_metrics(tmp_path, timeout=30)
     assert {m.name for m in loaded} == {"blur_acc", "slow_metric", "broken_metric"} and not errors
     by_name = {m.name: m for m in loaded}
     start = time.monotonic()
-    slow_run = metrics_protocol.measure_metric(by_name["slow_metric"], [(cards[1], lambda: None)],
+    slow_run = user_metric_runs.measure_metric(by_name["slow_metric"], [(cards[1], lambda: None)],
                                                lambda c: (None, []), timeout=0.2)
     assert time.monotonic() - start < 4                          # the caller did not wait for the sleep
     assert "TimeoutError" in slow_run.errors["demo_linear"] and not slow_run.values
-    broken_run = metrics_protocol.measure_metric(by_name["broken_metric"], [(cards[1], lambda: None)],
+    broken_run = user_metric_runs.measure_metric(by_name["broken_metric"], [(cards[1], lambda: None)],
                                                  lambda c: (None, []), timeout=5)
     assert "ZeroDivisionError" in broken_run.errors["demo_linear"]
 
