@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from greenrunner_core.baselines import run_brute_force
+from greenrunner_core.constraints import Constraints
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
@@ -99,19 +100,33 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _weights_for(args: argparse.Namespace) -> tuple[Weights, str]:
+def _weights_for(args: argparse.Namespace) -> tuple[Weights, str, Constraints]:
+    """Weights (given, or proposed from the use case) and the hard limits: the use case's, overridden by --max-*."""
+    flags = _constraint_flags(args)
     if args.weights:
-        return Weights.parse(args.weights), "given with --weights"
+        return Weights.parse(args.weights), "given with --weights", flags
     if not args.use_case:
         raise GreenRunnerError("give --use-case TEXT (weights are proposed from it) or --weights acc=..,size=..,complexity=..")
     from agent.proposal import propose_weights
     proposal = propose_weights(args.use_case)
     lines = [f"proposed from the use case by the offline reasoner (cues: {', '.join(proposal.cues) or 'none'})"]
     lines += [f"    {m} = {w:g}: {proposal.justification[m]}" for m, w in proposal.weights.items()]
+    lines += [f"    limit {k}: {proposal.constraint_justification.get(k, '')}" for k in proposal.constraints
+              if k != "latency_hardware"]
     lines += [f"    trade-off: {t}" for t in proposal.trade_offs]
+    lines += [f"    reading: {n}" for n in proposal.notes]
     if proposal.missing_metrics:
         lines.append(f"    not measured yet (MACs/size stand in): {', '.join(proposal.missing_metrics)}")
-    return Weights(proposal.weights), "\n".join(lines)
+    return Weights(proposal.weights), "\n".join(lines), Constraints.from_mapping(proposal.constraints).merged(flags)
+
+
+def _constraint_flags(args: argparse.Namespace) -> Constraints:
+    """--max-size MB, --max-macs MMACS (millions, as for `models`), --max-latency MS, --max-params N."""
+    macs = getattr(args, "max_macs", None)
+    return Constraints(max_size_mb=getattr(args, "max_size", None),
+                       max_macs=macs * 1e6 if macs is not None else None,
+                       max_latency_ms=getattr(args, "max_latency", None),
+                       max_params=getattr(args, "max_params", None))
 
 
 def _write_reports(result: ExperimentResult, out: Path, weights_text: str) -> tuple[Path, Path]:
@@ -124,9 +139,13 @@ def _write_reports(result: ExperimentResult, out: Path, weights_text: str) -> tu
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    weights, why = _weights_for(args)
+    weights, why, constraints = _weights_for(args)
     print(f"Use case: {args.use_case or '-'}")
     print(f"Weights: {weights}  ({why})")
+    if constraints:
+        from tools.constraints import from_args, limit_text
+        constraints = from_args(constraints.to_dict())
+        print(f"Hard constraints: {limit_text(constraints)} (models over a limit are removed before evaluation)")
     ws = _workspace(args)
     bar: TqdmProgress | None = None
 
@@ -140,13 +159,15 @@ def cmd_select(args: argparse.Namespace) -> int:
         result, dataset = ws.select(weights, models=_csv(args.models), data=args.data, strategy=args.strategy,
                                     budget=args.budget, seed=args.seed, batch_size=args.batch_size,
                                     label_map=args.label_map, sample=args.sample, use_case=args.use_case or "",
-                                    progress=progress)
+                                    constraints=constraints, progress=progress)
     finally:
         if bar is not None:
             bar.close()
         ws.close()
     if dataset.report.issues:
         print(dataset.report.summary())
+    for name, why in result.removed_by_constraints.items():
+        print(f"removed by a constraint: {name}: {why}")
     print(terminal_report(result))
     json_path, html_path = _write_reports(result, Path(args.out), str(weights))
     print(f"\nReport: {html_path}\nJSON:   {json_path}")
@@ -251,6 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"one of {', '.join(STRATEGIES)}, brute_force, benchmark_card")
     p.add_argument("--budget", type=int, help="evaluation calls (default: 25 %% of brute force)")
     p.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
+    p.add_argument("--max-size", type=float, metavar="MB", help="hard limit: remove models larger than this")
+    p.add_argument("--max-macs", type=float, metavar="MMACS", help="hard limit in millions of MACs per image")
+    p.add_argument("--max-latency", type=float, metavar="MS",
+                   help="hard limit: median ms per image at batch 1, measured once per model on this machine")
+    p.add_argument("--max-params", type=float, metavar="N", help="hard limit on the number of parameters")
     p.set_defaults(func=cmd_select)
 
     p = sub.add_parser("record", help="brute-force run recorded as an outcome matrix for replay")

@@ -132,7 +132,7 @@ def test_tool_calls_and_structured_proposal_run_the_graph_end_to_end(server, tmp
 
     done = session.resume({"approved": True})
     run = next(m for m in done.messages if isinstance(m, ToolMessage) and m.name == "run_bandit")
-    top = run.artifact["result"]["top3"][0]
+    top = run.artifact.result.top3[0].name
     assert done.text == f"The top model is {top}."
     assert done.progress, "run_bandit streamed progress"
     assert not server.unexpected and not server.script

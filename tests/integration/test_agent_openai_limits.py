@@ -1,0 +1,53 @@
+"""The ChatOpenAI path with a proposal that weighs latency and states a size limit: accepted as proposed (no repair),
+staged with the limit and the latency timing cost, and run end to end with the limit honoured (loopback stub)."""
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.graph import checkpoint_serde
+from agent.proposal import ProposeWeightsArgs
+from agent.session import ChatSession
+from tests.integration.test_agent_openai import _context, completion, server  # noqa: F401 (fixture)
+from tools.settings import workspace_for
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_product_metric_is_accepted_in_a_proposal():
+    args = ProposeWeightsArgs(use_case="x", weights={"accuracy": 0.5, "size": 0.1, "complexity": 0.1, "latency": 0.2,
+                                                     "energy": 0.1},
+                              justification={m: "why" for m in ("accuracy", "size", "complexity", "latency", "energy")},
+                              constraints={"max_latency_ms": 20, "latency_hardware": "the car's computer"})
+    assert args.weights["latency"] == 0.2 and args.constraints["max_latency_ms"] == 20.0
+
+
+def test_latency_weight_and_a_size_limit_run_end_to_end(server, tmp_path):  # noqa: F811 (fixture)
+    ctx = _context(server.base_url, tmp_path)
+    sizes = sorted(c.size_mb for c in workspace_for(ctx).demo_cards())
+    limit = sizes[len(sizes) // 2]
+    proposal = {"use_case": f"read parcel digits on a conveyor, fast, model under {limit} MB",
+                "weights": {"accuracy": 0.6, "size": 0.1, "complexity": 0.1, "latency": 0.3},
+                "justification": {"accuracy": "Digits must be read right.", "size": "Small is nicer.",
+                                  "complexity": "MACs cost power.", "latency": "The conveyor does not wait."},
+                "constraints": {"max_size_mb": limit},
+                "constraint_justification": {"max_size_mb": f"from “model under {limit} MB”"}}
+    run_args = {"weights": proposal["weights"], "use_case": proposal["use_case"], "budget": 200, "seed": 2,
+                "constraints": {"max_size_mb": limit}}
+    server.script = [completion(None, [("propose_weights", proposal)]),
+                     completion("Please approve the run.", [("run_bandit", run_args)]),
+                     completion("Done.")]
+    session = ChatSession("openai-limits", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=ctx)
+    reply = session.send(proposal["use_case"])
+    assert [c["name"] for c in reply.tool_calls()] == ["propose_weights", "run_bandit"]   # no repair round
+    assert reply.interrupt["constraints"] == {"max_size_mb": limit}
+    assert "Hard constraints" in reply.interrupt["message"] and f"model under {limit} MB" in reply.interrupt["message"]
+    assert any("Measures latency" in line for line in reply.interrupt["cost"])
+    done = session.resume(True)
+    run = next(m for m in done.messages if isinstance(m, ToolMessage) and m.name == "run_bandit")
+    assert run.status != "error", run.content
+    result = run.artifact.result
+    assert result.weights["latency"] == 0.3 and result.removed_by_constraints
+    assert all(r.size_mb <= limit and r.latency_ms is not None for r in result.ranking)
+    assert not server.unexpected and not server.script
