@@ -1,41 +1,44 @@
 """Per-run settings injected through LangGraph's runtime context: which LLM, its endpoint, and the tools' settings."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from agent.prompts import system_prompt
+from agent.settings import EnvSettings
 from tools.settings import ToolSettings
-
-DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value else default
 
 
 @dataclass(kw_only=True)
 class Context(ToolSettings):
-    """Pass as ``graph.invoke(..., context=Context(...))``; every field has a default (env vars where noted)."""
+    """Pass as ``graph.invoke(..., context=Context(...))``; every field has a default. Front doors build it with
+    ``from_settings``; the endpoint fields left out are read from the environment through ``EnvSettings``."""
 
     system_prompt: str = field(default_factory=system_prompt, metadata={
         "description": "System prompt for an LLM (prompts/system.txt with the knowledge base filled in)."})
     llm: Literal["auto", "offline", "openai"] = field(default="auto", metadata={
         "description": "auto: ChatOpenAI when an API key is set, else the offline reasoner."})
-    model: str = field(default_factory=lambda: _env("GREENRUNNER_MODEL", DEFAULT_OPENAI_MODEL), metadata={
+    model: str = field(default_factory=lambda: EnvSettings().model, metadata={
         "description": "Model name for the OpenAI-compatible endpoint ($GREENRUNNER_MODEL)."})
-    base_url: str | None = field(default_factory=lambda: _env("OPENAI_BASE_URL"), metadata={
+    base_url: str | None = field(default_factory=lambda: EnvSettings().openai_base_url, metadata={
         "description": "OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama ($OPENAI_BASE_URL)."})
-    api_key: str | None = field(default=None, repr=False, metadata={
-        "description": "API key; None reads $OPENAI_API_KEY when the model is created (never stored in state)."})
+    api_key: str | None = field(default_factory=lambda: EnvSettings().api_key(), repr=False, metadata={
+        "description": "API key ($OPENAI_API_KEY); in the runtime context only, never in the graph state."})
     llm_timeout: float = field(default=60.0, metadata={"description": "Seconds per LLM request."})
     llm_max_retries: int = field(default=2, metadata={"description": "Retries of a failed LLM request."})
     temperature: float = field(default=0.0, metadata={"description": "Sampling temperature of the LLM."})
 
+    @classmethod
+    def from_settings(cls, env: EnvSettings, **overrides: Any) -> Context:
+        """The context of a front door that read the environment once (``env``), with per-conversation overrides."""
+        values: dict[str, Any] = dict(
+            llm=env.llm, model=env.model, base_url=env.openai_base_url, api_key=env.api_key(),
+            cache_dir=str(env.cache_root()), include_torchvision=env.include_torchvision, default_sample=env.sample,
+            metrics_dir=str(env.metrics_dir) if env.metrics_dir else None)
+        return cls(**(values | overrides))
+
     def resolved_api_key(self) -> str | None:
-        return self.api_key or _env("OPENAI_API_KEY")
+        return self.api_key or None
 
     def uses_openai(self) -> bool:
         """An API key, an endpoint ($OPENAI_BASE_URL) or ``llm="openai"`` selects ChatOpenAI; an endpoint without a

@@ -28,12 +28,11 @@ from agent.proposal import (
     proposal_markdown,
     propose_weights,
 )
+from agent.reading import is_english, reading_knowledge  # noqa: E402 (after the tools: one import block per layer)
+from agent.weighing import NotEnglishError  # noqa: E402
 from greenrunner_core.result import ExperimentResult, RankedModel, Rerank
 from greenrunner_core.reward import Weights
 from tools.result import RerankArtifact, RunRecord
-
-from agent.reading import is_english, reading_knowledge  # noqa: E402 (after the tools: one import block per layer)
-from agent.weighing import NotEnglishError  # noqa: E402
 
 NOT_UNDERSTOOD = "I did not understand"
 

@@ -32,7 +32,7 @@ SETTINGS = AppSettings()
 async def start() -> None:
     """Build the runtime (warm-up of the demo zoo runs in the background) and point Slack at its API."""
     install(SETTINGS)
-    configure_slack_api(SETTINGS.slack_api_url)
+    configure_slack_api(SETTINGS)
 
 
 if SETTINGS.users():

@@ -23,6 +23,7 @@ from tools.catalog import filter_cards
 from tools.schemas import ListModelsArgs
 from ui.present.html import html_report
 from ui.present.terminal import cards_table, terminal_report
+from ui.settings import AppSettings
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -39,10 +40,10 @@ def _workspace(args: argparse.Namespace) -> Workspace:
     if hasattr(args, "workers"):
         from greenrunner_core.execution import ExecutionSettings
         green["execution"] = ExecutionSettings.from_options(args.workers, args.ray_address, args.gpus_per_worker)
-    from ui.settings import AppSettings
-    ws = Workspace(checkpoints=[Path(p) for p in (args.checkpoints or [])],
-                   include_torchvision=not getattr(args, "no_torchvision", False),
-                   zip_limits=AppSettings().zip_limits(), **green)
+    settings: AppSettings = args.settings
+    ws = Workspace(cache_dir=settings.cache_root(), checkpoints=[Path(p) for p in (args.checkpoints or [])],
+                   include_torchvision=settings.include_torchvision and not getattr(args, "no_torchvision", False),
+                   zip_limits=settings.zip_limits(), **green)
     _build_demo_with_progress(ws)
     return ws
 
@@ -299,8 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        args.settings = AppSettings()           # the environment, read once here and passed down
         return int(args.func(args))
     except GreenRunnerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ValidationError as err:              # a GREENRUNNER_* variable that is not valid
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

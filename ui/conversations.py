@@ -39,9 +39,8 @@ class Conversations:
 
     def context(self, thread_id: str) -> Context:
         s = self.settings
-        return Context(llm=s.llm, cache_dir=str(s.cache_root()), include_torchvision=s.include_torchvision,
-                       default_sample=s.sample, checkpoints=self.uploads(thread_id).checkpoint_folders(),
-                       workers=s.workers, ray_address=s.ray_address, zip_limits=s.zip_limits())
+        return Context.from_settings(s, checkpoints=self.uploads(thread_id).checkpoint_folders(), workers=s.workers,
+                                     ray_address=s.ray_address, zip_limits=s.zip_limits())
 
     def session(self, thread_id: str, canceller: Canceller | None = None) -> ChatSession:
         """The conversation of ``thread_id`` (new or continued), with ``canceller`` watching its long tools."""

@@ -2,36 +2,31 @@
 (weights, strategy, budget, seed) whose widget ids equal the fields of ``ChatSettingsModel``."""
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from agent.settings import EnvSettings
 from greenrunner_core.strategies import ALIASES, DEFAULT_STRATEGY, STRATEGIES
 from greenrunner_core.zip_extract import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, ZipLimits
 
 METRICS = ("accuracy", "size", "complexity")
 
 
-class AppSettings(BaseSettings):
-    """``GREENRUNNER_*`` environment variables (or a ``.env`` file) of the Chainlit app; every field has a default."""
+class AppSettings(EnvSettings):
+    """The environment of the Chainlit app: every front door's settings (``EnvSettings``) plus the app's own
+    ``GREENRUNNER_*`` variables and Slack's credentials; every field has a default."""
 
-    model_config = SettingsConfigDict(env_prefix="GREENRUNNER_", env_file=".env", extra="ignore")
-
-    cache_dir: Path | None = Field(None, description="cache folder (demo zoo, outcomes); None = the core's default")
     conversations_db: Path | None = Field(None, description="SQLite file of the conversations (LangGraph "
                                                             "checkpointer); None = <cache>/conversations.sqlite")
     uploads_dir: Path | None = Field(None, description="where uploaded datasets and checkpoints are kept, one "
                                                        "folder per conversation; None = <cache>/uploads")
-    llm: Literal["auto", "offline", "openai"] = Field("auto", description="auto: OpenAI-compatible endpoint when "
-                                                                          "OPENAI_API_KEY is set, else offline")
-    include_torchvision: bool = Field(True, description="list the torchvision catalog next to the demo zoo")
     workers: int = Field(0, ge=0, description="evaluate on this many Ray workers; 0 = in process, without Ray")
     ray_address: str | None = Field(None, description="join a Ray cluster: auto or HOST:PORT (None = $RAY_ADDRESS)")
-    sample: int | None = Field(None, ge=1, description="evaluate on a seeded sample of this many target images")
     max_upload_mb: float = Field(200.0, gt=0, allow_inf_nan=False,
                                  description="largest accepted upload (dataset zip or checkpoint)")
     zip_max_entries: int = Field(MAX_ZIP_ENTRIES, gt=0, description="most files and folders in one dataset zip")
@@ -46,17 +41,18 @@ class AppSettings(BaseSettings):
                                                            "password login (needs CHAINLIT_AUTH_SECRET)")
     slack_api_url: str | None = Field(None, description="Slack Web API base URL (GovSlack, a proxy, or a test "
                                                         "server); None = https://slack.com/api/")
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"),
+                                              description="Slack bot token (Chainlit mounts /slack/events with it)")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"),
+                                                   description="Slack signing secret of the app")
+
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     def zip_limits(self) -> ZipLimits:
         """The limits every dataset zip is unpacked under (uploads and agent runs alike)."""
         return ZipLimits(max_entries=self.zip_max_entries, max_member_bytes=int(self.zip_max_member_mb * 2**20),
                          max_total_bytes=int(self.zip_max_total_mb * 2**20), max_ratio=self.zip_max_ratio)
-
-    def cache_root(self) -> Path:
-        if self.cache_dir is not None:
-            return Path(self.cache_dir).expanduser()
-        from greenrunner_core.paths import cache_dir
-        return cache_dir()
 
     def conversations_path(self) -> Path:
         return Path(self.conversations_db).expanduser() if self.conversations_db else \
@@ -86,12 +82,11 @@ class AppSettings(BaseSettings):
         return hmac.compare_digest((expected or "\0").encode(), password.encode()) and expected is not None
 
 
-def _base_weights() -> dict[str, float]:
+@functools.cache
+def _base_weight(metric: str) -> float:
+    """The knowledge base's base weight of ``metric`` (read on first use, not at import)."""
     from agent.proposal import propose_weights
-    return dict(propose_weights("").weights)
-
-
-_BASE = _base_weights()
+    return float(propose_weights("").weights.get(metric, 0.0))
 
 
 def canonical_strategy(name: str) -> str:
@@ -105,9 +100,11 @@ def canonical_strategy(name: str) -> str:
 class ChatSettingsModel(BaseModel):
     """The settings panel of a chat. Widget ids equal these field names; the defaults are valid."""
 
-    w_accuracy: float = Field(_BASE.get("accuracy", 0.6), ge=0, le=1, description="weight of accuracy on your images")
-    w_size: float = Field(_BASE.get("size", 0.15), ge=0, le=1, description="weight of model size (smaller is better)")
-    w_complexity: float = Field(_BASE.get("complexity", 0.15), ge=0, le=1,
+    w_accuracy: float = Field(default_factory=lambda: _base_weight("accuracy"), ge=0, le=1,
+                              description="weight of accuracy on your images")
+    w_size: float = Field(default_factory=lambda: _base_weight("size"), ge=0, le=1,
+                          description="weight of model size (smaller is better)")
+    w_complexity: float = Field(default_factory=lambda: _base_weight("complexity"), ge=0, le=1,
                                 description="weight of MACs per image (fewer is better)")
     strategy: str = Field(DEFAULT_STRATEGY, description="selection strategy")
     budget: int = Field(0, ge=0, le=10_000_000, description="evaluation calls to spend; 0 = 25 % of brute force")
