@@ -90,6 +90,7 @@ def _card_from_json(data: dict) -> ModelCard:
     data["preprocess"] = Preprocess(**pre)
     data["class_labels"] = tuple(data["class_labels"])
     data["metrics"] = tuple(sorted(dict(data.get("metrics") or {}).items()))
+    data["shifted_accuracy"] = tuple((str(k), float(v)) for k, v in data.get("shifted_accuracy") or ())
     return ModelCard(**data)
 
 

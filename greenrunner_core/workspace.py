@@ -27,6 +27,7 @@ from greenrunner_core.pull import PullWorker
 from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.registry.demo_zoo import DemoZooSource
+from greenrunner_core.registry.label_sets import fit_to_dataset
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
@@ -50,6 +51,7 @@ class Workspace:
     cache_dir: Path = field(default_factory=default_cache_dir)
     checkpoints: Sequence[Path] = ()
     include_torchvision: bool = True
+    include_timm: bool = True                     # timm's pretrained classifiers (cards from the shipped catalog)
     measure_latency: bool = False                 # time every candidate once (cached): the "latency" metric
     tactics: Sequence[str] = ()                   # e.g. ("quantize", "compile"): optimised variants as arms
     energy_meter: EnergyMeter | None = None       # injected by a front door (e.g. CodeCarbon); default: RAPL/estimate
@@ -67,6 +69,7 @@ class Workspace:
     tactic_skips: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     latency_stats: dict[str, LatencyStats] = field(default_factory=dict, init=False, repr=False)
     latency_failures: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    hub_skips: dict[str, str] = field(default_factory=dict, init=False, repr=False)   # hub model -> why unusable
 
     def __post_init__(self) -> None:
         self.tactics = parse_tactics(self.tactics)
@@ -84,6 +87,9 @@ class Workspace:
             if self.include_torchvision:
                 from greenrunner_core.registry.torchvision_catalog import TorchvisionSource
                 sources.append(TorchvisionSource())
+            if self.include_timm:
+                from greenrunner_core.registry.timm_source import TimmSource
+                sources.append(TimmSource())
             for folder in self.checkpoints:
                 sources.append(checkpoint_source(Path(folder)))
             self._registry = Registry(sources)
@@ -138,7 +144,7 @@ class Workspace:
         """Named models, or the demo zoo when the user names none and targets the demo data; with ``tactics``
         each is followed by its optimised variants, and with ``measure_latency`` every card carries its latency."""
         if names:
-            cards = self.registry.resolve(list(names))
+            cards = self.registry.resolve(self.resolve_hub_names(names))
         elif data in (None, "", DEMO_DATASET):
             cards = self.demo_cards()
         else:
@@ -151,6 +157,13 @@ class Workspace:
         if self.measure_latency:
             cards = self.with_latency(cards, batch_size)
         return cards
+
+    def resolve_hub_names(self, names: Sequence[str]) -> list[str]:
+        """Names as registered: ``hf:<repo>`` is described (config + processor) on first mention, ``timm:<arch>``
+        becomes its best-published pretrained tag; a hub model that cannot be used is left out, its reason kept
+        in ``hub_skips``."""
+        from greenrunner_core.registry import hub_names
+        return hub_names.resolve(self.registry, names, Path(self.cache_dir), self.hub_skips)
 
     # -- optimisation tactics ------------------------------------------------------------------------------------
     def with_variants(self, cards: Sequence[ModelCard], tactics: Sequence[str] | None = None) -> list[ModelCard]:
@@ -206,14 +219,18 @@ class Workspace:
             out.append(self.registry.add_metrics(card.name, latency=stats.median_ms))
         return out
 
-    def dataset(self, data: str | Path | None, cards: Sequence[ModelCard], *, label_map: str | Path | Mapping | None = None,
-                sample: int | None = None, seed: int = 0) -> TargetDataset:
-        """Target images restricted to classes every candidate can predict, optionally sampled."""
+    def target(self, data: str | Path | None, label_map: str | Path | Mapping | None = None) -> TargetDataset:
+        """The target images as loaded and validated (all classes)."""
         path = self.demo.target_dir if data in (None, "", DEMO_DATASET) else Path(str(data)).expanduser()
         if data in (None, "", DEMO_DATASET):
             self.demo.ensure_built()
-        dataset = load_target(path, label_map=label_map, cache_dir=Path(self.cache_dir) / "datasets",
-                              zip_limits=self.zip_limits)
+        return load_target(path, label_map=label_map, cache_dir=Path(self.cache_dir) / "datasets",
+                           zip_limits=self.zip_limits)
+
+    def dataset(self, data: str | Path | None, cards: Sequence[ModelCard], *, label_map: str | Path | Mapping | None = None,
+                sample: int | None = None, seed: int = 0, target: TargetDataset | None = None) -> TargetDataset:
+        """Target images restricted to classes every candidate can predict, optionally sampled."""
+        dataset = target if target is not None else self.target(data, label_map)
         dataset = dataset.restrict_to([c.class_labels for c in cards])
         return dataset.sample(sample, seed) if sample else dataset
 
@@ -229,7 +246,7 @@ class Workspace:
         eval_batch = max(batch_size, DEFAULT_EVAL_BATCH)
         latency_weight = weights.get("latency")
         cards = self.candidates(models, data, batch_size=eval_batch)
-        extra_notes = self.tactic_notes(cards)
+        extra_notes = [f"{n} skipped: {why}" for n, why in self.hub_skips.items()] + self.tactic_notes(cards)
         constraints = constraints or Constraints()
         cards, removed = self.constrained(cards, constraints, eval_batch)
         untimed = [c.name for c in cards if "latency" not in c.known_metrics()]
@@ -245,7 +262,13 @@ class Workspace:
         elif self.measure_latency:
             extra_notes += [f"latency of {n} not measured: {self.latency_failures[n]}" for n in untimed
                             if n in self.latency_failures]
-        dataset = self.dataset(data, cards, label_map=label_map, sample=sample, seed=seed)
+        target = self.target(data, label_map)
+        cards, refused = fit_to_dataset(cards, target)
+        extra_notes += [f"{n} refused for this dataset: {why}" for n, why in refused.items()]
+        if len(cards) < 2:
+            raise GreenRunnerError("fewer than 2 candidates have labels that fit this dataset: "
+                                   + "; ".join(f"{n}: {why}" for n, why in refused.items()))
+        dataset = self.dataset(data, cards, sample=sample, seed=seed, target=target)
         env = self.environment(cards, dataset, batch_size=eval_batch)
         if budget is None:
             budget = default_budget(len(cards), len(dataset))

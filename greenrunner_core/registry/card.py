@@ -45,6 +45,9 @@ class ModelCard:
     benchmark_dataset: str | None = None
     description: str = ""
     metrics: tuple[tuple[str, float], ...] = field(default_factory=tuple)  # extra measured metrics
+    shifted_accuracy: tuple[tuple[str, float], ...] = ()  # published top-1 on shifted test sets, e.g. ("sketch", 0.31)
+    pretraining_data: str | None = None   # e.g. "in1k", "in22k", "laion2b" (hub models)
+    label_set: str | None = None          # e.g. "imagenet-1k": models of one label set agree on class indices
 
     def __post_init__(self) -> None:
         if self.params <= 0 or self.size_mb <= 0 or self.macs <= 0:
@@ -56,6 +59,12 @@ class ModelCard:
     @property
     def input_size(self) -> tuple[int, int, int]:
         return self.preprocess.input_size
+
+    @property
+    def shifted_top1(self) -> float | None:
+        """Mean published top-1 over the shifted test sets (ImageNetV2, Sketch, R, A), None when unpublished."""
+        values = [v for _, v in self.shifted_accuracy]
+        return sum(values) / len(values) if values else None
 
     def known_metrics(self) -> dict[str, float]:
         """Metrics known before any evaluation (reward names -> raw value)."""
