@@ -26,6 +26,7 @@ from agent.llm import MissingKeyError, invoke_with_repair, load_chat_model
 from agent.staging import StagingDecision, apply_decision, staging_payload
 from agent.state import InputState, State
 from agent.tools import TOOLS, TOOLS_BY_NAME, requires_approval
+from tools.shortlist import shortlist_when_unnamed
 
 
 def _context(runtime: Runtime[Context] | None) -> Context:
@@ -53,6 +54,9 @@ def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     message = state.messages[-1]
     if not isinstance(message, AIMessage):
         raise TypeError(f"stage expects the model's tool calls last, got {type(message).__name__}")
+    chosen = [shortlist_when_unnamed(tc, _context(runtime), state.proposal) for tc in message.tool_calls]
+    if chosen != list(message.tool_calls):          # no models named for the user's images: the hub shortlist
+        message = message.model_copy(update={"tool_calls": chosen})
     staged = [tc for tc in message.tool_calls if requires_approval(tc)]
     if not staged:
         raise ValueError("stage was routed to without a staged tool call")
@@ -65,7 +69,8 @@ def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             break
         decision = decision.model_copy(update={k: v for k, v in answer.model_dump().items()
                                                if k != "approved" and v not in (None, "")})
-    return apply_decision(message, {tc["id"] for tc in staged}, decision)
+    return apply_decision(message, {tc["id"] for tc in staged}, decision) or (
+        {"messages": [message]} if message is not state.messages[-1] else {})
 
 
 def route_model_output(state: State) -> Literal["__end__", "stage", "tools"]:

@@ -17,7 +17,7 @@ from langgraph.prebuilt import ToolRuntime
 from langgraph.types import Command
 
 from greenrunner_core.errors import GreenRunnerError
-from tools import catalog, selection, user_metrics
+from tools import catalog, selection, shortlist, user_metrics
 from tools.progress import stream_progress
 from tools.result import ToolResult
 from tools.schemas import (
@@ -68,6 +68,16 @@ def list_models(runtime: ToolRuntime, **kwargs: Any) -> Command:
     filters. Use it to answer questions such as 'show the models under 20 MB' before any evaluation."""
     args = ListModelsArgs(**kwargs)
     return _respond("list_models", runtime, lambda: catalog.list_models(workspace_for(settings_of(runtime)), args))
+
+
+@tool("shortlist_models", args_schema=shortlist.ShortlistArgs)
+def shortlist_models(runtime: ToolRuntime, **kwargs: Any) -> Command:
+    """Propose K candidate models (default 30) from the timm and torchvision catalogs before any evaluation: the
+    Pareto front of published accuracy vs MACs/size under the weights and hard constraints, each with why it was
+    kept. Use it when the user names no models for their own images."""
+    args = shortlist.ShortlistArgs(**kwargs)
+    return _respond("shortlist_models", runtime,
+                    lambda: shortlist.shortlist_models(workspace_for(settings_of(runtime)), args))
 
 
 @tool("compute_complexity", args_schema=ComputeComplexityArgs)
@@ -130,7 +140,7 @@ def enable_metric(runtime: ToolRuntime, **kwargs: Any) -> Command:
     return _respond("enable_metric", runtime, lambda: user_metrics.enable_metric(args, settings_of(runtime)))
 
 
-TOOLS: list[BaseTool] = [list_models, compute_complexity, run_bandit, rerank, compare_baselines,
+TOOLS: list[BaseTool] = [list_models, shortlist_models, compute_complexity, run_bandit, rerank, compare_baselines,
                          generate_metric_stub, enable_metric]
 for _t in TOOLS:
     _t.handle_tool_error = True   # ToolException -> ToolMessage(status="error") the LLM can act on

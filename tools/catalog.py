@@ -5,37 +5,46 @@ from pathlib import Path
 
 from greenrunner_core.errors import GreenRunnerError, WeightsUnavailableError
 from greenrunner_core.registry.card import ModelCard
+from greenrunner_core.registry.query import CardQuery, run_query
 from greenrunner_core.workspace import Workspace
 from tools import text
 from tools.formatting import fmt_macs, markdown_table
 from tools.result import ToolResult
 from tools.schemas import ComputeComplexityArgs, ListModelsArgs
 
+ARTIFACT_CARDS = 300     # the hubs list ~1,500 cards: the artifact keeps the first 300 matches (and the total)
+ORDER_WORDS = {"size": "smallest first", "top1": "best published top-1 first", "shifted": "best shifted top-1 first",
+               "macs": "fewest MACs first", "params": "fewest parameters first", "name": "by name"}
+
 
 def filter_cards(ws: Workspace, args: ListModelsArgs) -> tuple[list[ModelCard], list[str]]:
-    """The registered cards that pass every filter of ``args``, smallest first, and the filters in words."""
-    cards: list[ModelCard] = ws.registry.resolve(args.names) if args.names else ws.registry.cards()
+    """The registered cards that pass every filter of ``args``, in ``args.sort`` order, and the filters in words."""
+    cards: list[ModelCard] = (ws.registry.resolve(ws.resolve_hub_names(args.names)) if args.names
+                              else ws.registry.cards())
     filters: list[str] = []
     if args.source:
         sources = sorted({c.source for c in ws.registry.cards()})
         if args.source not in sources:
             raise GreenRunnerError(f"unknown source {args.source!r}; sources: {', '.join(sources)}")
-        cards = [c for c in cards if c.source == args.source]
-        filters.append(f"source={args.source}")
-    if args.family:
-        cards = [c for c in cards if c.family.lower() == args.family.lower()]
-        filters.append(f"family={args.family}")
+    query = CardQuery(source=args.source, family=args.family, max_params=args.max_params,
+                      max_macs=args.max_mmacs * 1e6 if args.max_mmacs is not None else None,
+                      max_size_mb=args.max_size_mb, min_top1=args.min_benchmark_accuracy,
+                      min_shifted_top1=args.min_shifted_accuracy, pretraining=args.pretraining, sort=args.sort)
+    cards = run_query(cards, query)
+    for label, value in (("source", args.source), ("family", args.family), ("pretraining", args.pretraining)):
+        if value:
+            filters.append(f"{label}={value}")
     if args.max_size_mb is not None:
-        cards = [c for c in cards if c.size_mb <= args.max_size_mb]
         filters.append(f"size <= {args.max_size_mb:g} MB")
     if args.max_mmacs is not None:
-        cards = [c for c in cards if c.macs <= args.max_mmacs * 1e6]
         filters.append(f"MACs <= {args.max_mmacs:g} M")
+    if args.max_params is not None:
+        filters.append(f"params <= {args.max_params:g}")
     if args.min_benchmark_accuracy is not None:
-        cards = [c for c in cards if c.benchmark_accuracy is not None
-                 and c.benchmark_accuracy >= args.min_benchmark_accuracy]
         filters.append(f"benchmark accuracy >= {args.min_benchmark_accuracy:g}")
-    return sorted(cards, key=lambda c: (c.size_mb, c.macs, c.name)), filters
+    if args.min_shifted_accuracy is not None:
+        filters.append(f"shifted top-1 >= {args.min_shifted_accuracy:g}")
+    return cards, filters
 
 
 def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
@@ -45,11 +54,12 @@ def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
         body = f"No model matches{where}. Loosen the filter; {len(ws.registry.cards())} models are registered."
     else:
         shown = cards[:args.limit]
-        body = (f"{len(cards)} models{where}, smallest first:\n\n"
+        body = (f"{len(cards)} models{where}, {ORDER_WORDS[args.sort]}:\n\n"
                 + markdown_table(text.CARD_HEADER, text.card_rows(shown)))
         if len(cards) > len(shown):
             body += f"\n\n{len(cards) - len(shown)} more not shown; narrow the filter or raise the limit."
-    return ToolResult(body, {"cards": [c.to_dict() for c in cards], "filters": filters})
+    return ToolResult(body, {"cards": [c.to_dict() for c in cards[:ARTIFACT_CARDS]], "total": len(cards),
+                             "filters": filters})
 
 
 def compute_complexity(ws: Workspace, args: ComputeComplexityArgs) -> ToolResult:

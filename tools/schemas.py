@@ -55,6 +55,12 @@ class ListModelsArgs(_Args):
     max_mmacs: float | None = Field(None, gt=0, description="maximum millions of MACs per image")
     min_benchmark_accuracy: float | None = Field(None, ge=0, le=1,
                                                  description="minimum published (benchmark) accuracy in [0, 1]")
+    max_params: float | None = Field(None, gt=0, description="maximum number of parameters, e.g. 5e6")
+    min_shifted_accuracy: float | None = Field(None, ge=0, le=1, description="minimum mean published top-1 on "
+                                               "shifted test sets (ImageNetV2, Sketch, R, A) in [0, 1]")
+    pretraining: str | None = Field(None, description="pretraining data, e.g. in1k, in22k, laion2b")
+    sort: Literal["size", "top1", "shifted", "macs", "params", "name"] = Field(
+        "size", description="sort order: size/macs/params smallest first, top1/shifted best first")
     limit: int = Field(30, ge=1, le=500, description="maximum rows in the table (the artifact holds all matches)")
 
 

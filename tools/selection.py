@@ -95,6 +95,10 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
     """Budgeted selection; the full ExperimentResult is the artifact, the top 3 and savings the text."""
     settings = settings or ToolSettings()
     strategy = args.strategy or DEFAULT_STRATEGY
+    if not args.models:    # the user's own images and no models named: the hub shortlist (published figures)
+        from tools.shortlist import with_shortlist
+        args = args.model_copy(update={"models": with_shortlist(ws, args.models, args.dataset, args.weights,
+                                                                args.constraints)})
     cards = ws.candidates(args.models, args.dataset)
     if needs_latency(args.weights):
         cards = ws.with_latency(cards)     # once per model and machine (cached); the user approved the run

@@ -12,7 +12,7 @@ from greenrunner_core.result import Cost, ExperimentResult, RankedModel
 from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score, fmt_seconds, markdown_table
 
 TOP_HEADER = ("#", "model", "target accuracy", "size MB", "MACs", "reward", "evaluated on")
-CARD_HEADER = ("model", "source", "family", "params", "size MB", "MACs", "benchmark acc")
+CARD_HEADER = ("model", "source", "family", "params", "size MB", "MACs", "benchmark acc", "shifted acc", "pretrained on")
 
 
 def ranked_rows(models: Sequence[RankedModel]) -> list[list[str]]:
@@ -57,7 +57,7 @@ def cost_line(cost: Cost) -> str:
 
 def card_rows(cards: Sequence[ModelCard]) -> list[list[str]]:
     return [[c.name, c.source, c.family, f"{c.params / 1e6:.3g} M", f"{c.size_mb:.3g}", fmt_macs(c.macs),
-             fmt_score(c.benchmark_accuracy)] for c in cards]
+             fmt_score(c.benchmark_accuracy), fmt_score(c.shifted_top1), c.pretraining_data or "-"] for c in cards]
 
 
 def side_by_side(before: Sequence[RankedModel], after: Sequence[RankedModel], n: int = 3) -> str:

@@ -43,7 +43,7 @@ def _workspace(args: argparse.Namespace) -> Workspace:
     settings: AppSettings = args.settings
     ws = Workspace(cache_dir=settings.cache_root(), checkpoints=[Path(p) for p in (args.checkpoints or [])],
                    include_torchvision=settings.include_torchvision and not getattr(args, "no_torchvision", False),
-                   zip_limits=settings.zip_limits(), **green)
+                   include_timm=not getattr(args, "no_timm", False), zip_limits=settings.zip_limits(), **green)
     _build_demo_with_progress(ws)
     return ws
 
@@ -87,17 +87,43 @@ class TqdmProgress:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from greenrunner_core.registry.query import parse_count
     ws = _workspace(args)
     try:
         query = ListModelsArgs(source=args.source, family=args.family, max_size_mb=args.max_size,
-                               max_mmacs=args.max_macs, min_benchmark_accuracy=args.min_acc)
+                               max_mmacs=parse_count(args.max_macs) / 1e6 if args.max_macs else None,
+                               max_params=parse_count(args.max_params) if args.max_params else None,
+                               min_benchmark_accuracy=args.min_acc, min_shifted_accuracy=args.min_shifted,
+                               pretraining=args.pretraining, sort=args.sort)
     except ValidationError as err:
         raise GreenRunnerError(f"bad filter: {err.errors()[0]['loc'][0]} {err.errors()[0]['msg']}") from None
     cards, _ = filter_cards(ws, query)
-    print(cards_table(cards))
-    print(f"\n{len(cards)} models")
+    shown = cards[:args.limit] if args.limit else cards
+    print(cards_table(shown))
+    more = f" ({len(cards) - len(shown)} more not shown; raise --limit)" if len(shown) < len(cards) else ""
+    print(f"\n{len(cards)} models{more}")
+    if any(c.source == "timm" for c in shown):
+        from greenrunner_core.registry.timm_source import catalog_about
+        print(f"timm figures: {catalog_about().split(' (see ')[0]}.")
     for note in ws.registry.notes:
         print(f"note: {note}")
+    return 0
+
+
+def cmd_shortlist(args: argparse.Namespace) -> int:
+    from tools.formatting import fmt_macs
+    from tools.shortlist import REASON_TEXT, run_shortlist
+    from ui.present.tables import aligned_table
+    weights, why, constraints = _weights_for(args)
+    ws = _workspace(args)
+    result = run_shortlist(ws, dict(weights.values), constraints.to_dict(), args.k, args.source)
+    print(f"Weights: {weights}  ({why})")
+    rows = [[e.card.name, fmt_macs(e.card.macs), f"{e.card.size_mb:.3g}", f"{e.card.benchmark_accuracy:.3f}",
+             f"{e.card.shifted_top1:.3f}" if e.card.shifted_top1 is not None else "-", f"{e.proxy_reward:.3f}",
+             "; ".join(REASON_TEXT[r] for r in e.reasons)] for e in result.entries]
+    print(aligned_table(["model", "MACs", "size MB", "top-1", "shifted", "proxy reward", "why kept"], rows))
+    print(f"\n{len(result.entries)} of {result.pool_size} ranked models ({len(result.removed)} removed by the "
+          f"constraints); evaluate them with: greenrunner select --models {','.join(result.names[:3])},... --data DIR")
     return 0
 
 
@@ -122,12 +148,13 @@ def _weights_for(args: argparse.Namespace) -> tuple[Weights, str, Constraints]:
 
 
 def _constraint_flags(args: argparse.Namespace) -> Constraints:
-    """--max-size MB, --max-macs MMACS (millions, as for `models`), --max-latency MS, --max-params N."""
-    macs = getattr(args, "max_macs", None)
+    """--max-size MB, --max-macs MACS (a count: 1e9, 600M, 1.5G, as for `models`), --max-latency MS, --max-params N."""
+    from greenrunner_core.registry.query import parse_count
+    macs, params = getattr(args, "max_macs", None), getattr(args, "max_params", None)
     return Constraints(max_size_mb=getattr(args, "max_size", None),
-                       max_macs=macs * 1e6 if macs is not None else None,
+                       max_macs=parse_count(macs) if macs is not None else None,
                        max_latency_ms=getattr(args, "max_latency", None),
-                       max_params=getattr(args, "max_params", None))
+                       max_params=parse_count(params) if params is not None else None)
 
 
 def _write_reports(result: ExperimentResult, out: Path, weights_text: str) -> tuple[Path, Path]:
@@ -227,15 +254,33 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--checkpoints", action="append", metavar="DIR",
                        help="folder of local checkpoints (TorchScript, torch.export, state_dict + greenrunner.json)")
         p.add_argument("--no-torchvision", action="store_true", help="leave the torchvision catalog out")
+        p.add_argument("--no-timm", action="store_true", help="leave the timm catalog out")
 
     p = sub.add_parser("models", help="list candidate models")
     common(p)
-    p.add_argument("--source")
+    p.add_argument("--source", help="demo, torchvision, timm, local, ...")
     p.add_argument("--family")
     p.add_argument("--max-size", type=float, metavar="MB")
-    p.add_argument("--max-macs", type=float, metavar="MMACS", help="maximum millions of MACs per image")
+    p.add_argument("--max-macs", metavar="MACS", help="maximum MACs per image, e.g. 1e9, 600M, 1.5G")
+    p.add_argument("--max-params", metavar="N", help="maximum parameters, e.g. 5e6 or 5M")
     p.add_argument("--min-acc", type=float, metavar="ACC", help="minimum published accuracy in [0, 1]")
+    p.add_argument("--min-shifted", type=float, metavar="ACC",
+                   help="minimum mean published top-1 on shifted sets (ImageNetV2/Sketch/R/A) in [0, 1]")
+    p.add_argument("--pretraining", metavar="DATA", help="pretraining data, e.g. in1k, in22k, laion2b")
+    p.add_argument("--sort", default="size", choices=["size", "top1", "shifted", "macs", "params", "name"])
+    p.add_argument("--limit", type=int, default=0, help="show at most N rows (default: all)")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("shortlist", help="propose K hub candidates from published figures, before any evaluation")
+    common(p)
+    p.add_argument("--use-case", help="plain-text use case; weights are proposed from it unless --weights is given")
+    p.add_argument("--weights", help="e.g. acc=0.63,size=0.25,complexity=0.21")
+    p.add_argument("-k", type=int, default=30, help="how many candidates (default 30)")
+    p.add_argument("--source", help="only this source, e.g. timm or torchvision")
+    p.add_argument("--max-size", type=float, metavar="MB", help="hard limit on size")
+    p.add_argument("--max-macs", metavar="MACS", help="hard limit on MACs per image, e.g. 1e9")
+    p.add_argument("--max-params", metavar="N", help="hard limit on parameters, e.g. 5M")
+    p.set_defaults(func=cmd_shortlist)
 
     def run_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--models", help="comma-separated model names (default: the demo zoo)")
@@ -274,10 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=int, help="evaluation calls (default: 25 %% of brute force)")
     p.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
     p.add_argument("--max-size", type=float, metavar="MB", help="hard limit: remove models larger than this")
-    p.add_argument("--max-macs", type=float, metavar="MMACS", help="hard limit in millions of MACs per image")
+    p.add_argument("--max-macs", metavar="MACS", help="hard limit on MACs per image, e.g. 1e9, 600M, 1.5G")
     p.add_argument("--max-latency", type=float, metavar="MS",
                    help="hard limit: median ms per image at batch 1, measured once per model on this machine")
-    p.add_argument("--max-params", type=float, metavar="N", help="hard limit on the number of parameters")
+    p.add_argument("--max-params", metavar="N", help="hard limit on the number of parameters, e.g. 5e6 or 5M")
     p.set_defaults(func=cmd_select)
 
     p = sub.add_parser("record", help="brute-force run recorded as an outcome matrix for replay")

@@ -28,6 +28,16 @@ def hub_cache_dir(cache_dir: str | Path | None = None) -> Path:
     return Path(home).expanduser() / "hub"
 
 
+def cached_revision(hub_dir: Path, repo_id: str) -> str | None:
+    """The commit the Hub cache holds as ``main`` for ``repo_id`` (a file read, no huggingface_hub import)."""
+    if not repo_id:
+        return None
+    try:
+        return (hub_dir / f"models--{repo_id.replace('/', '--')}" / "refs" / "main").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def unavailable(model: str, repo_id: str, cache_dir: str | Path | None, why: str, load_hint: str) -> WeightsUnavailableError:
     """The error every hub model raises when its weights cannot be had: model, cache path, how to pre-download."""
     return WeightsUnavailableError(

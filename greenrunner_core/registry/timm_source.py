@@ -22,7 +22,7 @@ from torch import nn
 
 from greenrunner_core.errors import UnknownModelError, WeightsUnavailableError
 from greenrunner_core.registry.card import ModelCard, Preprocess
-from greenrunner_core.registry.hub_cache import fetch_file, hub_offline
+from greenrunner_core.registry.hub_cache import cached_revision, fetch_file, hub_cache_dir, hub_offline
 from greenrunner_core.registry.label_sets import label_names
 
 PREFIX = "timm:"
@@ -103,7 +103,8 @@ def preprocess_of(entry: TimmEntry) -> Preprocess:
                       resize=resize, interpolation=entry.interpolation)
 
 
-def card_of(entry: TimmEntry, source: str = "timm") -> ModelCard:
+def card_of(entry: TimmEntry, source: str = "timm", revision: str | None = None) -> ModelCard:
+    """The card of a catalog row; ``revision`` (the cached Hub commit) makes other weights of a tag a new id."""
     notes = []
     if entry.top1 is not None:
         notes.append(f"ImageNet-1k top-1 {entry.top1:.1f}%")
@@ -116,7 +117,7 @@ def card_of(entry: TimmEntry, source: str = "timm") -> ModelCard:
         name=PREFIX + entry.name, source=source, family=entry.family, params=params,
         size_mb=params * 4 / _MIB,                          # fp32 weights
         macs=max(1, round(entry.gmacs * 1e9)), preprocess=preprocess_of(entry),
-        class_labels=label_names(entry.label_set), weights_id=f"timm:{entry.hf_hub_id or entry.url}",
+        class_labels=label_names(entry.label_set), weights_id=f"timm:{entry.hf_hub_id or entry.url}@{revision or 'main'}",
         benchmark_accuracy=None if entry.top1 is None else entry.top1 / 100.0,
         benchmark_dataset="ImageNet-1k val (timm results)" if entry.top1 is not None else None,
         description=f"timm {entry.name} ({entry.pretrain} pretraining{'; ' if notes else ''}{'; '.join(notes)})",
@@ -147,7 +148,8 @@ class TimmSource:
 
     def cards(self) -> list[ModelCard]:
         if self._cards is None:
-            self._cards = [card_of(e, self.name) for e in self.entries().values()]
+            hub = hub_cache_dir(self.cache_dir)
+            self._cards = [card_of(e, self.name, cached_revision(hub, e.hf_hub_id)) for e in self.entries().values()]
         return list(self._cards)
 
     def load(self, card: ModelCard) -> nn.Module:

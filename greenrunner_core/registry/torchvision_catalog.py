@@ -23,6 +23,7 @@ from torchvision.models import get_model, get_model_builder, get_model_weights, 
 
 from greenrunner_core.errors import UnknownModelError, WeightsUnavailableError
 from greenrunner_core.registry.card import ModelCard, Preprocess
+from greenrunner_core.registry.label_sets import IMAGENET_1K
 
 _CHUNK = 1 << 20
 
@@ -72,7 +73,7 @@ def _card(name: str, source: str) -> ModelCard:
         preprocess=Preprocess(crop=(crop, crop), mean=tuple(transform.mean), std=tuple(transform.std),
                               resize=resize, interpolation=transform.interpolation.value),
         class_labels=tuple(meta["categories"]), weights_id=str(weights),
-        benchmark_accuracy=acc, benchmark_dataset="ImageNet-1K",
+        benchmark_accuracy=acc, benchmark_dataset="ImageNet-1K", label_set=IMAGENET_1K,
         description=f"torchvision {name} with {weights} (ImageNet-1K top-1 {acc:.1%})",
     )
 

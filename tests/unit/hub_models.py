@@ -2,6 +2,7 @@
 hub sources load them through their real code path with HF_HUB_OFFLINE=1 and no network."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -10,16 +11,18 @@ import torch
 
 from greenrunner_core.registry.label_sets import imagenet1k_labels
 
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
 def write_to_hub_cache(hub_dir: Path, repo_id: str, files: dict[str, Path]) -> Path:
-    """``files`` as the main revision of ``repo_id`` in a Hub cache (refs/main -> snapshots/<commit>/...)."""
+    """``files`` as the main revision of ``repo_id`` in a Hub cache (refs/main -> snapshots/<commit>/...); the
+    commit is a hash of the contents, so other weights under the same repo id are another revision."""
+    digest = hashlib.sha1()
+    for name in sorted(files):
+        digest.update(name.encode() + Path(files[name]).read_bytes())
+    commit = digest.hexdigest()
     repo_dir = hub_dir / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo_dir / "snapshots" / COMMIT
+    snapshot = repo_dir / "snapshots" / commit
     snapshot.mkdir(parents=True, exist_ok=True)
     (repo_dir / "refs").mkdir(exist_ok=True)
-    (repo_dir / "refs" / "main").write_text(COMMIT)
+    (repo_dir / "refs" / "main").write_text(commit)
     for name, path in files.items():
         shutil.copyfile(path, snapshot / name)
     return snapshot
