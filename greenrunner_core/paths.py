@@ -18,11 +18,3 @@ def cache_dir() -> Path:
             path = Path.home() / ".cache" / "greenrunner"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def outcome_cache_path() -> Path:
-    return cache_dir() / "outcomes.sqlite"
-
-
-def complexity_cache_path() -> Path:
-    return cache_dir() / "complexity.json"

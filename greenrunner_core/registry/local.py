@@ -77,10 +77,7 @@ class LocalCheckpointSource:
         return list(self._cards)
 
     def load(self, card: ModelCard) -> nn.Module:
-        self.cards()
-        entry = self._entries.get(card.name)
-        if entry is None:
-            raise UnknownModelError(card.name, self._entries)
+        entry = self._entry(card.name)
         if not entry.path.exists():
             raise WeightsUnavailableError(f"checkpoint {entry.path} for model {card.name!r} is gone")
         if sha256_file(entry.path) != card.weights_id:
@@ -88,6 +85,12 @@ class LocalCheckpointSource:
                 f"checkpoint {entry.path} changed since model {card.name!r} was listed; "
                 "re-create the source to list it again")
         return load_checkpoint_module(entry.path, entry.kind, entry.arch)
+
+    def _entry(self, name: str) -> _Entry:
+        self.cards()
+        if name not in self._entries:
+            raise UnknownModelError(name, self._entries)
+        return self._entries[name]
 
     # scanning --------------------------------------------------------------------------------------------
     def _manifest(self) -> dict[str, dict[str, Any]]:

@@ -216,26 +216,6 @@ class _MeanTokens(nn.Module):
         return x.mean(1)
 
 
-_ARCHS: tuple[tuple[str, str, str, Callable[[], nn.Module]], ...] = (
-    ("demo_linear", "linear", "softmax regression on raw pixels", _linear),
-    ("demo_mlp_tiny", "mlp", "MLP 256-24-10", _mlp_tiny),
-    ("demo_mlp_medium", "mlp", "MLP 256-128-64-10", _mlp_medium),
-    ("demo_mlp_wide", "mlp", "wide MLP 256-512-512-10", _mlp_wide),
-    ("demo_lenet", "cnn", "LeNet-5-like CNN", _lenet),
-    ("demo_cnn_small", "cnn", "two conv-BN blocks", _cnn_small),
-    ("demo_vgg_m", "vgg", "VGG-style 5-conv CNN", _vgg),
-    ("demo_resnet_s", "resnet", "small ResNet (3 residual blocks)", _resnet),
-    ("demo_mobilenet_s", "mobilenet", "MobileNet-like depthwise-separable CNN", _mobilenet),
-    ("demo_shufflenet_s", "shufflenet", "ShuffleNet-like grouped convs + channel shuffle", _shufflenet),
-    ("demo_squeezenet_s", "squeezenet", "SqueezeNet-like fire modules", _squeezenet),
-    ("demo_vit_tiny", "vit", "tiny ViT: 4x4 patches, 2 blocks, 4 heads", _ViT),
-    ("demo_mixer_tiny", "mixer", "tiny MLP-Mixer: 4x4 patches, 2 blocks", _mixer),
-)
-for _name, _family, _description, _builder in _ARCHS:   # one architecture table for the zoo and checkpoints
-    register_arch(_name, family=_family, preprocess=PREPROCESS, class_labels=CLASS_LABELS,
-                  description=_description)(_builder)
-
-
 @dataclass(frozen=True)
 class ZooSpec:
     """How one zoo model is trained; its architecture is registered under the same name (``registry.archs``)."""
@@ -267,19 +247,30 @@ class ZooSpec:
                 "augment": self.augment, "weight_decay": self.weight_decay, "seed": self.seed}
 
 
+def _zoo(name: str, family: str, description: str, builder: Callable[[], nn.Module], epochs: int, lr: float,
+         augment: str = "none", *, weight_decay: float = 0.0, seed: int) -> ZooSpec:
+    """Register the architecture (one table for the zoo and for checkpoints) and return its training recipe."""
+    register_arch(name, family=family, preprocess=PREPROCESS, class_labels=CLASS_LABELS,
+                  description=description)(builder)
+    return ZooSpec(name, epochs, lr, augment, weight_decay, seed)
+
+
 SPECS: tuple[ZooSpec, ...] = (
-    ZooSpec("demo_linear", 30, 0.01, seed=1),
-    ZooSpec("demo_mlp_tiny", 30, 0.01, "light", seed=2),
-    ZooSpec("demo_mlp_medium", 20, 3e-3, seed=3),
-    ZooSpec("demo_mlp_wide", 10, 1e-3, seed=4),
-    ZooSpec("demo_lenet", 15, 5e-3, "light", seed=5),
-    ZooSpec("demo_cnn_small", 8, 5e-3, "light", seed=6),
-    ZooSpec("demo_vgg_m", 6, 3e-3, seed=7),
-    ZooSpec("demo_resnet_s", 8, 3e-3, seed=8),
-    ZooSpec("demo_mobilenet_s", 10, 5e-3, "strong", seed=9),
-    ZooSpec("demo_shufflenet_s", 8, 5e-3, "light", seed=10),
-    ZooSpec("demo_squeezenet_s", 10, 5e-3, seed=11),
-    ZooSpec("demo_vit_tiny", 15, 4e-3, "light", weight_decay=0.05, seed=12),
-    ZooSpec("demo_mixer_tiny", 12, 4e-3, seed=13),
+    _zoo("demo_linear", "linear", "softmax regression on raw pixels", _linear, 30, 0.01, seed=1),
+    _zoo("demo_mlp_tiny", "mlp", "MLP 256-24-10", _mlp_tiny, 30, 0.01, "light", seed=2),
+    _zoo("demo_mlp_medium", "mlp", "MLP 256-128-64-10", _mlp_medium, 20, 3e-3, seed=3),
+    _zoo("demo_mlp_wide", "mlp", "wide MLP 256-512-512-10", _mlp_wide, 10, 1e-3, seed=4),
+    _zoo("demo_lenet", "cnn", "LeNet-5-like CNN", _lenet, 15, 5e-3, "light", seed=5),
+    _zoo("demo_cnn_small", "cnn", "two conv-BN blocks", _cnn_small, 8, 5e-3, "light", seed=6),
+    _zoo("demo_vgg_m", "vgg", "VGG-style 5-conv CNN", _vgg, 6, 3e-3, seed=7),
+    _zoo("demo_resnet_s", "resnet", "small ResNet (3 residual blocks)", _resnet, 8, 3e-3, seed=8),
+    _zoo("demo_mobilenet_s", "mobilenet", "MobileNet-like depthwise-separable CNN", _mobilenet, 10, 5e-3,
+         "strong", seed=9),
+    _zoo("demo_shufflenet_s", "shufflenet", "ShuffleNet-like grouped convs + channel shuffle", _shufflenet,
+         8, 5e-3, "light", seed=10),
+    _zoo("demo_squeezenet_s", "squeezenet", "SqueezeNet-like fire modules", _squeezenet, 10, 5e-3, seed=11),
+    _zoo("demo_vit_tiny", "vit", "tiny ViT: 4x4 patches, 2 blocks, 4 heads", _ViT, 15, 4e-3, "light",
+         weight_decay=0.05, seed=12),
+    _zoo("demo_mixer_tiny", "mixer", "tiny MLP-Mixer: 4x4 patches, 2 blocks", _mixer, 12, 4e-3, seed=13),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}   # the zoo's recipes by name (architectures: ``ARCHITECTURES``)
