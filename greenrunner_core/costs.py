@@ -10,7 +10,8 @@ from dataclasses import asdict
 
 import numpy as np
 
-from greenrunner_core.energy import EnergyLedger, combine_kinds
+from greenrunner_core.energy import combine_kinds
+from greenrunner_core.energy_ledger import EnergyLedger
 from greenrunner_core.environment import Accounting
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import Cost

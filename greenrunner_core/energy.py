@@ -3,7 +3,7 @@
 Every figure carries a ``kind`` saying how it was obtained: ``"measured (RAPL)"`` (the CPU package
 counters under ``/sys/class/powercap``), ``"measured (NVML)"`` (an NVIDIA GPU's energy counter, from a
 meter the front doors inject) or ``"estimated (time x W)"`` (process CPU seconds x a per-core power).
-Grams of CO2 are joules x a grid carbon intensity that names its source.
+What the energy of a run adds up to, and its grams of CO2, is ``energy_ledger``.
 
 Meters are small picklable objects (they travel with pull tasks to worker processes) that measure one
 span at a time: ``start()`` then ``stop() -> EnergyReading``.
@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from greenrunner_core.errors import GreenRunnerError
 
@@ -26,10 +26,7 @@ __all__ = [
     "MEASURED_NVML",
     "MEASURED_RAPL",
     "POWERCAP",
-    "WORLD_AVERAGE",
-    "CarbonIntensity",
-    "EnergyAccount",
-    "EnergyLedger",
+    "CounterMeter",
     "EnergyMeter",
     "EnergyReading",
     "EnergyUnavailableError",
@@ -38,9 +35,6 @@ __all__ = [
     "RaplMeter",
     "combine_kinds",
     "default_meter",
-    "fmt_co2",
-    "fmt_joules",
-    "grams_co2",
     "is_estimated",
     "rapl_delta_uj",
     "rapl_domains",
@@ -56,7 +50,6 @@ POWERCAP = "/sys/class/powercap"
 # mid-range figure. Set GREENRUNNER_CPU_WATTS_PER_CORE to your machine's figure.
 DEFAULT_WATTS_PER_CORE = 10.0
 WATTS_ENV = "GREENRUNNER_CPU_WATTS_PER_CORE"
-J_PER_KWH = 3.6e6
 
 
 class EnergyUnavailableError(GreenRunnerError):
@@ -96,6 +89,35 @@ class EnergyMeter(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> EnergyReading: ...
+
+
+class CounterMeter:
+    """A meter over a cumulative counter: ``start`` reads it, ``stop`` turns the difference into joules.
+
+    Subclasses are dataclasses with ``kind``, ``detail`` and a ``_start`` field (None when idle); they say how to
+    read their counter (``_read``) and what a difference between two readings is in joules (``_joules``).
+    """
+
+    kind: str            # annotations only (a plain class): the dataclass subclasses declare the fields
+    detail: str
+    _start: tuple[float, Any] | None
+
+    def _read(self) -> Any:
+        raise NotImplementedError
+
+    def _joules(self, before: Any, after: Any) -> float:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._start = (time.perf_counter(), self._read())
+
+    def stop(self) -> EnergyReading:
+        if self._start is None:
+            raise RuntimeError(f"{type(self).__name__}.stop() called before start()")
+        t0, before = self._start
+        self._start = None
+        joules = self._joules(before, self._read())
+        return EnergyReading(joules=joules, seconds=time.perf_counter() - t0, kind=self.kind, detail=self.detail)
 
 
 # ---------------------------------------------------------------------------------------------------- RAPL
@@ -150,7 +172,7 @@ def rapl_delta_uj(start: int, end: int, max_range_uj: int) -> int:
 
 
 @dataclass
-class RaplMeter:
+class RaplMeter(CounterMeter):
     """CPU package energy from the RAPL counters (all packages summed). Raises at construction when none is
     readable, saying how to allow it."""
 
@@ -168,17 +190,11 @@ class RaplMeter:
                 "`sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj`); energy will be estimated instead")
         self.detail = "CPU package counters: " + ", ".join(d.name for d in self._domains)
 
-    def start(self) -> None:
-        self._start = (time.perf_counter(), [d.read_uj() for d in self._domains])
+    def _read(self) -> list[int]:
+        return [d.read_uj() for d in self._domains]
 
-    def stop(self) -> EnergyReading:
-        if self._start is None:
-            raise RuntimeError("RaplMeter.stop() called before start()")
-        t0, readings = self._start
-        self._start = None
-        end = [d.read_uj() for d in self._domains]
-        uj = sum(rapl_delta_uj(s, e, d.max_range_uj) for s, e, d in zip(readings, end, self._domains, strict=True))
-        return EnergyReading(joules=uj / 1e6, seconds=time.perf_counter() - t0, kind=self.kind, detail=self.detail)
+    def _joules(self, before: list[int], after: list[int]) -> float:
+        return sum(rapl_delta_uj(s, e, d.max_range_uj) for s, e, d in zip(before, after, self._domains, strict=True)) / 1e6
 
 
 # ----------------------------------------------------------------------------------------------- estimate
@@ -199,7 +215,7 @@ def _watts_per_core() -> tuple[float, str]:
 
 
 @dataclass
-class EstimatedMeter:
+class EstimatedMeter(CounterMeter):
     """Energy = CPU seconds of this process (all its threads) x watts per busy core, labelled "estimated".
 
     CPU seconds rather than wall seconds: a one-thread stretch of Python costs one core, a batched
@@ -222,18 +238,12 @@ class EstimatedMeter:
             how = f"{self.watts_per_core:g} W per busy core"
         self.detail = f"CPU seconds x {how}" + (f"; {self.reason}" if self.reason else "")
 
-    def start(self) -> None:
-        self._start = (time.perf_counter(), time.process_time())
+    def _read(self) -> float:
+        return time.process_time()
 
-    def stop(self) -> EnergyReading:
-        if self._start is None:
-            raise RuntimeError("EstimatedMeter.stop() called before start()")
-        wall0, cpu0 = self._start
-        self._start = None
-        cpu = max(time.process_time() - cpu0, 0.0)
+    def _joules(self, before: float, after: float) -> float:
         assert self.watts_per_core is not None
-        return EnergyReading(joules=cpu * self.watts_per_core, seconds=time.perf_counter() - wall0, kind=self.kind,
-                             detail=self.detail)
+        return max(after - before, 0.0) * self.watts_per_core
 
 
 def default_meter(root: str | os.PathLike[str] = POWERCAP) -> EnergyMeter:
@@ -242,82 +252,3 @@ def default_meter(root: str | os.PathLike[str] = POWERCAP) -> EnergyMeter:
         return RaplMeter(str(root))
     except EnergyUnavailableError:
         return EstimatedMeter(reason=f"no readable RAPL counters under {root}")
-
-
-# ------------------------------------------------------------------------------------------------- carbon
-
-
-@dataclass(frozen=True)
-class CarbonIntensity:
-    """Grid carbon intensity in g CO2-eq per kWh, and where the figure comes from."""
-
-    g_per_kwh: float
-    source: str
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.g_per_kwh) and self.g_per_kwh >= 0):
-            raise GreenRunnerError(f"carbon intensity {self.g_per_kwh!r} g/kWh must be a number >= 0")
-
-
-WORLD_AVERAGE = CarbonIntensity(475.0, "world average 475 g/kWh (IEA 2019; CodeCarbon's default)")
-
-
-def grams_co2(joules: float, intensity: CarbonIntensity = WORLD_AVERAGE) -> float:
-    return joules / J_PER_KWH * intensity.g_per_kwh
-
-
-def fmt_joules(joules: float) -> str:
-    j = abs(joules)
-    if j >= 3.6e6:
-        return f"{joules / 3.6e6:.3g} kWh"
-    if j >= 1e3:
-        return f"{joules / 1e3:.3g} kJ"
-    if j >= 1.0 or j == 0:
-        return f"{joules:.3g} J"
-    return f"{joules * 1e3:.3g} mJ"
-
-
-def fmt_co2(grams: float) -> str:
-    g = abs(grams)
-    if g >= 1e3:
-        return f"{grams / 1e3:.3g} kg CO2e"
-    if g >= 1.0 or g == 0:
-        return f"{grams:.3g} g CO2e"
-    if g >= 1e-3:
-        return f"{grams * 1e3:.3g} mg CO2e"
-    return f"{grams * 1e6:.3g} µg CO2e"
-
-
-# --------------------------------------------------------------------------------------------- accounting
-
-
-@dataclass
-class EnergyAccount:
-    """Energy of one model's evaluation calls in one run."""
-
-    joules: float = 0.0          # what the answered calls cost when computed (cache included), over known_calls
-    known_calls: int = 0         # answered calls whose energy is known (cache rows from before energy was kept: none)
-    spent_joules: float = 0.0    # energy spent now: forward passes + model loads (0 when the cache answered all)
-    load_joules: float = 0.0     # of which model loading (incl. torch.compile for compiled variants)
-    kinds: set[str] = field(default_factory=set)
-
-    @property
-    def per_call(self) -> float | None:
-        return self.joules / self.known_calls if self.known_calls else None
-
-
-@dataclass
-class EnergyLedger:
-    """Per-model energy of a run, the meter's kind and the carbon intensity used for grams of CO2."""
-
-    kind: str = ""
-    detail: str = ""
-    carbon: CarbonIntensity = WORLD_AVERAGE
-    per_model: dict[str, EnergyAccount] = field(default_factory=dict)
-
-    def account(self, model: str) -> EnergyAccount:
-        return self.per_model.setdefault(model, EnergyAccount())
-
-    def kinds(self) -> set[str]:
-        out = {k for a in self.per_model.values() for k in a.kinds}
-        return out or ({self.kind} if self.kind else set())

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from greenrunner_core.energy import CarbonIntensity, EnergyLedger, EnergyMeter, default_meter
+from greenrunner_core.energy import EnergyMeter, default_meter
+from greenrunner_core.energy_ledger import CarbonIntensity, EnergyLedger
 from greenrunner_core.environment import Accounting, ModelFailedError
 from greenrunner_core.errors import DatasetError
 from greenrunner_core.execution import PullBackend, TaskDone, WorkerAccount

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from greenrunner_core.costs import brute_force_cost, cost_of, fill_unrecorded_energy
-from greenrunner_core.energy import WORLD_AVERAGE, EnergyLedger, is_estimated
+from greenrunner_core.energy import is_estimated
+from greenrunner_core.energy_ledger import WORLD_AVERAGE, EnergyLedger
 from greenrunner_core.environment import Environment
 from greenrunner_core.estimates import Z_95, accuracy_interval
 from greenrunner_core.registry.card import ModelCard

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from greenrunner_core.energy import WORLD_AVERAGE, CarbonIntensity, grams_co2, is_estimated
+from greenrunner_core.energy import is_estimated
+from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, grams_co2
 
 
 @dataclass

@@ -15,7 +15,8 @@ from typing import Any
 from greenrunner_core.baselines import run_benchmark_card, run_brute_force
 from greenrunner_core.constraints import Constraints, split_cards
 from greenrunner_core.data import TargetDataset, load_target
-from greenrunner_core.energy import CarbonIntensity, EnergyMeter, default_meter, fmt_joules
+from greenrunner_core.energy import EnergyMeter, default_meter
+from greenrunner_core.energy_ledger import CarbonIntensity, fmt_joules
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError
 from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.execution import ExecutionSettings, PullBackend, make_backend

@@ -15,8 +15,7 @@ from greenrunner_core.energy import (
     ESTIMATED,
     MEASURED_NVML,
     MEASURED_RAPL,
-    WORLD_AVERAGE,
-    CarbonIntensity,
+    CounterMeter,
     EnergyMeter,
     EnergyReading,
     EnergyUnavailableError,
@@ -24,6 +23,7 @@ from greenrunner_core.energy import (
     RaplMeter,
     default_meter,
 )
+from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity
 from greenrunner_core.errors import GreenRunnerError, suggest
 
 METERS = ("auto", "codecarbon", "rapl", "estimate", "nvml")
@@ -139,7 +139,7 @@ class CodeCarbonMeter:
 
 
 @dataclass
-class NvmlMeter:
+class NvmlMeter(CounterMeter):
     """Energy of NVIDIA GPUs from NVML's total-energy counter (mJ since the driver loaded), summed over ``devices``
     (default: all). Needs ``nvidia-ml-py`` and a Volta or newer GPU; raises saying so otherwise."""
 
@@ -177,17 +177,8 @@ class NvmlMeter:
         except Exception as exc:
             raise EnergyUnavailableError(f"this GPU has no NVML energy counter (Volta or newer needed): {exc}") from exc
 
-    def start(self) -> None:
-        self._start = (time.perf_counter(), self._read())
-
-    def stop(self) -> EnergyReading:
-        if self._start is None:
-            raise RuntimeError("NvmlMeter.stop() called before start()")
-        t0, before = self._start
-        self._start = None
-        after = self._read()
-        mj = sum(max(a - b, 0) for a, b in zip(after, before, strict=True))
-        return EnergyReading(joules=mj / 1e3, seconds=time.perf_counter() - t0, kind=self.kind, detail=self.detail)
+    def _joules(self, before: list[int], after: list[int]) -> float:
+        return sum(max(a - b, 0) for a, b in zip(after, before, strict=True)) / 1e3   # mJ -> J
 
 
 # ------------------------------------------------------------------------------------------------------ choose

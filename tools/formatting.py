@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from greenrunner_core.energy import fmt_co2, fmt_joules
+from greenrunner_core.energy_ledger import fmt_co2, fmt_joules
 from greenrunner_core.result import RankedModel
 
 __all__ = ["fmt_acc", "fmt_co2", "fmt_joules", "fmt_macs", "fmt_score", "fmt_seconds", "fmt_weights",

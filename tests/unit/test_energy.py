@@ -24,21 +24,17 @@ from greenrunner_core.data import load_target
 from greenrunner_core.energy import (
     ESTIMATED,
     MEASURED_RAPL,
-    WORLD_AVERAGE,
-    CarbonIntensity,
     EnergyReading,
     EnergyUnavailableError,
     EstimatedMeter,
     RaplMeter,
     combine_kinds,
     default_meter,
-    fmt_co2,
-    fmt_joules,
-    grams_co2,
     is_estimated,
     rapl_delta_uj,
     rapl_domains,
 )
+from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, fmt_co2, fmt_joules, grams_co2
 from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.outcome_cache import Outcome, OutcomeCache

@@ -1,0 +1,91 @@
+"""What a run's evaluation calls cost in energy, per model, and the grams of CO2 that stand for it.
+
+Grams of CO2 are joules x a grid carbon intensity that names its source (``CarbonIntensity``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from greenrunner_core.errors import GreenRunnerError
+
+__all__ = ["J_PER_KWH", "WORLD_AVERAGE", "CarbonIntensity", "EnergyAccount", "EnergyLedger", "fmt_co2", "fmt_joules",
+           "grams_co2"]
+
+J_PER_KWH = 3.6e6
+
+
+@dataclass(frozen=True)
+class CarbonIntensity:
+    """Grid carbon intensity in g CO2-eq per kWh, and where the figure comes from."""
+
+    g_per_kwh: float
+    source: str
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.g_per_kwh) and self.g_per_kwh >= 0):
+            raise GreenRunnerError(f"carbon intensity {self.g_per_kwh!r} g/kWh must be a number >= 0")
+
+
+WORLD_AVERAGE = CarbonIntensity(475.0, "world average 475 g/kWh (IEA 2019; CodeCarbon's default)")
+
+
+def grams_co2(joules: float, intensity: CarbonIntensity = WORLD_AVERAGE) -> float:
+    return joules / J_PER_KWH * intensity.g_per_kwh
+
+
+def fmt_joules(joules: float) -> str:
+    j = abs(joules)
+    if j >= 3.6e6:
+        return f"{joules / 3.6e6:.3g} kWh"
+    if j >= 1e3:
+        return f"{joules / 1e3:.3g} kJ"
+    if j >= 1.0 or j == 0:
+        return f"{joules:.3g} J"
+    return f"{joules * 1e3:.3g} mJ"
+
+
+def fmt_co2(grams: float) -> str:
+    g = abs(grams)
+    if g >= 1e3:
+        return f"{grams / 1e3:.3g} kg CO2e"
+    if g >= 1.0 or g == 0:
+        return f"{grams:.3g} g CO2e"
+    if g >= 1e-3:
+        return f"{grams * 1e3:.3g} mg CO2e"
+    return f"{grams * 1e6:.3g} µg CO2e"
+
+
+# --------------------------------------------------------------------------------------------- accounting
+
+
+@dataclass
+class EnergyAccount:
+    """Energy of one model's evaluation calls in one run."""
+
+    joules: float = 0.0          # what the answered calls cost when computed (cache included), over known_calls
+    known_calls: int = 0         # answered calls whose energy is known (cache rows from before energy was kept: none)
+    spent_joules: float = 0.0    # energy spent now: forward passes + model loads (0 when the cache answered all)
+    load_joules: float = 0.0     # of which model loading (incl. torch.compile for compiled variants)
+    kinds: set[str] = field(default_factory=set)
+
+    @property
+    def per_call(self) -> float | None:
+        return self.joules / self.known_calls if self.known_calls else None
+
+
+@dataclass
+class EnergyLedger:
+    """Per-model energy of a run, the meter's kind and the carbon intensity used for grams of CO2."""
+
+    kind: str = ""
+    detail: str = ""
+    carbon: CarbonIntensity = WORLD_AVERAGE
+    per_model: dict[str, EnergyAccount] = field(default_factory=dict)
+
+    def account(self, model: str) -> EnergyAccount:
+        return self.per_model.setdefault(model, EnergyAccount())
+
+    def kinds(self) -> set[str]:
+        out = {k for a in self.per_model.values() for k in a.kinds}
+        return out or ({self.kind} if self.kind else set())
