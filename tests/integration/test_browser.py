@@ -218,3 +218,24 @@ def test_stop_during_a_run_keeps_the_results_so_far(page, server):
     expect(page.get_by_text(re.compile(r"^Top 3 — ucb1, budget 5,000 calls")).last).to_be_visible()
     expect(page.get_by_text(re.compile(r"Stopped early \(interrupted")).last).to_be_visible()
     _shot(page, "stopped.png", page.get_by_text("Stopped at your request.").last)
+
+
+def test_a_numeric_limit_in_the_use_case_is_staged_and_honoured(browser, server):
+    """A use case with a number: staging shows the limit with the quoted phrase beside the weights, and the result
+    holds only models within it, with a note for each one removed before evaluation."""
+    from playwright.sync_api import expect
+    page = _new_page(browser, server)
+    _send(page, "read digits on parcels in a phone app; the model must be no larger than 0.06 MB")
+    page.get_by_text("Approve this run?").last.wait_for()
+    expect(page.get_by_text(re.compile(r"Hard constraints.*size ≤ 0\.06 MB")).last).to_be_visible()
+    expect(page.get_by_text(re.compile(r"no larger than 0\.06 MB")).last).to_be_visible()
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Savings against brute force").last.wait_for(timeout=RUN_TIMEOUT)
+    expect(page.get_by_text(re.compile(r"\d+ model\(s\) removed before evaluation")).last).to_be_visible()
+    expect(page.get_by_text(re.compile(r"demo_mlp_wide: size 1\.53 MB > limit 0\.06 MB")).last).to_be_visible()
+    top3 = page.locator("table").filter(has_text="selection count").last
+    rows = top3.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    for i in range(3):
+        assert float(rows.nth(i).locator("td").nth(3).inner_text()) <= 0.06
+    page.close()

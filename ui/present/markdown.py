@@ -19,15 +19,32 @@ def markdown_report(result: ExperimentResult) -> str:
     parts = [f"**Top 3** ({result.strategy}, {result.n_models} models, {result.n_images} target images)",
              markdown_table(top_header(result), top_table_rows(result)),
              "**Against brute force**\n" + "\n".join("- " + s for s in savings_lines(result)), *_sections(result)]
+    if result.constraints:
+        parts.insert(1, constraints_markdown(result))
     if result.notes:
         parts.append("**Notes**\n" + "\n".join("- " + n for n in result.notes))
     return "\n\n".join(parts)
+
+
+def constraints_markdown(result: ExperimentResult) -> str:
+    """The hard limits the run honoured and each model they removed before evaluation ("" without limits)."""
+    if not result.constraints:
+        return ""
+    from greenrunner_core.constraints import Constraints
+    from tools.constraints import limit_text
+    removed = result.removed_by_constraints
+    lines = [f"**Hard constraints**: {limit_text(Constraints.from_mapping(result.constraints))} — "
+             f"{len(removed)} model(s) removed before evaluation" + (":" if removed else ".")]
+    lines += [f"- {name}: {why}" for name, why in removed.items()]
+    return "\n".join(lines)
 
 
 def top3_markdown(result: ExperimentResult, title: str = "Top 3") -> str:
     """The top 3 with target accuracy ± its uncertainty, size, MACs, reward and selection count (images evaluated)."""
     head = (f"**{title}** — {result.strategy}, budget {result.budget:,} calls, {result.n_models} models × "
             f"{result.n_images:,} target images, weights {fmt_weights(result.weights)}")
+    limits = constraints_markdown(result)
+    head = head + ("\n\n" + limits if limits else "")
     rows = top_table_rows(result, bold_first=True)
     if not rows:
         return head + "\n\nNo model was evaluated, so there is no ranking yet."
