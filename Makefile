@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run select test test-unit bench lint clean
+.PHONY: setup run select test test-unit test-fast bench lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: setup
 
 test-unit: setup
 	$(BIN)/python -m pytest -q -ra tests/unit
+
+# Unit tests without the `integration` marker: the quick check before a commit (README: its time).
+test-fast: setup
+	$(BIN)/python -m pytest -q -ra -m "not integration" tests/unit
 
 bench: setup
 	$(BIN)/python -m bench.run

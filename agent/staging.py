@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY
+from tools.formatting import markdown_table
 
 
 class StagingDecision(BaseModel):
@@ -70,8 +71,8 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
            "models": args.get("models") or "the demo zoo", "dataset": args.get("dataset") or "demo",
            "sample": args.get("sample"), "seed": args.get("seed", 0)}
     lines = ["**Approve this run?** It evaluates models on your images (one call = one model on one image).", "",
-             "| metric | weight | why |", "|---|---|---|"]
-    lines += [f"| {m} | {w:g} | {justification.get(m, '')} |" for m, w in weights.items()]
+             markdown_table(("metric", "weight", "why"),
+                            [(m, f"{w:g}", justification.get(m, "")) for m, w in weights.items()])]
     constraints = dict(args.get("constraints") or {})
     quotes = dict((proposal or {}).get("constraint_justification") or {})
     if constraints:

@@ -45,6 +45,20 @@ def _clean_constraints(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return Constraints.from_mapping(value).to_dict()   # raises with the bad value and the rule
 
 
+class _WeightedArgs(_Args):
+    """Arguments with ``weights`` and ``constraints``: both checked the same way wherever they are given."""
+
+    @field_validator("weights", check_fields=False)
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        return _clean_weights(value)
+
+    @field_validator("constraints", check_fields=False)
+    @classmethod
+    def _constraints(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _clean_constraints(value)
+
+
 class ListModelsArgs(_Args):
     """Filter the registered candidate models; every filter is optional and they combine (AND)."""
 
@@ -70,7 +84,7 @@ class ComputeComplexityArgs(_Args):
     models: list[str] = Field(min_length=1, description="model names, e.g. [\"resnet18\", \"mobilenet_v3_small\"]")
 
 
-class RunBanditArgs(_Args):
+class RunBanditArgs(_WeightedArgs):
     """Run a budgeted model selection on the target images and report the top 3 and the savings."""
 
     weights: dict[str, float] = Field(description=_WEIGHTS_HELP)
@@ -87,18 +101,8 @@ class RunBanditArgs(_Args):
     use_case: str = Field("", description="the user's use case, recorded in the report")
     constraints: dict[str, float | str | None] | None = Field(None, description=_CONSTRAINTS_HELP)
 
-    @field_validator("weights")
-    @classmethod
-    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        return _clean_weights(value)
 
-    @field_validator("constraints")
-    @classmethod
-    def _constraints(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        return _clean_constraints(value)
-
-
-class RerankArgs(_Args):
+class RerankArgs(_WeightedArgs):
     """Re-rank the last run under new weights from cached outcomes only (0 new evaluations)."""
 
     weights: dict[str, float] = Field(default_factory=dict, description="new weights; metrics not given keep their "
@@ -108,16 +112,6 @@ class RerankArgs(_Args):
                           "-> {\"max_size_mb\": 50}); models over a limit drop out of the ranking. " + _CONSTRAINTS_HELP)
     lift_constraints: list[str] = Field(default_factory=list, description="limits to drop, e.g. [\"max_size_mb\"]")
     top_n: int = Field(3, ge=1, le=50, description="how many models to show")
-
-    @field_validator("weights")
-    @classmethod
-    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        return _clean_weights(value)
-
-    @field_validator("constraints")
-    @classmethod
-    def _constraints(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        return _clean_constraints(value)
 
 
 class CompareBaselinesArgs(_Args):
