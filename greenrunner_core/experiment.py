@@ -38,8 +38,16 @@ def reward_model_for(cards: Sequence[ModelCard], weights: Weights) -> RewardMode
 
 def build_ranking(cards: Sequence[ModelCard], order: Sequence[int], pulls: np.ndarray, successes: np.ndarray,
                   n_images: int, reward_model: RewardModel, excluded: Mapping[int, str],
-                  z: float = Z_95) -> list[RankedModel]:
+                  z: float = Z_95, estimates: np.ndarray | None = None) -> list[RankedModel]:
+    """One row per model in ``order``. ``estimates`` (reward per model) are the strategy's own point estimates
+    when its order uses other than the plain ones (e.g. paired, control-variate estimates): the rows then show
+    them, with accuracy and both intervals shifted by the same amount, so the table shows what the order uses."""
     acc, low, high = accuracy_interval(pulls, successes, n_images, z)
+    if estimates is not None and reward_model.accuracy_weight > 0:
+        plain = reward_model.reward(acc)
+        shift = np.where(np.isfinite(estimates) & (pulls > 0) & (pulls < n_images),
+                         (np.asarray(estimates, dtype=float) - plain) / reward_model.accuracy_weight, 0.0)
+        acc, low, high = (np.clip(a + shift, 0.0, 1.0) for a in (acc, low, high))
     reward = reward_model.reward(acc)
     r_low, r_high = reward_model.reward(low), reward_model.reward(high)
     out = []
@@ -61,7 +69,7 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
             wall: float, use_case: str, extra_notes: Sequence[str] = ()) -> ExperimentResult:
     cards = env.cards
     ranking = build_ranking(cards, ranking_order, state_like.pulls, state_like.successes, state_like.n_images,
-                            state_like.reward_model, state_like.excluded)
+                            state_like.reward_model, state_like.excluded, estimates=state_like.estimates)
     ledger: EnergyLedger | None = getattr(env, "energy", None)
     spent, per_model = cost_of(env.accounting, ledger)
     energy_notes = fill_unrecorded_energy(cards, per_model, spent) if ledger is not None else []

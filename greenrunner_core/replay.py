@@ -5,8 +5,9 @@ holds per-call correctness, the model cards and the seconds each call cost when 
 """
 from __future__ import annotations
 
+import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,14 +85,81 @@ def _card_to_json(card: ModelCard) -> dict:
 def _card_from_json(data: dict) -> ModelCard:
     data = dict(data)
     pre = data.pop("preprocess")
-    pre["crop"] = tuple(pre["crop"])
-    pre["mean"] = tuple(pre["mean"])
-    pre["std"] = tuple(pre["std"])
-    data["preprocess"] = Preprocess(**pre)
+    if pre is not None:
+        pre["crop"] = tuple(pre["crop"])
+        pre["mean"] = tuple(pre["mean"])
+        pre["std"] = tuple(pre["std"])
+    data["preprocess"] = None if pre is None else Preprocess(**pre)
     data["class_labels"] = tuple(data["class_labels"])
     data["metrics"] = tuple(sorted(dict(data.get("metrics") or {}).items()))
     data["shifted_accuracy"] = tuple((str(k), float(v)) for k, v in data.get("shifted_accuracy") or ())
     return ModelCard(**data)
+
+
+TABLE_COLUMNS = {"name": "name", "family": "family", "params": "params", "macs": "macs", "size_mb": "file_mb",
+                 "benchmark_accuracy": "imagenet_val_top1"}
+
+
+def cards_from_table(path: str | Path, *, columns: Mapping[str, str] | None = None, source: str = "table",
+                     benchmark_dataset: str | None = None) -> list[ModelCard]:
+    """Replay-only model cards from a metadata CSV (one row per model).
+
+    ``columns`` maps card fields (name, family, params, macs, size_mb, benchmark_accuracy) to CSV headers;
+    the defaults read ``name, family, params, macs, file_mb, imagenet_val_top1``. Preprocessing and class
+    labels are not invented: the cards have none (a replay needs neither) and cannot be evaluated live.
+    """
+    cols = {**TABLE_COLUMNS, **dict(columns or {})}
+    path = Path(path)
+    if not path.exists():
+        raise GreenRunnerError(f"model table {str(path)!r} does not exist")
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    missing = [c for f, c in cols.items() if f != "family" and rows and c not in rows[0]]
+    if not rows or missing:
+        raise GreenRunnerError(f"model table {str(path)!r} lacks columns {missing or list(cols.values())}; map them with "
+                               "columns={'size_mb': '<header>', ...}")
+    out = []
+    for row in rows:
+        bench = row.get(cols["benchmark_accuracy"], "")
+        out.append(ModelCard(name=row[cols["name"]], source=source, family=row.get(cols["family"], "") or "",
+                             params=int(float(row[cols["params"]])), size_mb=float(row[cols["size_mb"]]),
+                             macs=int(float(row[cols["macs"]])), preprocess=None, class_labels=(),
+                             weights_id=f"{source}:{row[cols['name']]}",
+                             benchmark_accuracy=float(bench) if bench not in ("", None) else None,
+                             benchmark_dataset=benchmark_dataset))
+    return out
+
+
+def matrix_from_table(table: str | Path, outcomes: str | Path, *, columns: Mapping[str, str] | None = None,
+                      name: str | None = None, benchmark_dataset: str | None = None) -> OutcomeMatrix:
+    """An OutcomeMatrix from a metadata CSV plus an ``.npz`` of per-image correctness.
+
+    The npz holds ``models`` (names, any order), ``correct`` (bool (models, images), or packed with
+    ``np.packbits(axis=1)`` plus ``n_images``) and optionally ``image_ids``; rows are matched to the
+    table by name, and a table model without outcomes is an error naming it.
+    """
+    cards = cards_from_table(table, columns=columns, source=Path(table).stem, benchmark_dataset=benchmark_dataset)
+    path = Path(outcomes)
+    if not path.exists():
+        raise GreenRunnerError(f"outcomes file {str(path)!r} does not exist")
+    with np.load(path, allow_pickle=False) as data:
+        models = [str(m) for m in data["models"]]
+        raw = data["correct"]
+        if "n_images" in data.files:
+            n_images = int(data["n_images"])
+            correct = np.unpackbits(raw, axis=1, count=n_images).astype(bool) if raw.dtype == np.uint8 and \
+                raw.shape[1] != n_images else raw.astype(bool)
+        else:
+            correct = raw.astype(bool)
+        ids = [str(i) for i in data["image_ids"]] if "image_ids" in data.files else \
+            [f"img{j}" for j in range(correct.shape[1])]
+    row_of = {m: i for i, m in enumerate(models)}
+    absent = [c.name for c in cards if c.name not in row_of]
+    if absent:
+        raise GreenRunnerError(f"no outcomes in {str(path)!r} for {', '.join(absent[:5])}; the table and the npz "
+                               "must name the same models")
+    rows = [row_of[c.name] for c in cards]
+    return OutcomeMatrix(cards, ids, correct[rows], np.zeros(len(cards)), name=name or path.stem)
 
 
 class ReplayEnvironment:

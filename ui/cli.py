@@ -16,7 +16,7 @@ from greenrunner_core.experiment import run_experiment
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
-from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
+from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, STRATEGIES, make_strategy
 from greenrunner_core.strategies.base import ProgressEvent
 from greenrunner_core.workspace import Workspace
 from tools.catalog import filter_cards
@@ -167,6 +167,10 @@ def _write_reports(result: ExperimentResult, out: Path, weights_text: str) -> tu
 
 
 def cmd_select(args: argparse.Namespace) -> int:
+    if args.guarantee:
+        if args.strategy not in (DEFAULT_STRATEGY, GUARANTEE_STRATEGY):
+            raise GreenRunnerError(f"--guarantee runs {GUARANTEE_STRATEGY}; drop --strategy {args.strategy} or --guarantee")
+        args.strategy = GUARANTEE_STRATEGY
     weights, why, constraints = _weights_for(args)
     print(f"Use case: {args.use_case or '-'}")
     print(f"Weights: {weights}  ({why})")
@@ -316,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="e.g. acc=0.63,size=0.25,complexity=0.21 (latency=0.2 with --measure-latency)")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
                    help=f"one of {', '.join(STRATEGIES)}, brute_force, benchmark_card")
+    p.add_argument("--guarantee", action="store_true",
+                   help=f"use {GUARANTEE_STRATEGY}: anytime-valid tests, P(pick within 0.01 of the best) >= 95 %% "
+                        "however often it looks; costs more calls than the default (docs/benchmarks.md)")
     p.add_argument("--budget", type=int, help="evaluation calls (default: 25 %% of brute force)")
     p.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
     p.add_argument("--max-size", type=float, metavar="MB", help="hard limit: remove models larger than this")

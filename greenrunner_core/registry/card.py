@@ -38,8 +38,8 @@ class ModelCard:
     params: int
     size_mb: float
     macs: int                             # multiply-accumulates per image
-    preprocess: Preprocess
-    class_labels: tuple[str, ...]
+    preprocess: Preprocess | None         # None: a replay-only card (outcomes recorded elsewhere; cannot run live)
+    class_labels: tuple[str, ...]         # () when unknown (replay-only cards need none)
     weights_id: str                       # changes whenever the weights change (hash or enum id)
     benchmark_accuracy: float | None = None   # published / clean-test top-1 in [0, 1]
     benchmark_dataset: str | None = None
@@ -58,6 +58,9 @@ class ModelCard:
 
     @property
     def input_size(self) -> tuple[int, int, int]:
+        if self.preprocess is None:
+            raise ValueError(f"model card {self.name!r} is replay-only (no preprocessing known); it cannot be "
+                             "evaluated live — replay its recorded outcomes instead")
         return self.preprocess.input_size
 
     @property

@@ -17,20 +17,23 @@ from greenrunner_core.strategies.base import (
 )
 from greenrunner_core.strategies.energy_halving import EnergyAwareHalving
 from greenrunner_core.strategies.epsilon_greedy import EpsilonGreedy
+from greenrunner_core.strategies.paired_elimination import PairedElimination
 from greenrunner_core.strategies.paired_race import PairedRace
 from greenrunner_core.strategies.successive_halving import SuccessiveHalving
 from greenrunner_core.strategies.thompson import ThompsonSampling
 from greenrunner_core.strategies.ucb import UCB1
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (PairedRace, EpsilonGreedy, UCB1, ThompsonSampling, SuccessiveHalving,
+    cls.name: cls for cls in (PairedElimination, PairedRace, EpsilonGreedy, UCB1, ThompsonSampling, SuccessiveHalving,
                              EnergyAwareHalving)
 }
 ALIASES = {"eps": "epsilon_greedy", "egreedy": "epsilon_greedy", "epsilon": "epsilon_greedy", "ucb": "ucb1",
            "ts": "thompson", "thompson_sampling": "thompson", "sh": "successive_halving", "halving": "successive_halving",
-           "race": "paired_race", "paired": "paired_race", "lucb": "paired_race",
+           "race": "paired_race", "paired": "paired_race", "lucb": "paired_race", "guarantee": "paired_race",
+           "elimination": "paired_elimination", "pe": "paired_elimination",
            "sm2": "energy_halving", "energy_sh": "energy_halving", "energy_aware_halving": "energy_halving"}
-DEFAULT_STRATEGY = "paired_race"
+DEFAULT_STRATEGY = "paired_elimination"
+GUARANTEE_STRATEGY = "paired_race"   # anytime-valid tests (`--guarantee`): costs more calls
 
 
 def make_strategy(name: str, **kwargs: Any) -> Strategy:
@@ -46,12 +49,14 @@ def make_strategy(name: str, **kwargs: Any) -> Strategy:
 
 __all__ = [
     "DEFAULT_STRATEGY",
+    "GUARANTEE_STRATEGY",
     "STRATEGIES",
     "UCB1",
     "BanditState",
     "EnergyAwareHalving",
     "EpsilonGreedy",
     "Executor",
+    "PairedElimination",
     "PairedRace",
     "ProgressEvent",
     "Pull",

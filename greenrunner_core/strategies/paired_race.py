@@ -101,6 +101,8 @@ class PairedRace(SequentialStrategy):
 
     # ---- explain the outcome -----------------------------------------------------------------------
     def finish(self, state: BanditState) -> list[str]:  # type: ignore[override]
+        assert isinstance(state, RaceState)
+        state.estimates = self.adjusted_rewards(state)     # the order uses these: the report shows them
         notes = super().finish(state)
         never = [state.names[a] for a in np.flatnonzero(state.pruned_known & (state.pulls == 0))]
         if never:
