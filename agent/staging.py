@@ -86,6 +86,8 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
     lines += ["", "**What it spends**", *cost]
     if proposal and same and proposal.get("trade_offs"):
         lines += ["", "Trade-offs:"] + [f"- {t}" for t in proposal["trade_offs"]]
+    if proposal and same and proposal.get("notes"):
+        lines += ["", "How I read your use case:"] + [f"- {n}" for n in proposal["notes"]]
     if proposal and same and proposal.get("missing_metrics"):
         lines += ["", "Not measured (left out of the reward): " + ", ".join(proposal["missing_metrics"])]
     lines += ["", "Approve, adjust the weights, or refuse."]

@@ -11,7 +11,7 @@ from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.registry.card import ModelCard
 
-__all__ = ["constraint_lines", "from_args", "limit_text", "narrow_run"]
+__all__ = ["constraint_lines", "from_args", "limit_text", "narrow_run", "with_cached_latency"]
 
 
 def from_args(raw: Mapping[str, Any] | None) -> Constraints:
@@ -45,7 +45,8 @@ def constraint_lines(constraints: Constraints, removed: Mapping[str, str]) -> li
     return lines
 
 
-def _with_cached_latency(cards: Sequence[ModelCard], result: ExperimentResult) -> list[ModelCard]:
+def with_cached_latency(cards: Sequence[ModelCard], result: ExperimentResult) -> list[ModelCard]:
+    """Cards carrying the latency the run measured (also after a restart, when the registry's cards have none)."""
     out = []
     for card in cards:
         stats = result.latency.get(card.name) or {}
@@ -62,7 +63,7 @@ def narrow_run(result: ExperimentResult, cards: Sequence[ModelCard], constraints
     measured latency cannot be judged from the cache, so that raises with what to do."""
     if not constraints:
         return result, list(cards), {}
-    cards = _with_cached_latency(cards, result)
+    cards = with_cached_latency(cards, result)
     split = split_cards(cards, constraints).require_some(constraints)
     if split.unmeasured:
         raise GreenRunnerError(f"a latency limit needs the latency of every candidate, and the last run did not "

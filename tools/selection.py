@@ -169,7 +169,7 @@ def rerank(ws: Workspace, args: RerankArgs, last_run: RunRecord | None,
     """New weights -> new ranking from the last run's observations; says whether the cache settles it."""
     settings = settings or ToolSettings()
     result, run_args = _last_run(last_run)
-    cards = ws.registry.resolve(list(result.observations))
+    cards = limits.with_cached_latency(ws.registry.resolve(list(result.observations)), result)
     before_limits = limits.from_args(result.constraints)
     after_limits = before_limits.without(*args.lift_constraints).merged(limits.from_args(args.constraints))
     # the run evaluated only the models within its limits; a new limit narrows it further, a lifted one cannot

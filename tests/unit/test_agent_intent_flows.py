@@ -126,3 +126,21 @@ def test_base_url_without_key_says_so_instead_of_going_offline(monkeypatch, tmp_
     s = ChatSession("no-key", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=context)
     reply = s.send("Classify digits on a phone")
     assert "OPENAI_BASE_URL is set" in reply.text and "OPENAI_API_KEY" in reply.text and not reply.tool_calls()
+
+
+def test_after_an_approved_latency_run_latency_and_energy_follow_ups_come_from_the_cache(tmp_path):
+    context = Context(llm="offline", include_torchvision=False, default_sample=20, metrics_dir=str(tmp_path))
+    s = ChatSession("latency", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=context)
+    s.send("Classify digits on a phone")
+    s.resume(False)
+    staged = s.send("set latency to 0.3")
+    assert staged.interrupt is not None and any("Measures latency" in line for line in staged.interrupt["cost"])
+    done = s.resume(True)
+    result = tool_message(done, "run_bandit").artifact.result
+    assert result.weights["latency"] == 0.3 and all(r.latency_ms for r in result.ranking)
+    n = rows(s)
+    reply = s.send("energy matters more")
+    call = reply.tool_calls()[0]
+    assert call["name"] == "rerank" and call["args"]["weights"] == {"energy": 0.15} and reply.interrupt is None
+    text = tool_message(reply, "rerank").content
+    assert "counted as latency" in text and rows(s) == n
