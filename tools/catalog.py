@@ -65,7 +65,7 @@ def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
 def compute_complexity(ws: Workspace, args: ComputeComplexityArgs) -> ToolResult:
     from greenrunner_core.complexity import ComplexityCache
     cache = ComplexityCache(Path(ws.cache_dir) / "complexity.json")
-    cards = ws.registry.resolve(args.models)
+    cards = ws.registry.resolve(ws.resolve_hub_names(args.models))
     rows, out = [], []
     for card in cards:
         try:

@@ -55,13 +55,19 @@ def label_names(label_set: str) -> tuple[str, ...]:
         return imagenet1k_labels()
     if label_set not in TIMM_LABEL_FILES:
         raise ValueError(f"unknown label set {label_set!r}; known: {IMAGENET_1K}, {', '.join(TIMM_LABEL_FILES)}")
-    info = _timm_info_dir()
+    lemmas = _synset_lemmas()
+    synsets = (_timm_info_dir() / TIMM_LABEL_FILES[label_set]).read_text().split()
+    return tuple(lemmas.get(s, s) for s in synsets)
+
+
+@functools.cache
+def _synset_lemmas() -> dict[str, str]:
+    """WordNet synset -> its first lemma ("n02123045" -> "tabby"), from timm's label files."""
     lemmas: dict[str, str] = {}
-    for line in (info / "imagenet_synset_to_lemma.txt").read_text().splitlines():
+    for line in (_timm_info_dir() / "imagenet_synset_to_lemma.txt").read_text().splitlines():
         synset, _, lemma = line.partition("\t")
         lemmas[synset] = lemma.split(",")[0].strip()
-    synsets = (info / TIMM_LABEL_FILES[label_set]).read_text().split()
-    return tuple(lemmas.get(s, s) for s in synsets)
+    return lemmas
 
 
 def labels_from_id2label(id2label: Mapping[int | str, str]) -> tuple[tuple[str, ...], str]:
