@@ -29,6 +29,7 @@ from agent.proposal import (
     propose_weights,
 )
 from agent.reading import is_english, reading_knowledge  # noqa: E402 (after the tools: one import block per layer)
+from agent.staging import APPROVAL_WORDS, NOTHING_PENDING  # noqa: E402
 from agent.weighing import NotEnglishError  # noqa: E402
 from greenrunner_core.result import ExperimentResult, RankedModel, Rerank
 from greenrunner_core.reward import Weights
@@ -146,6 +147,8 @@ class Turn(FollowUpReplies):
                 str(p.get("text", "")) for p in last.content if isinstance(p, dict))
             if text.strip() and not is_english(text):
                 return _ai(reading_knowledge()["non_english"])
+            if " ".join(text.lower().split()).strip(" .!") in APPROVAL_WORDS:
+                return _ai(NOTHING_PENDING)         # an approval typed when nothing is staged (e.g. sent twice)
             followup = parse_followup(text)
             if followup is not None:
                 return getattr(self, f"on_fu_{followup.kind}")(followup)

@@ -13,11 +13,8 @@ from langgraph.types import Command
 
 from agent.context import Context
 from agent.graph import build_graph, open_checkpointer
+from agent.staging import NOTHING_PENDING
 from tools.progress import ToolProgress
-
-NOTHING_PENDING = ("There is nothing waiting for your approval: that run was already approved (or refused) and has "
-                   "been handled, so nothing new was started. Say “run it” to stage another run.")
-
 
 @dataclass
 class Event:

@@ -11,6 +11,11 @@ from greenrunner_core.strategies import DEFAULT_STRATEGY
 from tools.formatting import markdown_table
 
 
+NOTHING_PENDING = ("There is nothing waiting for your approval: that run was already approved (or refused) and has "
+                   "been handled, so nothing new was started. Say “run it” to stage another run.")
+APPROVAL_WORDS = ("approve", "approved", "yes", "y", "ok", "okay", "confirm", "confirmed", "i approve", "approve it")
+
+
 class StagingDecision(BaseModel):
     """How the caller resumes a staging interrupt: ``Command(resume={"approved": True, "weights": {...}})``."""
 

@@ -144,3 +144,8 @@ def test_after_an_approved_latency_run_latency_and_energy_follow_ups_come_from_t
     assert call["name"] == "rerank" and call["args"]["weights"] == {"energy": 0.15} and reply.interrupt is None
     text = tool_message(reply, "rerank").content
     assert "counted as latency" in text and rows(s) == n
+
+
+def test_an_approval_typed_when_nothing_is_staged_gets_the_same_clear_reply(session):
+    reply = session.send("approve")
+    assert reply.text == NOTHING_PENDING and not reply.tool_calls()
