@@ -132,7 +132,8 @@ def _weights_for(args: argparse.Namespace) -> tuple[Weights, str, Constraints]:
     """Weights (given, or proposed from the use case) and the hard limits: the use case's, overridden by --max-*."""
     flags = _constraint_flags(args)
     if args.weights:
-        return Weights.parse(args.weights), "given with --weights", flags
+        text, note = _energy_as_latency(args.weights)
+        return Weights.parse(text), "given with --weights" + note, flags
     if not args.use_case:
         raise GreenRunnerError("give --use-case TEXT (weights are proposed from it) or --weights acc=..,size=..,complexity=..")
     from agent.proposal import propose_weights
@@ -146,6 +147,16 @@ def _weights_for(args: argparse.Namespace) -> tuple[Weights, str, Constraints]:
     if proposal.missing_metrics:
         lines.append(f"    not measured yet (MACs/size stand in): {', '.join(proposal.missing_metrics)}")
     return Weights(proposal.weights), "\n".join(lines), Constraints.from_mapping(proposal.constraints).merged(flags)
+
+
+def _energy_as_latency(text: str) -> tuple[str, str]:
+    """``energy=w`` weighs estimated energy per image, i.e. measured latency × constant power: on the log scale of
+    the reward that ranks exactly as latency, so it is counted as latency (and says so)."""
+    import re
+    if not re.search(r"(?<![\w])energy\s*=", text):
+        return text, ""
+    from tools.selection import ENERGY_AS_LATENCY
+    return re.sub(r"(?<![\w])energy\s*=", "latency=", text), f"; energy is {ENERGY_AS_LATENCY}"
 
 
 def _constraint_flags(args: argparse.Namespace) -> Constraints:

@@ -43,3 +43,9 @@ def test_a_limit_in_the_use_case_text_becomes_a_constraint(capsys, tmp_path, siz
 def test_bad_limits_and_non_english_are_clear_errors(capsys, argv, message):
     code = main(["select", "--no-torchvision", "--sample", "20", *argv])
     assert code == 2 and message in capsys.readouterr().err
+
+
+def test_an_energy_weight_is_accepted_and_counted_as_latency(capsys):
+    code = main(["select", "--weights", "acc=1,energy=0.3", "--no-torchvision", "--sample", "20"])
+    err = capsys.readouterr().err
+    assert code == 2 and "latency" in err and "--measure-latency" in err     # accepted; latency must be timed
