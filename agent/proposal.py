@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from tools.text import weights_table
+
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 METRICS = ("accuracy", "size", "complexity")
 PROPOSAL_METRICS = (*METRICS, "latency", "energy")
@@ -105,8 +107,7 @@ class ProposeWeightsArgs(WeightProposal):
 def proposal_markdown(p: WeightProposal) -> str:
     """The proposal as the user reads it: each weight with its reason, the trade-offs and what is not measured."""
     lines = [f"Deployment cues found: {', '.join(p.cues) if p.cues else 'none (base weights)'}", "",
-             "| metric | weight | why |", "|---|---|---|"]
-    lines += [f"| {m} | {w:g} | {p.justification.get(m, '')} |" for m, w in p.weights.items()]
+             weights_table(p.weights, p.justification)]
     if p.constraints:
         lines += ["", "Hard constraints (models over a limit are removed before any evaluation):"]
         lines += [f"- {constraint_label(k, v, p.constraints)} — {p.constraint_justification.get(k, '')}".rstrip(" —")

@@ -8,8 +8,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY
-from tools.formatting import markdown_table
-
+from tools.text import weights_table
 
 NOTHING_PENDING = ("There is nothing waiting for your approval: that run was already approved (or refused) and has "
                    "been handled, so nothing new was started. Say “run it” to stage another run.")
@@ -76,8 +75,7 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
            "models": args.get("models") or "the demo zoo", "dataset": args.get("dataset") or "demo",
            "sample": args.get("sample"), "seed": args.get("seed", 0)}
     lines = ["**Approve this run?** It evaluates models on your images (one call = one model on one image).", "",
-             markdown_table(("metric", "weight", "why"),
-                            [(m, f"{w:g}", justification.get(m, "")) for m, w in weights.items()])]
+             weights_table(weights, justification)]
     constraints = dict(args.get("constraints") or {})
     quotes = dict((proposal or {}).get("constraint_justification") or {})
     if constraints:

@@ -5,7 +5,7 @@ reuses them; the numbers in them come from ``tools/formatting.py``.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import Cost, ExperimentResult, RankedModel
@@ -13,6 +13,11 @@ from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score, 
 
 TOP_HEADER = ("#", "model", "target accuracy", "size MB", "MACs", "reward", "evaluated on")
 CARD_HEADER = ("model", "source", "family", "params", "size MB", "MACs", "benchmark acc", "shifted acc", "pretrained on")
+
+
+def weights_table(weights: Mapping[str, float], justification: Mapping[str, str]) -> str:
+    """Each weight with the reason for it (a proposal, and the run waiting for approval)."""
+    return markdown_table(("metric", "weight", "why"), [(m, f"{w:g}", justification.get(m, "")) for m, w in weights.items()])
 
 
 def ranked_rows(models: Sequence[RankedModel]) -> list[list[str]]:
