@@ -456,3 +456,23 @@ def test_concurrent_writers_on_one_file_lose_nothing(tmp_path):
     finally:
         for c in caches:
             c.close()
+
+
+def test_models_are_kept_per_worker_and_a_worker_pickles_empty(dataset, cache):
+    source = TinySource()
+    ev1, card = evaluator_for(source, dataset, cache)
+    ev1.predict(card, dataset.images[:2])
+    ev1.predict(card, dataset.images[2:4])
+    assert source.loads == 1                                   # one evaluator: loaded once
+    shared = PullWorker()
+    ev2 = Evaluator(Registry([source]), dataset, cache, worker=shared)
+    ev3 = Evaluator(Registry([source]), dataset, cache, worker=shared)
+    ev2.predict(card, dataset.images[4:6])
+    ev3.predict(card, dataset.images[6:8])
+    assert source.loads == 2                                   # ev2 and ev3 share one worker, ev1 kept its own
+    clone = pickle.loads(pickle.dumps(shared))
+    assert isinstance(clone, PullWorker) and clone.max_models == shared.max_models
+    result = run_pull_task(_task(dataset, source), clone)
+    assert result.load_seconds > 0                             # the copy starts empty: it loads again
+    with pytest.raises(ValueError, match="max_models=0"):
+        PullWorker(max_models=0)
