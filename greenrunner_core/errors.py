@@ -45,6 +45,17 @@ class InvalidWeightsError(GreenRunnerError):
     """Reward weights that are not finite, negative, all zero or name unknown metrics."""
 
 
+class NoUsableCandidateError(GreenRunnerError):
+    """Every candidate model was excluded (could not be loaded or run): there is no selection to report."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        self.reasons = dict(reasons)
+        lines = [f"  - {name}: {why}" for name, why in self.reasons.items()]
+        super().__init__(f"none of the {len(self.reasons)} candidate models could be evaluated, so nothing was "
+                         "selected:\n" + "\n".join(lines) + "\nFix the first reason above, or pick other models "
+                         "(`greenrunner models` lists them)")
+
+
 class BudgetError(GreenRunnerError):
     """A budget that cannot give every candidate model a first evaluation."""
 

@@ -17,7 +17,7 @@ from greenrunner_core.constraints import Constraints, split_cards
 from greenrunner_core.data import TargetDataset, load_target
 from greenrunner_core.energy import EnergyMeter, default_meter
 from greenrunner_core.energy_ledger import CarbonIntensity, fmt_joules
-from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError
+from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, NoUsableCandidateError
 from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.execution import ExecutionSettings, PullBackend, make_backend
 from greenrunner_core.experiment import run_experiment
@@ -59,6 +59,7 @@ class Workspace:
     carbon: CarbonIntensity | None = None         # grid intensity for grams of CO2 (default: world average)
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)   # in process (default) or Ray workers
     zip_limits: ZipLimits = field(default_factory=ZipLimits)   # how much a dataset zip may unpack to
+    include_demo: bool = True                     # False: the demo zoo is neither listed nor trained
     _registry: Registry | None = field(default=None, init=False, repr=False)
     _demo: DemoZooSource | None = field(default=None, init=False, repr=False)
     _cache: OutcomeCache | None = field(default=None, init=False, repr=False)
@@ -71,6 +72,8 @@ class Workspace:
     latency_stats: dict[str, LatencyStats] = field(default_factory=dict, init=False, repr=False)
     latency_failures: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     hub_skips: dict[str, str] = field(default_factory=dict, init=False, repr=False)   # hub model -> why unusable
+    local_models: dict[str, str] = field(default_factory=dict, init=False, repr=False)   # model -> its folder
+    skipped_files: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # checkpoint -> why
 
     def __post_init__(self) -> None:
         self.tactics = parse_tactics(self.tactics)
@@ -84,18 +87,20 @@ class Workspace:
     @property
     def registry(self) -> Registry:
         if self._registry is None:
-            sources: list[ModelSource] = [self.demo]
+            sources: list[ModelSource] = [self.demo] if self.include_demo else []
             if self.include_torchvision:
                 from greenrunner_core.registry.torchvision_catalog import TorchvisionSource
                 sources.append(TorchvisionSource())
             if self.include_timm:
                 from greenrunner_core.registry.timm_source import TimmSource
                 sources.append(TimmSource())
-            for folder in self.checkpoints:
-                sources.append(checkpoint_source(Path(folder)))
-            self._registry = Registry(sources)
-            for source in sources:
+            local = [checkpoint_source(Path(folder)) for folder in self.checkpoints]
+            self._registry = Registry(sources + local)
+            for source in sources + local:
                 self._registry.notes.extend(getattr(source, "notes", []) or [])
+            for folder, source in zip(self.checkpoints, local):
+                self.local_models |= {c.name: str(folder) for c in source.cards()}
+                self.skipped_files |= {f"{folder}/{f}": why for f, why in getattr(source, "skipped", {}).items()}
         return self._registry
 
     @property
@@ -144,10 +149,22 @@ class Workspace:
                    batch_size: int = DEFAULT_EVAL_BATCH) -> list[ModelCard]:
         """Named models, or the demo zoo when the user names none and targets the demo data; with ``tactics``
         each is followed by its optimised variants, and with ``measure_latency`` every card carries its latency."""
+        registry = self.registry                  # built first: it knows the checkpoints and the skipped files
         if names:
-            cards = self.registry.resolve(self.resolve_hub_names(names))
+            try:
+                cards = registry.resolve(self.resolve_hub_names(names))
+            except GreenRunnerError as err:
+                why = [f"{path} was skipped: {reason}" for path, reason in self.skipped_files.items()
+                       if Path(path).name.split(".")[0] in names]
+                raise (GreenRunnerError(f"{err}. " + "; ".join(why)) if why else err) from None
         elif data in (None, "", DEMO_DATASET):
             cards = self.demo_cards()
+        elif self.checkpoints:        # your own checkpoints, on your own data
+            cards = [registry.get(n) for n in self.local_models]
+            if len(cards) < 2:
+                why = "; ".join(f"{p}: {r}" for p, r in self.skipped_files.items()) or "no checkpoint files found"
+                raise GreenRunnerError(f"the checkpoint folder(s) give {len(cards)} usable model(s) "
+                                       f"({', '.join(self.local_models) or 'none'}); selection needs 2 — {why}")
         else:
             raise GreenRunnerError("name the candidate models for your own data (e.g. --models resnet18,mobilenet_v3_small)"
                                    "; list them with `greenrunner models`")
@@ -233,7 +250,7 @@ class Workspace:
         """Target images restricted to classes every candidate can predict, optionally sampled."""
         dataset = target if target is not None else self.target(data, label_map)
         dataset = dataset.restrict_to([c.class_labels for c in cards])
-        return dataset.sample(sample, seed) if sample else dataset
+        return dataset.sample(sample, seed) if sample is not None else dataset
 
     def environment(self, cards: Sequence[ModelCard], dataset: TargetDataset, batch_size: int = 64) -> LiveEnvironment:
         return LiveEnvironment(self.registry, list(cards), dataset, self.outcome_cache, batch_size=batch_size,
@@ -281,6 +298,8 @@ class Workspace:
             chosen = make_strategy(strategy, seed=seed, batch_size=batch_size, **dict(strategy_params or {}))
             result = run_experiment(env, weights, chosen, budget, dataset=dataset_label(data), use_case=use_case,
                                     progress=progress)
+        if cards and all(c.name in result.excluded for c in cards) and not result.interrupted:
+            raise NoUsableCandidateError(result.excluded)
         result.notes[:0] = [f"dataset: {dataset.report.summary().splitlines()[0]}"] if dataset.report.issues else []
         self._annotate(result, cards)
         result.notes.extend(extra_notes)

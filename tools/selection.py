@@ -116,6 +116,7 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
              f"Weights in the reward: {fmt_weights(weights.values)}"]
     lines += _excluded_lines(excluded, args.weights)
     lines += limits.constraint_lines(constraints, result.removed_by_constraints)
+    lines += [f"**{note}**" for note in [text.excluded_models_line(result)] if note]
     lines += ["", text.top3_table(result.top3), "", "**Against brute force**"]
     lines += ["- " + s for s in text.savings_lines(result)]
     if result.notes:

@@ -29,6 +29,15 @@ def top3_table(models: Sequence[RankedModel]) -> str:
     return markdown_table(TOP_HEADER, ranked_rows(models[:3]))
 
 
+def excluded_models_line(result: ExperimentResult) -> str | None:
+    """Said above a ranking when some candidates could not be evaluated (None when every one was)."""
+    if not result.excluded:
+        return None
+    why = "; ".join(f"{name}: {reason}" for name, reason in result.excluded.items())
+    return (f"{len(result.excluded)} of {result.n_models} candidate models could not be evaluated and are not "
+            f"ranked — {why}")
+
+
 def energy_lines(result: ExperimentResult) -> list[str]:
     """Energy and CO2 spent and saved against brute force, with their kind (empty when energy was not measured)."""
     if not result.energy_measured:

@@ -12,13 +12,14 @@ from pydantic import ValidationError
 from greenrunner_core.baselines import run_brute_force
 from greenrunner_core.constraints import Constraints
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.registry.demo_zoo import SPECS
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, make_strategy
 from greenrunner_core.strategies.base import ProgressEvent
-from greenrunner_core.workspace import Workspace
+from greenrunner_core.workspace import DEMO_DATASET, Workspace
 from tools.catalog import filter_cards
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
@@ -44,9 +45,21 @@ def _workspace(args: argparse.Namespace) -> Workspace:
     settings: AppSettings = args.settings
     ws = Workspace(cache_dir=settings.cache_root(), checkpoints=[Path(p) for p in (args.checkpoints or [])],
                    include_torchvision=settings.include_torchvision and not getattr(args, "no_torchvision", False),
-                   include_timm=not getattr(args, "no_timm", False), zip_limits=settings.zip_limits(), **green)
-    _build_demo_with_progress(ws)
+                   include_timm=not getattr(args, "no_timm", False), zip_limits=settings.zip_limits(), include_demo=_uses_demo(args), **green)
+    if ws.include_demo:
+        _build_demo_with_progress(ws)
     return ws
+
+
+def _uses_demo(args: argparse.Namespace) -> bool:
+    """The demo zoo is trained only when it is used: listing models, the demo data, or a demo model's name."""
+    if not hasattr(args, "models"):
+        return True
+    names = _csv(args.models)
+    if not names:
+        return args.data in (None, "", DEMO_DATASET)
+    demo = {spec.name for spec in SPECS}
+    return any(name in demo or name.startswith("demo") for name in names)
 
 
 def _build_demo_with_progress(ws: Workspace) -> None:
@@ -170,11 +183,20 @@ def _constraint_flags(args: argparse.Namespace) -> Constraints:
 
 
 def _write_reports(result: ExperimentResult, out: Path, weights_text: str) -> tuple[Path, Path]:
+    """Reports under a name no other run takes: the JSON file is created exclusively, the HTML shares its name."""
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    json_path = out / f"greenrunner-{stamp}.json"
-    json_path.write_text(result.to_json(indent=2))
-    html_path = html_report(result, out / f"greenrunner-{stamp}.html", weights_text)
+    for n in range(1, 10_000):
+        json_path = out / (f"greenrunner-{stamp}.json" if n == 1 else f"greenrunner-{stamp}-{n}.json")
+        try:
+            with open(json_path, "x") as handle:       # atomic: two concurrent runs never get the same name
+                handle.write(result.to_json(indent=2))
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise GreenRunnerError(f"{out} already holds 10,000 reports named greenrunner-{stamp}*; pass another --out")
+    html_path = html_report(result, json_path.with_suffix(".html"), weights_text)
     return json_path, html_path
 
 

@@ -5,6 +5,7 @@ import argparse
 from collections.abc import Callable, Mapping
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, STRATEGIES
+from ui import cli_types as types
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -24,24 +25,24 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     common(p)
     p.add_argument("--source", help="demo, torchvision, timm, local, ...")
     p.add_argument("--family")
-    p.add_argument("--max-size", type=float, metavar="MB")
+    p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB")
     p.add_argument("--max-macs", metavar="MACS", help="maximum MACs per image, e.g. 1e9, 600M, 1.5G")
     p.add_argument("--max-params", metavar="N", help="maximum parameters, e.g. 5e6 or 5M")
-    p.add_argument("--min-acc", type=float, metavar="ACC", help="minimum published accuracy in [0, 1]")
-    p.add_argument("--min-shifted", type=float, metavar="ACC",
+    p.add_argument("--min-acc", type=types.ACCURACY, metavar="ACC", help="minimum published accuracy in [0, 1]")
+    p.add_argument("--min-shifted", type=types.ACCURACY, metavar="ACC",
                    help="minimum mean published top-1 on shifted sets (ImageNetV2/Sketch/R/A) in [0, 1]")
     p.add_argument("--pretraining", metavar="DATA", help="pretraining data, e.g. in1k, in22k, laion2b")
     p.add_argument("--sort", default="size", choices=["size", "top1", "shifted", "macs", "params", "name"])
-    p.add_argument("--limit", type=int, default=0, help="show at most N rows (default: all)")
+    p.add_argument("--limit", type=types.WORKERS, default=0, help="show at most N rows (default: all)")
     p.set_defaults(func=commands["models"])
 
     p = sub.add_parser("shortlist", help="propose K hub candidates from published figures, before any evaluation")
     common(p)
     p.add_argument("--use-case", help="plain-text use case; weights are proposed from it unless --weights is given")
     p.add_argument("--weights", help="e.g. acc=0.63,size=0.25,complexity=0.21")
-    p.add_argument("-k", type=int, default=30, help="how many candidates (default 30)")
+    p.add_argument("-k", type=types.BUDGET, default=30, help="how many candidates (default 30)")
     p.add_argument("--source", help="only this source, e.g. timm or torchvision")
-    p.add_argument("--max-size", type=float, metavar="MB", help="hard limit on size")
+    p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="hard limit on size")
     p.add_argument("--max-macs", metavar="MACS", help="hard limit on MACs per image, e.g. 1e9")
     p.add_argument("--max-params", metavar="N", help="hard limit on parameters, e.g. 5M")
     p.set_defaults(func=commands["shortlist"])
@@ -50,9 +51,9 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
         p.add_argument("--models", help="comma-separated model names (default: the demo zoo)")
         p.add_argument("--data", help="target ImageFolder directory or .zip (default: the demo target)")
         p.add_argument("--label-map", help="JSON file mapping dataset classes to sets of model classes")
-        p.add_argument("--sample", type=int, help="evaluate on a seeded sample of N target images")
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--batch-size", type=int, default=16, help="images per pull")
+        p.add_argument("--sample", type=types.SAMPLE, help="evaluate on a seeded sample of N target images")
+        p.add_argument("--seed", type=types.SEED, default=0)
+        p.add_argument("--batch-size", type=types.BATCH, default=16, help="images per pull")
         p.add_argument("--measure-latency", action="store_true",
                        help="time every candidate once on this machine (cached) so 'latency' can be weighted")
         p.add_argument("--tactics", metavar="LIST",
@@ -64,13 +65,13 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
         p.add_argument("--country", metavar="ISO3",
                        help="grid carbon intensity of this country for grams of CO2, e.g. FRA (default: world "
                             "average 475 g/kWh)")
-        p.add_argument("--workers", type=int, default=0, metavar="N",
+        p.add_argument("--workers", type=types.WORKERS, default=0, metavar="N",
                        help="evaluate on N Ray workers (a local Ray runtime, or N actors on --ray-address); "
                             "default 0 = in this process, without Ray")
         p.add_argument("--ray-address", metavar="ADDR",
                        help="join an existing Ray cluster: auto or HOST:PORT (default: $RAY_ADDRESS; 'local' "
                             "ignores it); see docs/scale.md")
-        p.add_argument("--gpus-per-worker", type=float, default=0.0, metavar="G",
+        p.add_argument("--gpus-per-worker", type=types.GPUS, default=0.0, metavar="G",
                        help="GPUs each Ray worker requests (e.g. 1, or 0.5 to share one GPU by two workers)")
 
     p = sub.add_parser("select", help="pick the best model for a use case on target images")
@@ -83,11 +84,11 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.add_argument("--guarantee", action="store_true",
                    help=f"use {GUARANTEE_STRATEGY}: anytime-valid tests, P(pick within 0.01 of the best) >= 95 %% "
                         "however often it looks; costs more calls than the default (docs/benchmarks.md)")
-    p.add_argument("--budget", type=int, help="evaluation calls (default: 25 %% of brute force)")
+    p.add_argument("--budget", type=types.BUDGET, help="evaluation calls (default: 25 %% of brute force)")
     p.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
-    p.add_argument("--max-size", type=float, metavar="MB", help="hard limit: remove models larger than this")
+    p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="hard limit: remove models larger than this")
     p.add_argument("--max-macs", metavar="MACS", help="hard limit on MACs per image, e.g. 1e9, 600M, 1.5G")
-    p.add_argument("--max-latency", type=float, metavar="MS",
+    p.add_argument("--max-latency", type=types.LATENCY_MS, metavar="MS",
                    help="hard limit: median ms per image at batch 1, measured once per model on this machine")
     p.add_argument("--max-params", metavar="N", help="hard limit on the number of parameters, e.g. 5e6 or 5M")
     p.set_defaults(func=commands["select"])
@@ -102,8 +103,8 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.add_argument("matrix")
     p.add_argument("--strategy", help="comma-separated strategies (default: the default strategy)")
     p.add_argument("--weights", default="acc=0.63,size=0.25,complexity=0.21")
-    p.add_argument("--budget", type=int)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--budget", type=types.BUDGET)
+    p.add_argument("--seed", type=types.SEED, default=0)
+    p.add_argument("--batch-size", type=types.BATCH, default=16)
     p.set_defaults(func=commands["replay"])
     return parser

@@ -12,8 +12,12 @@ from greenrunner_core.registry.card import ModelCard
 
 
 def failure_reason(exc: BaseException) -> str:
-    """Our own errors are already actionable sentences; others keep their type for diagnosis."""
-    return str(exc) if isinstance(exc, GreenRunnerError) else f"{type(exc).__name__}: {exc}"
+    """Our own errors are already actionable sentences; others keep their type for diagnosis, and a multi-line
+    message (a TorchScript traceback) keeps its last line: the error itself."""
+    if isinstance(exc, GreenRunnerError):
+        return str(exc)
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"
 
 
 def run_one(worker: PullWorker, task: PullTask, index: int, label: str) -> TaskDone:

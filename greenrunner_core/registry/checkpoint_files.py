@@ -44,7 +44,12 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def checkpoint_kind(path: str | Path) -> str:
-    """"torchscript", "export" (torch.export .pt2) or "state_dict" (anything torch.save wrote)."""
+    """"torchscript", "export" (torch.export .pt2) or "state_dict" (anything torch.save wrote).
+
+    Raises ``GreenRunnerError`` for a file that is none of them (empty, damaged zip, or not a PyTorch file at all),
+    so it is never mistaken for a state_dict that merely lacks its architecture, or for pickled code.
+    """
+    _sniff(Path(path))
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             rel = {_strip_root(n) for n in archive.namelist()}
@@ -53,6 +58,25 @@ def checkpoint_kind(path: str | Path) -> str:
         if "constants.pkl" in rel and any(n.startswith("code/") for n in rel):
             return "torchscript"
     return "state_dict"
+
+
+def _sniff(path: Path) -> None:
+    """Refuse what torch.save / torch.jit.save / torch.export.save never write, naming what the file looks like."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head:
+        raise GreenRunnerError(f"{path.name} is empty (0 bytes); save or copy the checkpoint again")
+    if head.startswith(b"PK\x03\x04"):
+        if not zipfile.is_zipfile(path):
+            raise GreenRunnerError(f"{path.name} starts like a PyTorch zip archive (TorchScript, torch.export or "
+                                   "torch.save) but is truncated or damaged: its end (the zip central directory) is "
+                                   "missing. Copy or save it again")
+        return
+    if head[:1] == b"\x80" and 2 <= head[1] <= 5:      # a pickle: torch.save's legacy (pre-1.6) format
+        return
+    raise GreenRunnerError(f"{path.name} is not a PyTorch checkpoint: neither a zip archive (torch.save, "
+                           f"TorchScript, torch.export) nor a legacy torch.save pickle (it starts with bytes "
+                           f"{head.hex()}); it may be damaged, or another format such as ONNX or safetensors")
 
 
 def _strip_root(member: str) -> str:
@@ -145,11 +169,11 @@ def load_checkpoint_module(path: str | Path, kind: str, arch: str | None = None)
         _vet_export_archive(path)
         model = torch.export.load(str(path)).module()
     elif kind == "state_dict":
+        state = read_state_dict(path)         # first: pickled code is refused as such, whatever the manifest says
         if not arch:
             raise GreenRunnerError(f"{path.name} is a state_dict: name its architecture in {MANIFEST_FILE}, "
                                    f'e.g. {{"{path.name}": {{"arch": "cifar_resnet20_chenyaofo"}}}}')
         model = get_arch(arch).build()
-        state = read_state_dict(path)
         result = model.load_state_dict(state, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise GreenRunnerError(

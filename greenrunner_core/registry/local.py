@@ -62,6 +62,7 @@ class LocalCheckpointSource:
     complexity_cache: str | Path | None = None
     notes: list[str] = field(default_factory=list, init=False)
     recognised: dict[str, str] = field(default_factory=dict, init=False)   # file name -> architecture found by shape
+    skipped: dict[str, str] = field(default_factory=dict, init=False)   # file name -> why it is not a model
     _cards: list[ModelCard] | None = field(default=None, init=False, repr=False, compare=False)
     _entries: dict[str, _Entry] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -111,7 +112,7 @@ class LocalCheckpointSource:
     def _scan(self) -> list[ModelCard]:
         self._entries.clear()
         self.recognised.clear()
-        self._entries.clear()
+        self.skipped.clear()
         manifest = self._manifest()
         files = sorted(p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")
                        and (p.suffix.lower() in CHECKPOINT_SUFFIXES or p.name in manifest))
@@ -130,6 +131,7 @@ class LocalCheckpointSource:
                 card = self._card(path, kind, meta, cache)
             except Exception as exc:  # noqa: BLE001 - one bad file must not hide the others
                 self.notes.append(f"skipped {path.name}: {exc}")
+                self.skipped[path.name] = str(exc)
                 continue
             if card.name in self._entries:
                 self.notes.append(f"skipped {path.name}: model name {card.name!r} is already used by "

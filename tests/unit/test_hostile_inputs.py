@@ -3,7 +3,8 @@ code or reply), that nothing was written outside the folders the case allows, an
 
 A case builds its inputs under ``in/`` (before the snapshot), then runs with the working directory in the case's
 folder; writes are allowed only where ``writes`` (regexes on paths relative to that folder) says. Cases marked
-``isolated`` run in a fresh interpreter so their peak RSS growth is measured on its own (zip bombs).
+``isolated`` need their own peak RSS: measured in this process after resetting the peak (Linux ``clear_refs``),
+else in a fresh interpreter (zip bombs). Every case asserts the peak grew by less than ``RSS_LIMIT_MB``.
 """
 from __future__ import annotations
 
@@ -17,16 +18,26 @@ import subprocess
 import sys
 import zipfile
 import zlib
+import contextlib
+import tempfile
+import warnings
+from unittest import mock
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
+from torch import nn
 
 from greenrunner_core.data import load_target
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.zip_extract import ZipLimits
+from ui.cli import main as cli_main
+from ui.present.turn import check_text
+from ui.settings import parse_settings, staging_answer
+from ui.uploads import ConversationUploads
 
 REPO = Path(__file__).resolve().parents[2]
 RSS_LIMIT_MB = 300
@@ -201,6 +212,128 @@ def bomb(**kw) -> Callable[[Path], None]:
     return lambda inputs: zero_bomb(inputs / "bomb.zip", **kw) and None
 
 
+# ---- checkpoints, the command line, uploads and chat ----------------------------------------------------------------
+
+class Tiny(nn.Module):
+    """3x8x8 images -> 2 logits (cat, dog); ``solo`` models refuse a batch of more than one image when evaluated."""
+
+    def __init__(self, seed: int, solo: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.solo = solo
+        self.fc = nn.Linear(12, 2)
+        self.pool = nn.AdaptiveAvgPool2d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.solo and x.shape[0] > 1:
+            raise RuntimeError("this model was exported for one image at a time")
+        return self.fc(self.pool(x).flatten(1))
+
+
+META = {"input_size": [3, 8, 8], "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "class_labels": ["cat", "dog"]}
+
+
+def scripted(path: Path, seed: int, solo: bool = False) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.save(torch.jit.script(Tiny(seed, solo)), str(path))
+    return path.read_bytes()
+
+
+def checkpoints(good: int = 2, solo: int = 0, extra: dict[str, bytes] | None = None, data: int = 3
+                ) -> Callable[[Path], None]:
+    """in/ckpt: ``good`` working TorchScript models, ``solo`` ones that fail when evaluated, ``extra`` raw files;
+    in/d: a cat/dog dataset of ``data`` images per class."""
+    def setup(inputs: Path) -> None:
+        folder = inputs / "ckpt"
+        names = [f"good{k}.pt" for k in range(good)] + [f"solo{k}.pt" for k in range(solo)]
+        for k, name in enumerate(names):
+            scripted(folder / name, k, solo=name.startswith("solo"))
+        for name, raw in (extra or {}).items():
+            (folder / name).write_bytes(raw)
+        (folder / "greenrunner.json").write_text(json.dumps({n: META for n in names + list(extra or {})}))
+        image_folder(inputs / "d", {"cat": data, "dog": data})
+    return setup
+
+
+def pickled_code() -> bytes:
+    buf = io.BytesIO()
+    torch.save({"weights": torch.zeros(2), "hook": Exploit()}, buf)
+    return buf.getvalue()
+
+
+class Exploit:
+    """Saving one of these makes a checkpoint that needs pickled code to load."""
+
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def truncated_torchscript() -> bytes:
+    raw = scripted(Path(tempfile.mkdtemp()) / "t.pt", 9)
+    return raw[: len(raw) // 2]
+
+
+def cli(*argv: str, same_second: bool = False) -> Callable[[Path], Seen]:
+    """``greenrunner ARGV`` with its cache in the case folder; ``{case}`` in an argument is the case folder."""
+    def run(case: Path) -> Seen:
+        out, err = io.StringIO(), io.StringIO()
+        old = os.environ.get("GREENRUNNER_CACHE_DIR")
+        os.environ["GREENRUNNER_CACHE_DIR"] = str(case / "cache")
+        args = [a.replace("{case}", str(case)) for a in argv]
+        stamp = mock.patch("ui.cli.time.strftime", return_value="20261130-120000") if same_second else \
+            contextlib.nullcontext()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), stamp:
+                try:
+                    code = cli_main(args)
+                    if same_second:
+                        code = code or cli_main(args)
+                except SystemExit as exit_:
+                    code = int(exit_.code or 0)
+        finally:
+            if old is None:
+                os.environ.pop("GREENRUNNER_CACHE_DIR", None)
+            else:
+                os.environ["GREENRUNNER_CACHE_DIR"] = old
+        reports = sorted(p.name for p in (case / "out").glob("*")) if (case / "out").exists() else []
+        return Seen(out.getvalue() + err.getvalue() + f"\nreports: {reports}", code)
+    return run
+
+
+def upload(name: str, max_mb: float = 5, limits: ZipLimits | None = None) -> Callable[[Path], Seen]:
+    """The web app's upload handler on ``in/<name>`` (kept under uploads/ and cache/ of the case)."""
+    def run(case: Path) -> Seen:
+        uploads = ConversationUploads.for_thread(case / "uploads", "thread-1", case / "cache", max_mb,
+                                                 limits or ZipLimits())
+        src = case / "in" / Path(name).name
+        replies = uploads.accept_many([(src, name)])
+        return Seen("\n".join(r.message for r in replies), 0 if all(r.ok for r in replies) else 1)
+    return run
+
+
+def chat(text: str) -> Callable[[Path], Seen]:
+    """A chat message checked before it reaches the agent, or a typed answer to a staged run."""
+    def run(_: Path) -> Seen:
+        problem = check_text(text)
+        if problem is not None:
+            return Seen(problem)
+        return Seen(json.dumps(staging_answer(text)))
+    return run
+
+
+def panel(**values: object) -> Callable[[Path], Seen]:
+    """The chat settings panel sending ``values``."""
+    return lambda _: Seen(parse_settings(values)[1] or "applied")
+
+
+SELECT = ("select", "--checkpoints", "{case}/in/ckpt", "--data", "{case}/in/d", "--weights", "acc=1",
+          "--no-torchvision", "--out", "{case}/out")
+RUN_WRITES = (r"cache/(outcomes|complexity|latency|datasets)", r"out/greenrunner-20\d{6}-\d{6}(-\d+)?\.(json|html)$")
+UPLOAD_WRITES = (r"uploads/thread-1/", r"cache/datasets/[0-9a-f]{16}/")
+
+
 CASES: list[Case] = [
     # ---- zips: bombs and limits (refused, nothing kept)
     Case("zip-bomb-two-256MiB-zero-members", bomb(), load("in/bomb.zip"), r"zip bomb.*ratio limit.*Nothing was kept",
@@ -247,6 +380,75 @@ CASES: list[Case] = [
          r"too_large: 1.*cat/huge\.png: 2,048\.0 MB, above the 64 MB limit for one image; not read"),
     Case("folder-pixel-bomb-png", folder_plus(**{"cat/bomb.png": pixel_bomb_png()}), load("in/d"),
          r"cat/bomb\.png: 12000x6000 pixels, above the limit of 64,000,000 \(about 216 MB decoded\); not decoded"),
+    # ---- checkpoints: diagnosed for what they are (item 5)
+    Case("ckpt-random-bytes-named", checkpoints(extra={"noise.pt": os.urandom(4096)}),
+         cli(*SELECT, "--models", "good0,noise"),
+         r"unknown model 'noise'.*noise\.pt was skipped: noise\.pt is not a PyTorch checkpoint", code=2,
+         writes=RUN_WRITES),
+    Case("ckpt-truncated-torchscript-named", checkpoints(extra={"cut.pt": truncated_torchscript()}),
+         cli(*SELECT, "--models", "good0,cut"), r"cut\.pt was skipped: cut\.pt starts like a PyTorch zip archive.*"
+         r"truncated or damaged", code=2, writes=RUN_WRITES),
+    Case("ckpt-pickled-code-named", checkpoints(extra={"evil.pt": pickled_code()}),
+         cli(*SELECT, "--models", "good0,evil"), r"evil\.pt was skipped: refusing checkpoint evil\.pt.*would run "
+         r"arbitrary pickled code", code=2, writes=RUN_WRITES),
+    Case("ckpt-empty-file-named", checkpoints(extra={"empty.pt": b""}), cli(*SELECT, "--models", "good0,empty"),
+         r"empty\.pt was skipped: empty\.pt is empty \(0 bytes\)", code=2, writes=RUN_WRITES),
+    Case("ckpt-folder-missing", nothing, cli(*SELECT), r"checkpoints folder .*in/ckpt' does not exist", code=2),
+    # ---- the command line: refused numbers (item 3), README example (item 7), nothing evaluable (item 11)
+    Case("cli-sample-zero", nothing, cli("select", "--weights", "acc=1", "--sample", "0"),
+         r"argument --sample: 0 is below 1; .*leave --sample out to use them all", code=2),
+    Case("cli-sample-negative", nothing, cli("select", "--weights", "acc=1", "--sample", "-5"),
+         r"argument --sample: -5 is below 1", code=2),
+    Case("cli-budget-zero", nothing, cli("select", "--weights", "acc=1", "--budget", "0"),
+         r"argument --budget: 0 is below 1", code=2),
+    Case("cli-batch-size-text", nothing, cli("select", "--weights", "acc=1", "--batch-size", "lots"),
+         r"argument --batch-size: 'lots' is not a whole number", code=2),
+    Case("cli-seed-negative", nothing, cli("select", "--weights", "acc=1", "--seed", "-1"),
+         r"argument --seed: -1 is below 0", code=2),
+    Case("cli-max-size-nan", nothing, cli("models", "--max-size", "nan"),
+         r"argument --max-size: nan is not a finite number >= 0", code=2),
+    Case("cli-min-acc-above-one", nothing, cli("models", "--min-acc", "1.5"),
+         r"argument --min-acc: 1\.5 is not a finite number \[0, 1\]", code=2),
+    Case("cli-weights-infinite", nothing, cli("select", "--weights", "acc=inf"), r"error: .*acc", code=2),
+    Case("cli-readme-checkpoints-without-models", checkpoints(), cli(*SELECT, "--strategy", "brute_force"),
+         r"Top 3 \(brute_force, 2 models, 6 target images\).*good0.*good1", code=0, writes=RUN_WRITES),
+    Case("cli-every-candidate-fails", checkpoints(good=0, solo=2), cli(*SELECT, "--strategy", "brute_force"),
+         r"none of the 2 candidate models could be evaluated.*solo0: .*one image at a time.*solo1: .*reports: \[\]",
+         code=2, writes=RUN_WRITES[:1]),
+    Case("cli-some-candidates-fail", checkpoints(good=2, solo=1), cli(*SELECT, "--strategy", "brute_force"),
+         r"1 of 3 candidate models could not be evaluated and are not ranked — solo0: .*\n\nTop 3", code=0,
+         writes=RUN_WRITES),
+    Case("cli-two-runs-in-one-second", checkpoints(), cli(*SELECT, "--strategy", "brute_force", same_second=True),
+         r"reports: \['greenrunner-20261130-120000-2\.html', 'greenrunner-20261130-120000-2\.json', "
+         r"'greenrunner-20261130-120000\.html', 'greenrunner-20261130-120000\.json'\]", code=0, writes=RUN_WRITES),
+    # ---- web uploads
+    Case("upload-zip-bomb", bomb(), upload("bomb.zip", max_mb=5),
+         r"\*\*bomb\.zip\*\* cannot be used as a target dataset: zip bomb\.zip refused: .*zip bomb", code=1,
+         isolated=True),
+    Case("upload-oversize", files(**{"big.zip": os.urandom(2 << 20)}), upload("big.zip", max_mb=1),
+         r"\*\*big\.zip\*\* is too large: 2\.00 MB, the limit is 1\.00 MB", code=1),
+    Case("upload-traversal-name", zip_of(good_entries()), upload("../../etc/d.zip"),
+         r"\*\*d\.zip\*\*: target dataset accepted — 4 usable images", code=0, writes=UPLOAD_WRITES),
+    Case("upload-executable", files(**{"run.sh": b"#!/bin/sh\nrm -rf /"}), upload("run.sh"),
+         r"\*\*run\.sh\*\* is not a file type I can use", code=1),
+    Case("upload-empty", files(**{"e.zip": b""}), upload("e.zip"), r"is empty \(0 bytes\); nothing was saved", code=1),
+    Case("upload-random-checkpoint", files(**{"noise.pt": os.urandom(4096)}), upload("noise.pt"),
+         r"\*\*noise\.pt\*\* was not added: noise\.pt is not a PyTorch checkpoint", code=1),
+    Case("upload-truncated-checkpoint", lambda i: files(**{"cut.pt": truncated_torchscript()})(i), upload("cut.pt"),
+         r"\*\*cut\.pt\*\* was not added: cut\.pt starts like a PyTorch zip archive .*truncated", code=1),
+    Case("upload-pickled-code", lambda i: files(**{"evil.pt": pickled_code()})(i), upload("evil.pt"),
+         r"was not added: refusing checkpoint evil\.pt.*arbitrary pickled code", code=1),
+    Case("upload-manifest-not-json", files(**{"greenrunner.json": b"{nope"}), upload("greenrunner.json"),
+         r"\*\*greenrunner\.json\*\* is not valid JSON", code=1),
+    # ---- chat inputs
+    Case("chat-empty", nothing, chat("   \n "), r"Your message is empty"),
+    Case("chat-too-long", nothing, chat("x" * 50_000), r"longer than 4,000 characters"),
+    Case("chat-negative-budget", nothing, chat("budget -5"), r"not valid: budget=-5 \(a positive whole number\)"),
+    Case("chat-weight-above-one", nothing, chat("accuracy=7 size 0.2"), r"not valid: accuracy=7 \(weights are "
+         r"numbers in \[0, 1\]\)"),
+    Case("panel-nan-weight", nothing, panel(w_accuracy=float("nan")), r"not applied: w_accuracy"),
+    Case("panel-negative-seed", nothing, panel(seed=-3), r"not applied: seed: Input should be greater than or "
+         r"equal to 0"),
 ]
 
 
@@ -262,16 +464,31 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _status_mb(key: str) -> float:
+    match = re.search(rf"^{key}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def reset_peak_rss() -> bool:
+    """Linux: make the peak RSS (VmHWM) restart from the current RSS, so this process measures one case."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
 
 
 def run_case(case_id: str, folder: Path) -> tuple[Seen, float]:
-    """Run one case's user action in ``folder`` (inputs already built); returns what was seen and RSS growth."""
+    """Run one case's user action in ``folder`` (inputs already built); returns what was seen and the growth of
+    the peak RSS over the RSS before it (ru_maxrss in a fresh interpreter where the peak cannot be reset)."""
     case = next(c for c in CASES if c.id == case_id)
-    before = peak_rss_mb()
+    if reset_peak_rss():
+        before = _status_mb("VmRSS")
+        seen = case.run(folder)
+        return seen, _status_mb("VmHWM") - before
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     seen = case.run(folder)
-    return seen, peak_rss_mb() - before
+    return seen, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -282,7 +499,7 @@ def test_hostile_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     before = snapshot(tmp_path)
     siblings = set(os.listdir(tmp_path.parent))
     monkeypatch.chdir(tmp_path)
-    if case.isolated:
+    if case.isolated and not reset_peak_rss():      # no resettable peak: measure in a fresh interpreter
         code = (f"import json, sys; sys.path.insert(0, {str(REPO)!r}); from pathlib import Path; "
                 f"from tests.unit.test_hostile_inputs import run_case; "
                 f"seen, grew = run_case({case.id!r}, Path({str(tmp_path)!r})); "
@@ -304,3 +521,7 @@ def test_hostile_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert not stray, f"{case.id}: wrote outside its target folders: {stray[:10]}"
     assert set(os.listdir(tmp_path.parent)) - siblings <= {outside.name}, "wrote beside the case folder"
     assert grew < RSS_LIMIT_MB, f"{case.id}: peak RSS grew by {grew:.0f} MB"
+
+
+def test_the_suite_is_large_enough() -> None:
+    assert len(CASES) >= 40 and len({c.id for c in CASES}) == len(CASES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.strategies.base import ProgressEvent
 from tools.formatting import fmt_co2, fmt_joules, fmt_weights, markdown_table
-from tools.text import savings_lines
+from tools.text import excluded_models_line, savings_lines
 from ui.present.tables import green_header, green_sections, top_header, top_table_rows
 
 RESULT_HEADER = ["#", "model", "target accuracy (± 95 % CI)", "size MB", "MACs", "reward", "selection count"]
@@ -46,6 +46,8 @@ def top3_markdown(result: ExperimentResult, title: str = "Top 3") -> str:
     limits = constraints_markdown(result)
     head = head + ("\n\n" + limits if limits else "")
     rows = top_table_rows(result, bold_first=True)
+    excluded = excluded_models_line(result)
+    head += f"\n\n**{excluded}**" if excluded else ""
     if not rows:
         return head + "\n\nNo model was evaluated, so there is no ranking yet."
     return "\n\n".join([head, markdown_table(RESULT_HEADER + green_header(result), rows), *_sections(result)])

@@ -5,12 +5,14 @@ from collections.abc import Sequence
 
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult
-from tools.text import CARD_HEADER, card_rows, savings_lines
+from tools.text import CARD_HEADER, card_rows, excluded_models_line, savings_lines
 from ui.present.tables import aligned_table, green_sections, top_header, top_table_rows
 
 
 def terminal_report(result: ExperimentResult) -> str:
-    parts = [f"Top 3 ({result.strategy}, {result.n_models} models, {result.n_images} target images):",
+    excluded = excluded_models_line(result)
+    parts = ([excluded, ""] if excluded else []) + [
+             f"Top 3 ({result.strategy}, {result.n_models} models, {result.n_images} target images):",
              aligned_table(top_header(result), top_table_rows(result)), "", "Against brute force:"]
     parts += ["  " + s for s in savings_lines(result)]
     for title, header, rows in green_sections(result):
