@@ -24,7 +24,7 @@ from greenrunner_core.label_map import (
     load_label_map,
     normalize_label,
 )
-from greenrunner_core.zip_extract import ZipLimits, extract_zip
+from greenrunner_core.zip_extract import DEFAULT_ZIP_LIMITS, ZipLimits, extract_zip
 
 __all__ = ["TargetDataset", "TargetImage", "load_target"]
 
@@ -139,7 +139,7 @@ def _examples(labels: Sequence[str], k: int = 3) -> str:
 
 
 def load_target(path: str | Path, *, label_map: str | Path | Mapping | None = None,
-                cache_dir: Path | None = None, zip_limits: ZipLimits = ZipLimits(),
+                cache_dir: Path | None = None, zip_limits: ZipLimits = DEFAULT_ZIP_LIMITS,
                 max_zip_entries: int | None = None, max_zip_bytes: int | None = None) -> TargetDataset:
     """Load an ImageFolder directory (``root/<class>/<image>``) or a .zip of one, validating every file.
 

@@ -202,8 +202,8 @@ def _check_file(path: str, rel: str, max_bytes: int = MAX_IMAGE_BYTES
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > max_bytes:
-                return ("too_large", f"{size / 2**20:,.1f} MB, above the {max_bytes / 2**20:,.0f} MB limit for one "
-                                     "image; not read"), b""
+                return ("too_large", (f"{size / 2**20:,.1f} MB, above the {max_bytes / 2**20:,.0f} MB limit for "
+                                      "one image; not read")), b""
             data = f.read(max_bytes + 1)
     except OSError as e:
         return ("unreadable", f"cannot read: {e.strerror or e}"), b""
@@ -216,8 +216,8 @@ def _check_file(path: str, rel: str, max_bytes: int = MAX_IMAGE_BYTES
             im.verify()
             im = Image.open(io.BytesIO(data))        # verify() leaves the image unusable: open afresh to decode
         if im.width * im.height > MAX_IMAGE_PIXELS:
-            return ("too_large", f"{im.width}x{im.height} pixels, above the limit of {MAX_IMAGE_PIXELS:,} (about "
-                                 f"{im.width * im.height * 3 / 1e6:,.0f} MB decoded); not decoded"), data
+            return ("too_large", (f"{im.width}x{im.height} pixels, above the limit of {MAX_IMAGE_PIXELS:,} (about "
+                                  f"{im.width * im.height * 3 / 1e6:,.0f} MB decoded); not decoded")), data
         if im.format == "JPEG":
             im.draft(im.mode, (1, 1))                # decode the whole stream at 1/8 scale: still catches truncation
         im.load()

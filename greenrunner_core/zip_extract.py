@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import shutil
 import stat
@@ -21,7 +22,7 @@ from pathlib import Path
 from greenrunner_core.dataset_scan import IssueKind, ValidationIssue, ignored
 from greenrunner_core.errors import DatasetError
 
-__all__ = ["MAX_ZIP_BYTES", "MAX_ZIP_ENTRIES", "ZipLimits", "extract_zip"]
+__all__ = ["DEFAULT_ZIP_LIMITS", "MAX_ZIP_BYTES", "MAX_ZIP_ENTRIES", "ZipLimits", "extract_zip"]
 
 MIB = 1 << 20
 MAX_ZIP_ENTRIES = 100_000                 # entries in one zip (files + folders)
@@ -43,8 +44,11 @@ class ZipLimits:
     def __post_init__(self) -> None:
         for name in ("max_entries", "max_member_bytes", "max_total_bytes", "max_ratio"):
             value = getattr(self, name)
-            if not value > 0 or value != value or value == float("inf"):
+            if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"ZipLimits.{name}={value!r} must be a finite number > 0")
+
+
+DEFAULT_ZIP_LIMITS = ZipLimits()   # frozen: safe to share as a default argument
 
 
 class _Refused(Exception):
