@@ -114,7 +114,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     cards, _ = filter_cards(ws, query)
     shown = cards[:args.limit] if args.limit else cards
     print(cards_table(shown))
-    more = f" ({len(cards) - len(shown)} more not shown; raise --limit)" if len(shown) < len(cards) else ""
+    more = f" ({len(cards) - len(shown)} more not shown; raise --limit, 0 = all)" if len(shown) < len(cards) else ""
     print(f"\n{len(cards)} models{more}")
     if any(c.source == "timm" for c in shown):
         from greenrunner_core.registry.timm_source import catalog_about
@@ -213,6 +213,12 @@ def cmd_select(args: argparse.Namespace) -> int:
         constraints = from_args(constraints.to_dict())
         print(f"Hard constraints: {limit_text(constraints)} (models over a limit are removed before evaluation)")
     ws = _workspace(args)
+    models = _csv(args.models)
+    if not models and not args.checkpoints and args.data not in (None, "", "demo"):
+        from tools.shortlist import with_shortlist
+        models = with_shortlist(ws, models, args.data, dict(weights.values), constraints.to_dict())
+        print(f"No --models named: evaluating the hub shortlist of {len(models)} (`greenrunner shortlist` says why "
+              "each was kept)")
     bar: TqdmProgress | None = None
 
     def progress(event: ProgressEvent) -> None:
@@ -222,7 +228,7 @@ def cmd_select(args: argparse.Namespace) -> int:
         bar(event)
 
     try:
-        result, dataset = ws.select(weights, models=_csv(args.models), data=args.data, strategy=args.strategy,
+        result, dataset = ws.select(weights, models=models, data=args.data, strategy=args.strategy,
                                     budget=args.budget, seed=args.seed, batch_size=args.batch_size,
                                     label_map=args.label_map, sample=args.sample, use_case=args.use_case or "",
                                     constraints=constraints, progress=progress)

@@ -86,3 +86,12 @@ def test_listing_the_hubs_imports_neither_timm_nor_transformers(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.split()[0]) >= 1300
+
+
+def test_cli_lists_timm_models_under_a_mac_limit_by_published_top1(capsys):
+    from ui import cli
+    assert cli.main(["models", "--source", "timm", "--max-macs", "1e9", "--sort", "top1", "--limit", "5"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("timm:")]
+    assert len(rows) == 5 and "more not shown" in out and "Apache License 2.0" in out
+    assert "timm:tf_efficientnet_b1.ns_jft_in1k" in rows[0] and "0.814" in rows[0]
