@@ -23,9 +23,10 @@ from langgraph.types import interrupt
 
 from agent.context import Context
 from agent.llm import MissingKeyError, invoke_with_repair, load_chat_model
-from agent.staging import StagingDecision, apply_decision, staging_payload
+from agent.staging import StagingDecision, apply_decision, staging_payload, with_plan
 from agent.state import InputState, State
 from agent.tools import TOOLS, TOOLS_BY_NAME, requires_approval
+from tools.candidates import stage_run
 from tools.shortlist import shortlist_when_unnamed
 
 
@@ -54,16 +55,28 @@ def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     message = state.messages[-1]
     if not isinstance(message, AIMessage):
         raise TypeError(f"stage expects the model's tool calls last, got {type(message).__name__}")
-    chosen = [shortlist_when_unnamed(tc, _context(runtime), state.proposal) for tc in message.tool_calls]
-    if chosen != list(message.tool_calls):          # no models named for the user's images: the hub shortlist
-        message = message.model_copy(update={"tool_calls": chosen})
+    ctx = _context(runtime)
     staged = [tc for tc in message.tool_calls if requires_approval(tc)]
     if not staged:
         raise ValueError("stage was routed to without a staged tool call")
+    # candidates that fit the user's images (their checkpoints, else the hub shortlist of models covering the classes)
+    planned = {tc["id"]: stage_run(tc["args"], ctx, state.proposal) for tc in staged if tc["name"] == "run_bandit"}
+    blocked = [tc for tc in staged if tc["id"] in planned and not planned[tc["id"]].runnable]
+    if blocked:        # staging never offers Run for what cannot run: the model answers with the reasons
+        return {"messages": [ToolMessage(content="\n".join(planned[tc["id"]].lines) if tc in blocked else
+                                         "Not run: another call of this step cannot run.", tool_call_id=tc["id"],
+                                         name=tc["name"], status="error") for tc in message.tool_calls]}
+    calls = [shortlist_when_unnamed({**tc, "args": planned[tc["id"]].args} if tc["id"] in planned else tc, ctx,
+                                    state.proposal) for tc in message.tool_calls]
+    if calls != list(message.tool_calls):
+        message = message.model_copy(update={"tool_calls": calls})
+        staged = [tc for tc in calls if requires_approval(tc)]
     decision = StagingDecision(approved=True)
     for call in staged:   # one interrupt per staged call; all must be approved
-        answer = StagingDecision.coerce(interrupt(staging_payload(call, state.proposal, state.last_run,
-                                                                  _context(runtime))))
+        payload = staging_payload(call, state.proposal, state.last_run, ctx)
+        if call["id"] in planned:
+            payload = with_plan(payload, planned[call["id"]].lines, planned[call["id"]].label_map)
+        answer = StagingDecision.coerce(interrupt(payload))
         if not answer.approved:
             decision = answer
             break

@@ -27,6 +27,8 @@ class StagingDecision(BaseModel):
     seed: int | None = Field(None, description="another random seed")
     constraints: dict[str, float | str | None] | None = Field(None, description="hard limits replacing the staged "
                                                                                  "ones (max_size_mb, max_macs, ...)")
+    label_map: dict[str, list[str]] | None = Field(None, description="label map entries the user edited after "
+                                                                     "staging, replacing the staged ones per class")
     reason: str = Field("", description="why the user refused (shown to the assistant)")
 
     @classmethod
@@ -104,6 +106,16 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
                        "reject": {"approved": False, "reason": "..."}}}
 
 
+def with_plan(payload: dict[str, Any], lines: list[str], label_map: dict[str, list[str]] | None) -> dict[str, Any]:
+    """The staging payload with the candidates, the label map to review and the estimated cost before the question."""
+    if not lines:
+        return payload
+    message = str(payload.get("message", ""))
+    head, sep, tail = message.partition("\n\nRun: ")
+    return {**payload, "message": head + "\n\n" + "\n".join(lines) + sep + tail if sep else message + "\n\n" +
+            "\n".join(lines), "plan": lines, "label_map": label_map}
+
+
 def apply_decision(message: AIMessage, staged_ids: set[str], decision: StagingDecision) -> dict[str, Any]:
     """State update after the user's answer: the (possibly adjusted) tool calls, or a refusal for every call."""
     if not decision.approved:
@@ -129,6 +141,9 @@ def apply_decision(message: AIMessage, staged_ids: set[str], decision: StagingDe
                 args["seed"] = decision.seed
             if decision.constraints is not None:
                 args["constraints"] = dict(decision.constraints)
+            if decision.label_map:
+                base = args.get("label_map") if isinstance(args.get("label_map"), dict) else {}
+                args["label_map"] = {**base, **{k: list(v) for k, v in decision.label_map.items()}}
         calls.append({**tc, "args": args})
     if calls == list(message.tool_calls):
         return {}

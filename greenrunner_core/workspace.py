@@ -61,6 +61,7 @@ class Workspace:
     zip_limits: ZipLimits = field(default_factory=ZipLimits)   # how much a dataset zip may unpack to
     include_demo: bool = True                     # False: the demo zoo is neither listed nor trained
     _registry: Registry | None = field(default=None, init=False, repr=False)
+    plans: dict[tuple, Any] = field(default_factory=dict, init=False, repr=False)   # tools' candidate plans, per key
     _demo: DemoZooSource | None = field(default=None, init=False, repr=False)
     _cache: OutcomeCache | None = field(default=None, init=False, repr=False)
     _meter: EnergyMeter | None = field(default=None, init=False, repr=False)
@@ -141,6 +142,11 @@ class Workspace:
         if self._latency_cache is None:
             self._latency_cache = LatencyCache(Path(self.cache_dir) / "latency.json")
         return self._latency_cache
+
+    def checkpoint_cards(self) -> list[ModelCard]:
+        """The models of the local checkpoint folders (the user's own), without optimised variants."""
+        registry = self.registry
+        return [registry.get(n) for n in self.local_models if n not in self.variant_info]
 
     def demo_cards(self) -> list[ModelCard]:
         return [c for c in self.registry.cards() if c.source == self.demo.name and c.name not in self.variant_info]

@@ -97,7 +97,8 @@ class RunBanditArgs(_WeightedArgs):
     sample: int | None = Field(None, ge=1, description="evaluate on a seeded sample of this many target images; "
                                                        "null = all images (or the app's default)")
     seed: int = Field(0, description="random seed (same seed = same image order and same result)")
-    label_map: str | None = Field(None, description="JSON file mapping dataset classes to model classes")
+    label_map: str | dict[str, list[str]] | None = Field(None, description="dataset class -> model labels counted as "
+                                                         "correct: a JSON file path or the mapping itself")
     use_case: str = Field("", description="the user's use case, recorded in the report")
     constraints: dict[str, float | str | None] | None = Field(None, description=_CONSTRAINTS_HELP)
 

@@ -40,6 +40,10 @@ class ToolSettings:
     ray_address: str | None = field(default=None, metadata={
         "description": "Join an existing Ray cluster: 'auto' or 'HOST:PORT'; None = $RAY_ADDRESS or no cluster."})
     gpus_per_worker: float = field(default=0.0, metadata={"description": "GPUs each Ray worker requests."})
+    uploaded_dataset: str | None = field(default=None, metadata={
+        "description": "The conversation's uploaded target dataset: a run the user stages without one uses it."})
+    label_map_file: str | None = field(default=None, metadata={
+        "description": "The user's label map edits (JSON {class: [labels]}), applied over the automatic map."})
 
     def execution(self) -> ExecutionSettings:
         return ExecutionSettings.from_options(self.workers, self.ray_address, self.gpus_per_worker)

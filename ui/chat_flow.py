@@ -13,9 +13,11 @@ from typing import Any
 import chainlit as cl
 
 from agent.session import ChatSession, Event
+from tools.candidates import class_name_lines
 from tools.settings import workspace_for
 from ui.present.slack import SLACK_TEXT_LIMIT, slack_messages, slack_mrkdwn, split_message, staging_text
 from ui.present.turn import Presentation, merge_decision, present, staging_reply_help, welcome_text
+from ui.label_edit import parse_map_edit
 from ui.runtime import runtime
 from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer
 from ui.turns import Canceller, close_dangling_tool_calls, run_turn
@@ -80,22 +82,24 @@ async def resume_thread(thread_id: str) -> None:
 
 
 def uploads_extras(thread_id: str) -> tuple[dict[str, Any], str]:
-    """What a staging answer adds for this conversation's uploads, and a sentence saying so."""
+    """What a staging answer adds for this conversation's uploads (the dataset, the label map edits), and a sentence
+    saying so. Candidates are not added here: staging chose them to fit the data and listed them."""
     uploads = runtime().conversations.uploads(thread_id)
-    dataset, models = uploads.dataset(), uploads.model_names()
-    if not dataset and not models:
-        return {}, ""
+    dataset, models, edits = uploads.dataset(), uploads.model_names(), uploads.label_map_edits()
     extras: dict[str, Any] = {}
     said = []
     if dataset:
         extras["dataset"] = str(dataset)
         said.append(f"your dataset `{dataset.name.split('-', 1)[-1]}`")
     if models:
-        extras["models"] = models
-        said.append("your models " + ", ".join(f"`{m}`" for m in models))
-    elif dataset:                       # own data needs named candidates: the demo zoo's (its classes must match)
-        extras["models"] = [c.name for c in workspace_for(runtime().conversations.context(thread_id)).demo_cards()]
-        said.append("the demo zoo's models")
+        said.append("candidates from your models " + ", ".join(f"`{m}`" for m in models))
+    elif dataset:
+        said.append("candidate models whose labels cover your classes (listed before you approve)")
+    if edits:
+        extras["label_map"] = edits
+        said.append("your label map edits (" + "; ".join(f"{k} → {', '.join(v)}" for k, v in edits.items()) + ")")
+    if not said:
+        return {}, ""
     return extras, "This run uses " + " and ".join(said) + "."
 
 
@@ -201,6 +205,10 @@ async def handle_text(thread_id: str, text: str) -> None:
         return
     async with lock:
         pending = await asyncio.to_thread(runtime().conversations.session(thread_id).pending)
+        edit = parse_map_edit(text)
+        if edit is not None:
+            await say(await asyncio.to_thread(save_label_map_edit, thread_id, edit, pending))
+            return
         if pending is None:
             await play_turn(thread_id, lambda chat: chat.stream_send(text))
             return
@@ -213,13 +221,37 @@ async def handle_text(thread_id: str, text: str) -> None:
             await answer_staging(thread_id, pending, answer)
 
 
+def save_label_map_edit(thread_id: str, edit: dict[str, list[str]], pending: dict[str, Any] | None) -> str:
+    """Check a typed label map edit against the staged candidates' labels, save it, and say what happens next."""
+    from greenrunner_core.errors import GreenRunnerError
+    from greenrunner_core.label_map import check_label_map
+    conversations = runtime().conversations
+    models = ((pending or {}).get("run") or {}).get("models")
+    try:
+        if isinstance(models, list) and models:
+            registry = workspace_for(conversations.context(thread_id)).registry
+            check_label_map({k: frozenset(v) for k, v in edit.items()},
+                            [registry.get(m).class_labels for m in models])
+        conversations.uploads(thread_id).edit_label_map(edit)
+    except (GreenRunnerError, KeyError) as err:
+        return f"That label map edit was not saved: {err}"
+    (cls, labels), = edit.items()
+    where = ("Press **Run** on the proposal to use it." if pending else
+             "It applies to the next proposal (say *run it*).")
+    return f"Label map edit saved: **{cls}** → {', '.join(labels)}. {where}"
+
+
 async def handle_uploads(thread_id: str, files: list[tuple[Path, str]]) -> None:
     uploads = runtime().conversations.uploads(thread_id)
     needs_registry = any(Path(name).suffix.lower() not in (".zip", ".json") for _, name in files)
     known = await asyncio.to_thread(runtime().conversations.model_names, thread_id) if needs_registry else []
     replies = await asyncio.to_thread(uploads.accept_many, files, known)
     lines = [r.message for r in replies]
-    if any(r.ok and r.kind in ("dataset", "checkpoint") for r in replies):
+    for reply in replies:
+        if reply.ok and reply.kind == "dataset":
+            context = runtime().conversations.context(thread_id)
+            lines += await asyncio.to_thread(class_name_lines, list(reply.details.get("classes") or []), context)
+    if any(r.ok and r.kind in ("dataset", "checkpoint", "label_map") for r in replies):
         _, note = uploads_extras(thread_id)
         lines.append(note.replace("This run uses", "Your next run uses") if note else "")
     await say("\n\n".join(line for line in lines if line))

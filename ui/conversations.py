@@ -39,8 +39,12 @@ class Conversations:
 
     def context(self, thread_id: str) -> Context:
         s = self.settings
-        return Context.from_settings(s, checkpoints=self.uploads(thread_id).checkpoint_folders(), workers=s.workers,
-                                     ray_address=s.ray_address, zip_limits=s.zip_limits())
+        uploads = self.uploads(thread_id)
+        dataset = uploads.dataset()
+        return Context.from_settings(s, checkpoints=uploads.checkpoint_folders(), workers=s.workers,
+                                     ray_address=s.ray_address, zip_limits=s.zip_limits(),
+                                     uploaded_dataset=str(dataset) if dataset else None,
+                                     label_map_file=str(uploads.label_map_path()))
 
     def session(self, thread_id: str, canceller: Canceller | None = None) -> ChatSession:
         """The conversation of ``thread_id`` (new or continued), with ``canceller`` watching its long tools."""

@@ -9,13 +9,14 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from greenrunner_core.data import load_target
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.label_map import load_label_map
 from greenrunner_core.registry.checkpoint_files import (
     CHECKPOINT_SUFFIXES,
     MANIFEST_FILE,
@@ -25,7 +26,8 @@ from greenrunner_core.registry.checkpoint_files import (
 from greenrunner_core.registry.local import MANIFEST_KEYS, LocalCheckpointSource
 from greenrunner_core.zip_extract import ZipLimits
 
-Kind = Literal["dataset", "checkpoint", "manifest", "unsupported"]
+Kind = Literal["dataset", "checkpoint", "manifest", "label_map", "unsupported"]
+LABEL_MAP_FILE = "label_map.json"           # the user's label map edits (uploaded JSON and chat edits, merged)
 _SAFE = re.compile(r"[^A-Za-z0-9._\-]+")
 _STATE_FILE = "uploads.json"
 
@@ -43,6 +45,8 @@ def upload_kind(name: str) -> Kind:
         return "dataset"
     if Path(lower).name == MANIFEST_FILE:
         return "manifest"
+    if lower.endswith(".json"):
+        return "label_map"
     if Path(lower).suffix in CHECKPOINT_SUFFIXES:
         return "checkpoint"
     return "unsupported"
@@ -166,6 +170,8 @@ class ConversationUploads:
             return self._checkpoint(Path(path), shown, set(known_models))
         if kind == "manifest":
             return self._manifest(Path(path), shown)
+        if kind == "label_map":
+            return self._label_map(Path(path), shown)
         return UploadReply(False, kind, shown, f"**{shown}** is not a file type I can use. Upload a **.zip** of an "
                                                "ImageFolder (one sub-folder per class: `cat/1.jpg`, `dog/2.jpg`) as "
                                                "your target dataset, or a model checkpoint ("
@@ -198,6 +204,36 @@ class ConversationUploads:
                            f"{len(report.classes)} classes.\n\n```\n{summary}\n```",
                            dest, {"usable": report.usable, "classes": list(report.classes),
                                   "issues": len(report.issues)})
+
+    def label_map_path(self) -> Path:
+        return self.root / LABEL_MAP_FILE
+
+    def label_map_edits(self) -> dict[str, list[str]]:
+        try:
+            data = json.loads(self.label_map_path().read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def edit_label_map(self, entries: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+        """Merge ``entries`` (validated as a label map) into the saved edits; returns the merged edits."""
+        checked = load_label_map({k: list(v) for k, v in entries.items()})
+        merged = self.label_map_edits() | {k: sorted(v) for k, v in checked.items()}
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".{LABEL_MAP_FILE}.tmp"
+        tmp.write_text(json.dumps(merged, indent=1), encoding="utf-8")
+        tmp.replace(self.label_map_path())
+        return merged
+
+    def _label_map(self, path: Path, shown: str) -> UploadReply:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            merged = self.edit_label_map(data if isinstance(data, dict) else {"": data})
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            return UploadReply(False, "label_map", shown, f"**{shown}** cannot be used as a label map: {err}")
+        entries = "; ".join(f"{k} → {', '.join(v)}" for k, v in sorted(merged.items()))
+        return UploadReply(True, "label_map", shown, f"**{shown}**: label map saved ({entries}). It replaces the "
+                                                     "automatic map for these classes in the next proposal.")
 
     def _manifest(self, path: Path, shown: str) -> UploadReply:
         try:

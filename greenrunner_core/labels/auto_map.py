@@ -175,6 +175,18 @@ def _by_lemmas(name: str, space: tuple[str, ...], norm_labels: list[str]) -> Cla
     how, wnids, _ = _wanted_synsets(name, h)
     if how in ("unmapped", "nearest"):
         return ClassMatch(name, "unmapped", via="no model label has this name or a synonym of it")
+    if how == "hierarchy" and len(wnids) > 1:         # several WordNet readings: ask when they lead apart
+        readings = {w: _by_lemmas_from(name, space, norm_labels, h, (w,)) for w in wnids}
+        found = {w: m for w, m in readings.items() if m.labels}
+        if len({m.labels for m in found.values()}) > 1:
+            options = tuple((h.describe(w), m.labels) for w, m in found.items())
+            return ClassMatch(name, "ambiguous", via=f"{len(found)} WordNet readings lead to different labels",
+                              options=options)
+    return _by_lemmas_from(name, space, norm_labels, h, wnids)
+
+
+def _by_lemmas_from(name: str, space: tuple[str, ...], norm_labels: list[str], h: ImageNetHierarchy,
+                    wnids: Sequence[str]) -> ClassMatch:
     level = set(wnids)
     seen: set[str] = set()
     for depth in range(4):

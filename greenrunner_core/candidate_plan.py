@@ -1,0 +1,196 @@
+"""Which models can be evaluated on a target dataset, decided before anything is approved or run.
+
+The pool is the models the user named; else their own checkpoints; else the ImageNet catalog (plus the demo zoo for
+digit data). Each model is kept or excluded with the reason and the fix: its labels must cover every class the
+automatic label map could map (``labels.auto_label_map``), and its weights must be loadable (cached, or downloadable
+when online). The plan carries the reviewed label map, so the run scores exactly what staging showed.
+"""
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from greenrunner_core.data import load_target
+from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.label_map import check_label_map, load_label_map
+from greenrunner_core.labels import AutoLabelMap, ClassMatch, auto_label_map, is_imagenet_1k
+from greenrunner_core.registry.card import ModelCard
+
+__all__ = ["CandidatePlan", "Verdict", "plan_candidates", "weights_online"]
+
+DIGITS = frozenset("0123456789")
+MAX_CATALOG_CANDIDATES = 6
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One model: kept (``why`` it fits) or excluded (``why`` not, and the ``fix``)."""
+
+    name: str
+    why: str
+    fix: str = ""
+    weights_cached: bool = True
+
+
+@dataclass(frozen=True)
+class CandidatePlan:
+    dataset: str
+    classes: tuple[str, ...]
+    n_images: int
+    pool: str                                    # "named", "checkpoints", "catalog" or "demo"
+    kept: tuple[Verdict, ...]
+    excluded: tuple[Verdict, ...]
+    auto_map: AutoLabelMap
+    overrides: dict[str, tuple[str, ...]]        # the user's own entries (chat or JSON), replacing the automatic ones
+
+    @property
+    def names(self) -> list[str]:
+        return [v.name for v in self.kept]
+
+    @property
+    def runnable(self) -> bool:
+        """At least two models can be evaluated and at least one class is mapped."""
+        return len(self.kept) >= 2 and bool(self.mapped_classes())
+
+    def questions(self) -> tuple[ClassMatch, ...]:
+        return tuple(m for m in self.auto_map.questions() if m.dataset_class not in self.overrides)
+
+    def mapped_classes(self) -> list[str]:
+        return [c for c in self.classes if c in self.label_map_dict() or
+                (self.auto_map.get(c) is not None and self.auto_map.get(c).how == "exact")]
+
+    def label_map_dict(self) -> dict[str, list[str]]:
+        return self.auto_map.mapping() | {k: list(v) for k, v in self.overrides.items()}
+
+    def label_map(self) -> dict[str, list[str]] | None:
+        """The label map the run uses (None when every class is a label of the same name and nothing was edited)."""
+        if self.auto_map.is_identity() and not self.overrides:
+            return None
+        return self.label_map_dict()
+
+
+def weights_online(timeout_s: float = 1.5) -> bool:
+    """Whether torchvision's download host answers (weights not cached can then be fetched on first use)."""
+    try:
+        with socket.create_connection(("download.pytorch.org", 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None = None,
+                    overrides: Mapping[str, Sequence[str]] | str | Path | None = None,
+                    online: Callable[[], bool] = weights_online,
+                    shortlister: Callable[[list[ModelCard]], list[str]] | None = None) -> CandidatePlan:
+    """The candidates for ``data`` (a Workspace ``ws``), each kept or excluded with the reason, and the label map."""
+    dataset = load_target(Path(str(data)).expanduser(), cache_dir=Path(ws.cache_dir) / "datasets",
+                          zip_limits=ws.zip_limits)
+    classes = tuple(dataset.class_names)
+    user = {k: tuple(v) for k, v in load_label_map(overrides).items()} if overrides else {}
+    pool_name, pool = _pool(ws, classes, models)
+    auto_by_space = {space: auto_label_map(classes, [space]) for space in {c.class_labels for c in pool}}
+    mappable = {c for auto in auto_by_space.values() for c in auto.mapping()} | set(user)
+    kept, excluded = [], []
+    is_online: bool | None = None
+    for card in pool:
+        auto = auto_by_space[card.class_labels]
+        covered = set(auto.mapping()) | set(user)
+        missing = sorted(mappable - covered)
+        if not covered:
+            excluded.append(Verdict(card.name, f"its {len(card.class_labels)} labels ({_examples(card)}) match none "
+                                               f"of the classes {', '.join(classes)}",
+                                    "rename the class folders to its labels, or map them (say 'map <class> to "
+                                    "<label>' or upload a label map JSON)"))
+            continue
+        if missing:
+            excluded.append(Verdict(card.name, f"its labels cover {', '.join(sorted(covered))} but not "
+                                               f"{', '.join(missing)}",
+                                    f"map {missing[0]!r} to one of its labels, or drop that class"))
+            continue
+        cached = _weights_cached(card)
+        if not cached:
+            if is_online is None:
+                is_online = online()
+            if not is_online:
+                excluded.append(Verdict(card.name, "its weights are not cached and this machine is offline",
+                                        f"connect once to download them, or copy the file to {_cache_path(card)}",
+                                        False))
+                continue
+        kept.append(Verdict(card.name, _why(card, auto, pool_name), weights_cached=cached))
+    if pool_name == "catalog":
+        kept = _shortlist(kept, {c.name: c for c in pool}, shortlister)
+    spaces = [c.class_labels for c in pool if c.name in {v.name for v in kept}]
+    if user and spaces:
+        check_label_map({k: frozenset(v) for k, v in user.items()}, spaces)
+    auto_map = auto_label_map(classes, spaces) if spaces else auto_label_map(classes, [])
+    return CandidatePlan(str(data), classes, len(dataset), pool_name, tuple(kept), tuple(excluded), auto_map, user)
+
+
+def _pool(ws: object, classes: tuple[str, ...], models: Sequence[str] | None) -> tuple[str, list[ModelCard]]:
+    if models:
+        return "named", ws.registry.resolve(list(models))
+    own = ws.checkpoint_cards()
+    if own:
+        return "checkpoints", own
+    if set(classes) <= DIGITS:
+        return "demo", ws.demo_cards()
+    catalog = [c for c in ws.registry.cards() if is_imagenet_1k(c.class_labels) and c.source != ws.demo.name]
+    if not catalog:
+        raise GreenRunnerError("no candidate models for your images: upload checkpoints trained on your classes, or "
+                               "enable an ImageNet catalog (torchvision)")
+    return "catalog", catalog
+
+
+def _why(card: ModelCard, auto: AutoLabelMap, pool: str) -> str:
+    how = {m.how for m in auto.matches if m.labels}
+    source = {"checkpoints": "your checkpoint", "named": "named by you", "demo": "demo zoo (digits)",
+              "catalog": "ImageNet catalog"}[pool]
+    return f"{source}; {len(card.class_labels)} labels, classes matched by {', '.join(sorted(how)) or 'name'}"
+
+
+def _examples(card: ModelCard) -> str:
+    return ", ".join(repr(x) for x in card.class_labels[:3])
+
+
+def _cache_path(card: ModelCard) -> str:
+    if card.source == "timm":
+        return "the Hugging Face Hub cache (HF_HOME)"
+    if card.source != "torchvision":
+        return "the model cache"
+    from torchvision.models import get_weight
+
+    from greenrunner_core.registry.torchvision_catalog import checkpoint_path
+    return str(checkpoint_path(get_weight(card.weights_id)))
+
+
+def _weights_cached(card: ModelCard) -> bool:
+    if card.source == "timm":
+        return not card.weights_id.endswith("@main")          # the cached Hub revision is in the weights id
+    if card.source != "torchvision":
+        return True
+    return Path(_cache_path(card)).exists()
+
+
+def _shortlist(kept: list[Verdict], cards: dict[str, ModelCard],
+               shortlister: Callable[[list[ModelCard]], list[str]] | None) -> list[Verdict]:
+    """Catalog models: the hub shortlist of those that fit (published figures under the run's weights); without one,
+    those with cached weights first, then the accuracy-vs-MACs Pareto front, smallest first."""
+    by_name = {v.name: v for v in kept}
+    if shortlister is not None and kept:
+        try:
+            picked = shortlister([cards[v.name] for v in kept])
+        except GreenRunnerError:
+            picked = []
+        if len(picked) >= 2:
+            return [by_name[n] for n in picked if n in by_name]
+    cached = [v for v in kept if v.weights_cached]
+    rest = sorted((v for v in kept if not v.weights_cached), key=lambda v: cards[v.name].macs)
+    front, best = [], -1.0
+    for v in rest:
+        acc = cards[v.name].benchmark_accuracy or 0.0
+        if acc > best:
+            front.append(v)
+            best = acc
+    return (cached + front)[:MAX_CATALOG_CANDIDATES] if len(cached) < 2 else cached[:MAX_CATALOG_CANDIDATES]

@@ -1,0 +1,91 @@
+"""Candidates that fit the data, decided before approval: kept with why, excluded with reason and fix; the label map
+edits; staging refuses to offer Run when nothing can be evaluated."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import nn
+
+from greenrunner_core.candidate_plan import plan_candidates
+from greenrunner_core.workspace import Workspace
+from tools.candidates import stage_run
+from tools.settings import ToolSettings
+from ui.label_edit import parse_map_edit
+
+
+def _images(root: Path, classes) -> Path:
+    for k, c in enumerate(classes):
+        (root / c).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (8, 8), (40 * k, 20 * i, 9)).save(root / c / f"{i}.png")
+    return root
+
+
+def _model(folder: Path, name: str, labels: list[str]) -> Path:
+    folder.mkdir(parents=True)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, len(labels))).eval()
+    torch.jit.save(torch.jit.script(net), str(folder / f"{name}.pt"))
+    (folder / "greenrunner.json").write_text(json.dumps(
+        {f"{name}.pt": {"input_size": [3, 8, 8], "mean": [0.5] * 3, "std": [0.5] * 3, "class_labels": labels}}))
+    return folder
+
+
+def _workspace(tmp_path: Path, models: dict[str, list[str]]) -> Workspace:
+    folders = [_model(tmp_path / "m" / n, n, labels) for n, labels in models.items()]
+    return Workspace(cache_dir=_cache(), checkpoints=folders, include_torchvision=False)
+
+
+def _cache() -> Path:
+    """The session's cache: the demo zoo (a source of every registry) is built once per test session."""
+    return Path(os.environ["GREENRUNNER_CACHE_DIR"])
+
+
+def test_checkpoints_that_cover_the_classes_are_kept_others_excluded_with_the_fix(tmp_path):
+    data = _images(tmp_path / "d", ["cat", "car", "ship"])
+    ws = _workspace(tmp_path, {"full": ["cat", "automobile", "ship", "dog"], "other": ["cat", "auto", "vessel"],
+                               "partial": ["cat", "dog", "automobile"], "none": ["0", "1"]})
+    plan = plan_candidates(ws, data, online=lambda: False)
+    assert plan.pool == "checkpoints" and plan.names == ["full", "other"]
+    excluded = {v.name: v for v in plan.excluded}
+    assert set(excluded) == {"partial", "none"}
+    assert "not ship" in excluded["partial"].why and "map 'ship'" in excluded["partial"].fix
+    assert "match none" in excluded["none"].why and "label map" in excluded["none"].fix
+    assert plan.runnable
+    assert plan.label_map() == {"car": ["automobile", "auto"], "cat": ["cat"], "ship": ["ship", "vessel"]}
+
+
+def test_user_edits_replace_the_automatic_map_and_are_validated(tmp_path):
+    data = _images(tmp_path / "d", ["cat", "bike"])
+    ws = _workspace(tmp_path, {"a": ["cat", "bicycle", "motorcycle"], "b": ["cat", "bicycle", "motorcycle", "x"]})
+    plan = plan_candidates(ws, data, online=lambda: False)
+    assert [m.dataset_class for m in plan.questions()] == ["bike"]        # bicycle or motorcycle: asked
+    assert plan.label_map() == {"cat": ["cat"]}
+    edited = plan_candidates(ws, data, overrides={"bike": ["bicycle"]}, online=lambda: False)
+    assert edited.questions() == () and edited.label_map() == {"cat": ["cat"], "bike": ["bicycle"]}
+
+
+def test_staging_refuses_to_offer_run_when_nothing_can_be_evaluated(tmp_path):
+    data = _images(tmp_path / "d", ["cat", "ship"])
+    folders = [_model(tmp_path / "m" / "only", "only", ["cat", "ship"]), _model(tmp_path / "m" / "no", "no", ["7"])]
+    settings = ToolSettings(cache_dir=str(_cache()), checkpoints=tuple(map(str, folders)),
+                            include_torchvision=False, uploaded_dataset=str(data))
+    staged = stage_run({"weights": {"accuracy": 1.0}}, settings)
+    assert not staged.runnable
+    text = "\n".join(staged.lines)
+    assert "fewer than 2 candidate models" in text and "`no`" in text and "Fix:" in text
+    ok = _model(tmp_path / "m" / "also", "also", ["cat", "ship", "dog"])
+    settings = ToolSettings(cache_dir=str(_cache()), checkpoints=(str(folders[0]), str(ok)),
+                            include_torchvision=False, uploaded_dataset=str(data))
+    staged = stage_run({"weights": {"accuracy": 1.0}}, settings)
+    assert staged.runnable and staged.args["dataset"] == str(data) and sorted(staged.args["models"]) == ["also", "only"]
+    assert any("Estimated cost" in line and "calls" in line for line in staged.lines)
+
+
+def test_chat_label_map_edits_are_parsed():
+    assert parse_map_edit("map boat to canoe and speedboat") == {"boat": ["canoe", "speedboat"]}
+    assert parse_map_edit("Map 'bike' to mountain bike, moped.") == {"bike": ["mountain bike", "moped"]}
+    assert parse_map_edit("what if size matters more?") is None

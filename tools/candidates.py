@@ -1,0 +1,200 @@
+"""Before a run is staged: which candidates fit the user's images, the label map to review, and what it will cost.
+
+``stage_run`` fills a staged ``run_bandit`` call (dataset, candidates, label map) from the core's ``CandidatePlan``
+and returns the lines staging shows, or says why nothing can run, so no approved run fails for a reason staging
+could have known. Plans are kept per workspace (the stage node runs again when the user answers).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from greenrunner_core.candidate_plan import CandidatePlan, plan_candidates
+from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.workspace import DEMO_DATASET, Workspace, default_budget
+from tools.formatting import fmt_seconds
+from tools.settings import ToolSettings, workspace_for
+
+__all__ = ["StagedRun", "class_name_lines", "label_map_lines", "plan_lines", "stage_run"]
+
+CPU_MACS_PER_SECOND = 3.8e10      # resnet18 at 224 px: ~21 img/s x 1.8 GMACs on 2 cores (STACK_NOTES)
+MIN_SECONDS_PER_CALL = 0.002      # decoding and per-image overhead of a tiny model
+_SHOWN = 8
+
+
+@dataclass
+class StagedRun:
+    """The staged call's arguments after planning, what staging shows about them, and whether Run may be offered."""
+
+    args: dict[str, Any]
+    lines: list[str] = field(default_factory=list)
+    runnable: bool = True
+    label_map: dict[str, list[str]] | None = None
+
+
+def _overrides(settings: ToolSettings) -> dict[str, list[str]] | None:
+    path = getattr(settings, "label_map_file", None)
+    if not path or not Path(path).is_file():
+        return None
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return data or None
+
+
+def _shortlister(weights: dict[str, float], constraints: dict[str, Any]) -> Any:
+    """Catalog models that cover the classes -> the hub shortlist of them under the run's weights and limits."""
+    from greenrunner_core.constraints import Constraints
+    from greenrunner_core.reward import Weights, resolve_metric
+    from greenrunner_core.shortlist import shortlist
+    known: dict[str, float] = {}
+    for name, value in weights.items():
+        try:
+            known[resolve_metric(name).name] = float(value)
+        except GreenRunnerError:
+            continue
+    if not any(v > 0 for v in known.values()):
+        known = {"accuracy": 1.0}
+    limits = {k: v for k, v in constraints.items() if k != "latency_hardware"}
+
+    def pick(cards: list) -> list[str]:
+        return shortlist(cards, Weights(known), Constraints.from_mapping(limits)).names
+    pick.key = (json.dumps(known, sort_keys=True), json.dumps(limits, sort_keys=True, default=str))  # type: ignore
+    return pick
+
+
+def _plan(ws: Workspace, data: str, models: list[str] | None, overrides: Mapping | None,
+          shortlister: Any = None) -> CandidatePlan:
+    path = Path(data)
+    stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
+    key = (str(path), stamp, tuple(models or ()), json.dumps(overrides, sort_keys=True), tuple(ws.checkpoints),
+           getattr(shortlister, "key", None))
+    cache = ws.plans
+    if key not in cache:
+        cache[key] = plan_candidates(ws, data, models, overrides, shortlister=shortlister)
+    return cache[key]
+
+
+def stage_run(args: Mapping[str, Any], settings: ToolSettings | None,
+              proposal: Mapping[str, Any] | None = None) -> StagedRun:
+    """Fill dataset / models / label map of a staged run on the user's data; the demo data passes unchanged."""
+    settings = settings if isinstance(settings, ToolSettings) else ToolSettings()
+    out = dict(args)
+    data = out.get("dataset") or getattr(settings, "uploaded_dataset", None)
+    if not data or data == DEMO_DATASET:
+        return StagedRun(out)
+    out["dataset"] = data
+    ws = workspace_for(settings)
+    try:
+        constraints = {**dict((proposal or {}).get("constraints") or {}), **dict(out.get("constraints") or {})}
+        plan = _plan(ws, str(data), out.get("models"), _overrides(settings),
+                     _shortlister(dict(out.get("weights") or {}), constraints))
+    except GreenRunnerError as err:
+        return StagedRun(out, [f"Nothing can run on `{Path(str(data)).name}`: {err}"], runnable=False)
+    lines = plan_lines(plan, ws)
+    if not plan.runnable:
+        why = ("fewer than 2 candidate models can be evaluated on it" if len(plan.kept) < 2
+               else "none of its classes could be mapped to the models' labels")
+        return StagedRun(out, [f"**Nothing can run on your images yet**: {why}.", *lines], runnable=False)
+    out["models"] = plan.names
+    label_map = plan.label_map()
+    if label_map is not None:
+        out["label_map"] = label_map
+    return StagedRun(out, lines, True, label_map)
+
+
+def plan_lines(plan: CandidatePlan, ws: Workspace) -> list[str]:
+    """Candidates and why, the models left out with the reason and the fix, the label map, the estimated cost."""
+    name = Path(plan.dataset).name.split("-", 1)[-1]
+    pool = {"checkpoints": "your checkpoints", "named": "the models you named", "demo": "the demo zoo (digit data)",
+            "catalog": "ImageNet models whose labels cover your classes"}[plan.pool]
+    lines = [f"**Candidates** for `{name}` ({plan.n_images} images, classes {', '.join(plan.classes)}): {pool}."]
+    lines += [f"- `{v.name}`: {v.why}" + ("" if v.weights_cached else " (weights download on first use)")
+              for v in plan.kept]
+    if plan.excluded:
+        lines += ["", f"**Left out** ({len(plan.excluded)}), with the fix:"]
+        by_reason: dict[tuple[str, str], list[str]] = {}
+        for v in plan.excluded:
+            by_reason.setdefault((v.why, v.fix if "copy the file" not in v.fix else "connect once to download "
+                                  "them, or copy the files into the torch hub cache (TORCH_HOME)"), []).append(v.name)
+        for (why, fix), names in list(by_reason.items())[:_SHOWN]:
+            shown = ", ".join(f"`{n}`" for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+            lines.append(f"- {shown}: {why}. Fix: {fix}.")
+    lines += ["", *label_map_lines(plan)]
+    lines += ["", *cost_lines(plan, ws)]
+    return lines
+
+
+def label_map_lines(plan: CandidatePlan) -> list[str]:
+    """The automatic label map for review, the user's edits, and the classes asked about (never guessed)."""
+    auto = plan.auto_map
+    if auto.is_identity() and not plan.overrides:
+        return ["**Label map**: every class is a model label of the same name."]
+    lines = ["**Label map** (review it; say *map boat to canoe and speedboat* or upload a JSON to change it):"]
+    for m in auto.matches:
+        c = m.dataset_class
+        if c in plan.overrides:
+            lines.append(f"- {c} → {_labels(plan.overrides[c])} (your edit)")
+        elif m.needs_answer:
+            continue
+        else:
+            flag = " ⚠ please check" if m.needs_review else ""
+            lines.append(f"- {c} → {_labels(m.labels)} ({m.how}: {m.via}){flag}")
+    for m in plan.questions():
+        if m.how == "ambiguous":
+            options = "; or ".join(f"{o} → {_labels(labs)}" for o, labs in m.options)
+            lines.append(f"- **{m.dataset_class}: which did you mean?** {options}. Its images are left out until you "
+                         f"say, e.g. *map {m.dataset_class} to {m.options[0][1][0]}*.")
+        else:
+            lines.append(f"- **{m.dataset_class}: no model label matches** ({m.via}); its images are left out until "
+                         f"you say *map {m.dataset_class} to <label>*.")
+    return lines
+
+
+def _labels(labels: Any) -> str:
+    labels = list(labels)
+    shown = ", ".join(labels[:6])
+    return shown + (f" … ({len(labels)} labels)" if len(labels) > 6 else "")
+
+
+def cost_lines(plan: CandidatePlan, ws: Workspace) -> list[str]:
+    cards = [ws.registry.get(n) for n in plan.names]
+    if not cards:
+        return []
+    n_images = sum(1 for _ in plan.mapped_classes()) and plan.n_images
+    calls = default_budget(len(cards), n_images)
+    per_call = sum(max(MIN_SECONDS_PER_CALL, c.macs / CPU_MACS_PER_SECOND) for c in cards) / len(cards)
+    return [f"**Estimated cost**: {len(cards)} models × {n_images} images = {len(cards) * n_images:,} calls by brute "
+            f"force; this run spends at most {calls:,} calls, about {fmt_seconds(calls * per_call)} at a MACs-scaled "
+            f"CPU speed (~{per_call * 1000:.3g} ms per call; cached calls are free)."]
+
+
+def class_name_lines(classes: list[str], settings: ToolSettings) -> list[str]:
+    """Right after a dataset upload: do its class names match the labels of the models that could run on it?"""
+    from greenrunner_core.labels import auto_label_map, is_imagenet_1k
+    ws = workspace_for(settings)
+    own = ws.checkpoint_cards()
+    if own:
+        spaces, what = [c.class_labels for c in own], "your models' labels"
+    elif set(classes) <= set("0123456789"):
+        return []
+    else:
+        spaces = [c.class_labels for c in ws.registry.cards() if is_imagenet_1k(c.class_labels)][:1]
+        what = "ImageNet labels"
+    if not spaces:
+        return []
+    auto = auto_label_map(classes, spaces)
+    mapped = [m.dataset_class for m in auto.matches if not m.needs_answer]
+    lines = []
+    if mapped:
+        lines.append(f"Class names {', '.join(mapped)} match {what} (the label map is shown for review before a run).")
+    for m in auto.questions():
+        if m.how == "ambiguous":
+            lines.append(f"**{m.dataset_class}** is ambiguous ({m.via}): say *map {m.dataset_class} to <label>*, or "
+                         "upload a label map JSON.")
+        else:
+            lines.append(f"**{m.dataset_class}** matches no {what[:-1]}: say *map {m.dataset_class} to <label>*, "
+                         "or upload a label map JSON ({\"class\": [\"label\", ...]}); otherwise its images are "
+                         "left out.")
+    return lines
