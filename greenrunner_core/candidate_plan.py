@@ -82,7 +82,7 @@ def weights_online(timeout_s: float = 1.5) -> bool:
 
 def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None = None,
                     overrides: Mapping[str, Sequence[str]] | str | Path | None = None,
-                    online: Callable[[], bool] = weights_online,
+                    online: Callable[[], bool] | None = None,
                     shortlister: Callable[[list[ModelCard]], list[str]] | None = None) -> CandidatePlan:
     """The candidates for ``data`` (a Workspace ``ws``), each kept or excluded with the reason, and the label map."""
     dataset = load_target(Path(str(data)).expanduser(), cache_dir=Path(ws.cache_dir) / "datasets",
@@ -112,7 +112,7 @@ def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None =
         cached = _weights_cached(card)
         if not cached:
             if is_online is None:
-                is_online = online()
+                is_online = (online or weights_online)()
             if not is_online:
                 excluded.append(Verdict(card.name, "its weights are not cached and this machine is offline",
                                         f"connect once to download them, or copy the file to {_cache_path(card)}",

@@ -23,6 +23,21 @@ def context() -> Context:
 
 def test_staging_shows_the_hub_shortlist_when_no_models_are_named(context: Context, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")          # nothing is downloaded if the run starts
+    # staging checks the data and the weights before offering Run: images whose classes ImageNet models cover, and
+    # weights that would download (online); the run itself stops before loading any model
+    from PIL import Image
+
+    from greenrunner_core import candidate_plan
+    from greenrunner_core.errors import GreenRunnerError
+    from greenrunner_core.workspace import Workspace
+    for k, cls in enumerate(("tabby", "goldfish")):
+        (tmp_path / cls).mkdir()
+        Image.new("RGB", (8, 8), (80 * k, 0, 0)).save(tmp_path / cls / "0.png")
+    monkeypatch.setattr(candidate_plan, "weights_online", lambda: True)
+
+    def stop(*args, **kwargs):
+        raise GreenRunnerError("stopped by the test before loading any model")
+    monkeypatch.setattr(Workspace, "select", stop)
     graph = build_graph(InMemorySaver())
     config = {"configurable": {"thread_id": "shortlist"}}
     staged = AIMessage(content="", id="a1", tool_calls=[{"id": "c1", "name": "run_bandit", "args": {
@@ -36,7 +51,7 @@ def test_staging_shows_the_hub_shortlist_when_no_models_are_named(context: Conte
     cards = {c.name: c for c in workspace_for(context).registry.cards()}
     assert all(cards[m].macs <= 1e9 and cards[m].benchmark_accuracy is not None for m in models)
     assert any(m.startswith("timm:") for m in models)
-    # approved: the call that runs names them (here it stops at the empty dataset, before loading any model)
+    # approved: the call that runs names them (here it stops before loading any model)
     from langgraph.types import Command
     graph.invoke(Command(resume={"approved": True}), config, context=context)
     ran = next(m for m in graph.get_state(config).values["messages"] if getattr(m, "id", None) == "a1")
