@@ -10,6 +10,7 @@ from agent.graph import checkpoint_serde
 from agent.proposal import ProposeWeightsArgs
 from agent.session import ChatSession
 from tests.integration.test_agent_openai import _context, completion, server  # noqa: F401 (fixture)
+from tests.integration.app_server import fresh_cache
 from tools.settings import workspace_for
 
 pytestmark = pytest.mark.integration
@@ -23,8 +24,9 @@ def test_every_product_metric_is_accepted_in_a_proposal():
     assert args.weights["latency"] == 0.2 and args.constraints["max_latency_ms"] == 20.0
 
 
-def test_latency_weight_and_a_size_limit_run_end_to_end(server, tmp_path):  # noqa: F811 (fixture)
+def test_latency_weight_and_a_size_limit_run_end_to_end(server, tmp_path, _isolated_cache):  # noqa: F811
     ctx = _context(server.base_url, tmp_path)
+    ctx.cache_dir = str(fresh_cache(_isolated_cache, tmp_path / "cache"))   # timed cards stay out of other tests
     sizes = sorted(c.size_mb for c in workspace_for(ctx).demo_cards())
     limit = sizes[len(sizes) // 2]
     proposal = {"use_case": f"read parcel digits on a conveyor, fast, model under {limit} MB",

@@ -10,6 +10,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.context import Context
 from agent.graph import checkpoint_serde
 from agent.session import NOTHING_PENDING, ChatSession
+from tests.integration.app_server import fresh_cache
 from tools.settings import workspace_for
 
 
@@ -128,8 +129,11 @@ def test_base_url_without_key_says_so_instead_of_going_offline(monkeypatch, tmp_
     assert "OPENAI_BASE_URL is set" in reply.text and "OPENAI_API_KEY" in reply.text and not reply.tool_calls()
 
 
-def test_after_an_approved_latency_run_latency_and_energy_follow_ups_come_from_the_cache(tmp_path):
-    context = Context(llm="offline", include_torchvision=False, default_sample=20, metrics_dir=str(tmp_path))
+def test_after_an_approved_latency_run_latency_and_energy_follow_ups_come_from_the_cache(tmp_path, _isolated_cache):
+    # its own cache folder (a copy of the session's demo zoo): timed cards must not leak into other tests' workspace
+    cache = fresh_cache(_isolated_cache, tmp_path / "cache")
+    context = Context(llm="offline", include_torchvision=False, default_sample=20, metrics_dir=str(tmp_path),
+                      cache_dir=str(cache))
     s = ChatSession("latency", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=context)
     s.send("Classify digits on a phone")
     s.resume(False)
