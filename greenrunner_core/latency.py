@@ -22,11 +22,12 @@ import torch
 from torch import nn
 
 from greenrunner_core.energy import EnergyMeter
+from greenrunner_core.energy_ledger import fmt_joules
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.json_store import JsonEntries
 from greenrunner_core.registry.card import ModelCard
 
-__all__ = ["LatencyCache", "LatencyStats", "cpu_model", "hardware_fingerprint", "measure_latency"]
+__all__ = ["LatencyCache", "LatencyStats", "cpu_model", "hardware_fingerprint", "latency_notes", "measure_latency"]
 
 WARMUP = 3
 MIN_REPEATS = 10               # timed runs per setting, at least ...
@@ -186,3 +187,22 @@ class LatencyCache:
 
     def __len__(self) -> int:
         return len(self._store)
+
+
+def latency_notes(stats: dict[str, LatencyStats]) -> list[str]:
+    """What a run's notes say about its latency figures: where and how they were measured, and what it cost."""
+    if not stats:
+        return []
+    one = next(iter(stats.values()))
+    metered = [s.joules for s in stats.values() if s.joules is not None]
+    cost = f", measuring took {fmt_joules(sum(metered))} ({one.energy_kind}) once" if metered else ""
+    repeats = min(s.repeats for s in stats.values())
+    notes = [(f"latency measured on {one.hardware} (median of {repeats}+ timed runs after "
+              f"warm-up, cached per model and machine{cost})")]
+    busy = sorted(n for n, s in stats.items() if s.busy)
+    if busy:
+        worst = max(s.load_avg or 0.0 for s in stats.values())
+        notes.append(f"the machine was busy (load average up to {worst:.1f}) while timing "
+                     f"{len(busy)} model(s), e.g. {', '.join(busy[:3])}: their latency is inflated; "
+                     "clear the latency cache (latency.json) and time them on an idle machine")
+    return notes

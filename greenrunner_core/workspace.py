@@ -16,17 +16,18 @@ from greenrunner_core.baselines import run_benchmark_card, run_brute_force
 from greenrunner_core.constraints import Constraints, split_cards
 from greenrunner_core.data import TargetDataset, load_target
 from greenrunner_core.energy import EnergyMeter, default_meter
-from greenrunner_core.energy_ledger import CarbonIntensity, fmt_joules
+from greenrunner_core.energy_ledger import CarbonIntensity
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, NoUsableCandidateError
 from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.execution import ExecutionSettings, PullBackend, make_backend
 from greenrunner_core.experiment import run_experiment
-from greenrunner_core.latency import LatencyCache, LatencyStats
+from greenrunner_core.latency import LatencyCache, LatencyStats, latency_notes
 from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.paths import cache_dir as default_cache_dir
 from greenrunner_core.pull import PullWorker
 from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.card import ModelCard
+from greenrunner_core.registry.cifar10_shared import checkpoint_source
 from greenrunner_core.registry.demo_zoo import DemoZooSource
 from greenrunner_core.registry.label_sets import fit_to_dataset
 from greenrunner_core.result import ExperimentResult
@@ -338,20 +339,7 @@ class Workspace:
         result.variants = {n: dict(info) for n, info in self.variant_info.items() if n in names}
         stats = {n: s for n, s in self.latency_stats.items() if n in names}
         result.latency = {n: asdict(s) for n, s in stats.items()}
-        if stats:
-            one = next(iter(stats.values()))
-            metered = [s.joules for s in stats.values() if s.joules is not None]
-            cost = f", measuring took {fmt_joules(sum(metered))} ({one.energy_kind}) once" if metered else ""
-            repeats = min(s.repeats for s in stats.values())
-            result.notes.append(f"latency measured on {one.hardware} (median of {repeats}+ timed runs after "
-                                f"warm-up, cached per model and machine{cost})")
-            busy = sorted(n for n, s in stats.items() if s.busy)
-            if busy:
-                worst = max(s.load_avg or 0.0 for s in stats.values())
-                result.notes.append(f"the machine was busy (load average up to {worst:.1f}) while timing "
-                                    f"{len(busy)} model(s), e.g. {', '.join(busy[:3])}: their latency is inflated; "
-                                    "clear the latency cache (latency.json) and time them on an idle machine")
-
+        result.notes.extend(latency_notes(stats))
 
 def default_budget(n_models: int, n_images: int) -> int:
     """A quarter of brute force, and never less than one batch per model."""
@@ -360,14 +348,3 @@ def default_budget(n_models: int, n_images: int) -> int:
 
 def dataset_label(data: str | Path | None) -> str:
     return "demo (digits through a new camera)" if data in (None, "", DEMO_DATASET) else str(data)
-
-
-def checkpoint_source(folder: Path) -> ModelSource:
-    """A local checkpoints folder; the shared CIFAR-10 checkpoints are recognised by their file names."""
-    from greenrunner_core.registry import cifar10_shared, local
-    if not folder.is_dir():
-        raise GreenRunnerError(f"checkpoints folder {str(folder)!r} does not exist or is not a directory")
-    manifest_file = folder / "greenrunner.json"
-    if not manifest_file.exists() and (any(folder.glob("akamaster_*.th")) or any(folder.glob("chenyaofo_*.pt"))):
-        return cifar10_shared.cifar10_shared_source(folder)
-    return local.LocalCheckpointSource(folder)

@@ -1,4 +1,5 @@
-"""The shared CIFAR-10 checkpoints (akamaster / chenyaofo ResNets, ShuffleNetV2), recognised by their file names."""
+"""The shared CIFAR-10 checkpoints (akamaster / chenyaofo ResNets, ShuffleNetV2), recognised by their file names,
+and ``checkpoint_source``: the source for any checkpoints folder."""
 from __future__ import annotations
 
 import re
@@ -6,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.registry.checkpoint_files import MANIFEST_FILE
 from greenrunner_core.registry.cifar_archs import CIFAR10_CLASSES
 from greenrunner_core.registry.local import LocalCheckpointSource
 
-__all__ = ["CIFAR10_REPORTED_ACCURACY", "cifar10_manifest", "cifar10_shared_source"]
+__all__ = ["CIFAR10_REPORTED_ACCURACY", "checkpoint_source", "cifar10_manifest", "cifar10_shared_source"]
 
 _CIFAR10_PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"^akamaster_resnet(?P<depth>\d+)-[0-9a-f]+\.th$"),
@@ -50,3 +52,13 @@ def cifar10_shared_source(models_dir: str | Path, name: str = "cifar10",
         raise GreenRunnerError(f"CIFAR-10 model folder {str(models_dir)!r} does not exist")
     manifest = cifar10_manifest(sorted(p.name for p in models_dir.iterdir()))
     return LocalCheckpointSource(models_dir, manifest=manifest, name=name, complexity_cache=complexity_cache)
+
+
+def checkpoint_source(folder: Path) -> LocalCheckpointSource:
+    """A local checkpoints folder; the shared CIFAR-10 checkpoints are recognised by their file names."""
+    if not folder.is_dir():
+        raise GreenRunnerError(f"checkpoints folder {str(folder)!r} does not exist or is not a directory")
+    manifest_file = folder / MANIFEST_FILE
+    if not manifest_file.exists() and (any(folder.glob("akamaster_*.th")) or any(folder.glob("chenyaofo_*.pt"))):
+        return cifar10_shared_source(folder)
+    return LocalCheckpointSource(folder)

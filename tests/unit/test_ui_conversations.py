@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from greenrunner_core.workspace import checkpoint_source
+from greenrunner_core.registry.cifar10_shared import checkpoint_source
 from tools.settings import workspace_for
 from ui.conversations import Conversations
 from ui.settings import AppSettings
