@@ -74,7 +74,7 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
     same = proposal is not None and dict(proposal.get("weights") or {}) == weights
     justification = dict(proposal.get("justification") or {}) if same and proposal else {}
     run = {"strategy": args.get("strategy") or DEFAULT_STRATEGY, "budget": args.get("budget") or "25 % of brute force",
-           "models": args.get("models") or "the demo zoo", "dataset": args.get("dataset") or "demo",
+           "models": args.get("models") or "the demo zoo (for uploaded images: the hub shortlist)", "dataset": args.get("dataset") or "demo",
            "sample": args.get("sample"), "seed": args.get("seed", 0)}
     lines = ["**Approve this run?** It evaluates models on your images (one call = one model on one image).", "",
              weights_table(weights, justification)]
