@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from greenrunner_core.strategies import DEFAULT_STRATEGY
 from tests.integration.app_server import REPO, AppServer, fresh_cache
 
 pytestmark = pytest.mark.integration
@@ -115,7 +116,7 @@ def test_use_case_staging_run_results_and_follow_up(page, server):
     expect(page.get_by_text("Selection counts (images evaluated per model").last).to_be_visible()
     expect(page.get_by_text("current leader").last).to_be_attached()       # the run_bandit step's progress
     assert not page.get_by_role("button", name="Run", exact=True).count()   # the answered proposal lost its buttons
-    _shot(page, "results.png", page.get_by_text(re.compile(r"^Top 3 — paired_race")).last)
+    _shot(page, "results.png", page.get_by_text(re.compile(rf"^Top 3 — {DEFAULT_STRATEGY}")).last)
     _shot(page, "charts.png", page.locator(".js-plotly-plot").first)
 
     before = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(3)]

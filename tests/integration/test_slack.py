@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from greenrunner_core.strategies import DEFAULT_STRATEGY
 from tests.integration.app_server import AppServer, fresh_cache
 
 pytestmark = pytest.mark.integration
@@ -216,7 +217,7 @@ def test_a_slack_thread_runs_the_conversation_through_the_agent(slack):
     _post(app, _event("approve", "1700000001.000200", thread_ts=thread))
     results = api.wait_for(lambda: [t for t in api.posts(thread) if "Savings against brute force" in t])
     text = "\n".join(api.posts(thread))
-    assert "*Top 3* — paired_race" in text and "selection count" in text and "**" not in text
+    assert f"*Top 3* — {DEFAULT_STRATEGY}" in text and "selection count" in text and "**" not in text
     assert all(len(t) <= 3000 for t in api.posts(thread))
     assert results
     if Path("/usr/bin/chromium").exists():                   # charts as PNG files in the thread
