@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from greenrunner_core.errors import GreenRunnerError, WeightsUnavailableError
-from greenrunner_core.registry.base import ModelSource
+from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.tactics import (
     TACTICS,
@@ -25,7 +25,7 @@ from greenrunner_core.tactics import (
     variant_name,
 )
 
-__all__ = ["TacticSource", "variants_beside_bases"]
+__all__ = ["TacticSource", "add_variants", "skip_notes", "variants_beside_bases"]
 
 
 @dataclass
@@ -147,3 +147,35 @@ def variants_beside_bases(cards: Sequence[ModelCard], info: dict[str, dict[str, 
         out.extend(rest)
     return out
 
+
+def add_variants(registry: Registry, cards: Sequence[ModelCard], wanted: Sequence[str],
+                 info: dict[str, dict[str, str]], skips: dict[str, str]) -> list[ModelCard]:
+    """``cards`` with their variants under ``wanted`` tactics, each beside its base. New variants are built once and
+    registered (``info``: variant -> base/tactic/note, ``skips``: what could not be built and why, both updated)."""
+    bases = [c for c in cards if c.name not in info]
+    for base in bases:
+        todo = tuple(t for t in wanted if variant_name(base.name, t) not in info
+                     and variant_name(base.name, t) not in skips and t not in skips)
+        if not todo:
+            continue
+        source = TacticSource(bases=((registry.source_of(base.name), base),), tactics=todo)
+        variants = source.cards()
+        skips.update(source.skipped)
+        clashes = [v.name for v in variants if v.name in registry.names()]
+        if clashes:
+            raise GreenRunnerError(f"variant name(s) {', '.join(clashes)} are already taken by other models; "
+                                   "rename those models or leave the tactic out")
+        registry.add_source(source)
+        info.update(source.info)
+    names = {variant_name(b.name, t) for b in bases for t in wanted}
+    variants = [registry.get(n) for n in sorted(names) if n in info]
+    return variants_beside_bases(list(cards) + [v for v in variants if v not in cards], info)
+
+
+def skip_notes(cards: Sequence[ModelCard], wanted: Sequence[str], skips: dict[str, str]) -> list[str]:
+    """Why a wanted tactic, or a variant of one of ``cards``, was not offered."""
+    names = {c.name for c in cards}
+    notes = [skips[t] for t in wanted if t in skips]
+    notes += [reason for name, reason in skips.items()
+              if "+" in name and name.split("+", 1)[0] in names]
+    return notes

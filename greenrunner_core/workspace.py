@@ -34,8 +34,8 @@ from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
 from greenrunner_core.strategies.base import ProgressCallback
-from greenrunner_core.tactic_source import TacticSource, variants_beside_bases
-from greenrunner_core.tactics import parse_tactics, variant_name
+from greenrunner_core.tactic_source import add_variants, skip_notes
+from greenrunner_core.tactics import parse_tactics
 from greenrunner_core.zip_extract import ZipLimits
 
 DEMO_DATASET = "demo"
@@ -192,38 +192,13 @@ class Workspace:
 
     # -- optimisation tactics ------------------------------------------------------------------------------------
     def with_variants(self, cards: Sequence[ModelCard], tactics: Sequence[str] | None = None) -> list[ModelCard]:
-        """``cards`` with their variants under ``tactics`` (default: the workspace's), each beside its base.
-
-        Variants are built once per workspace and registered, so they can be loaded, re-ranked and named later.
-        """
+        """``cards`` with their variants under ``tactics`` (default: the workspace's), each beside its base; built
+        once per workspace and registered, so they can be loaded, re-ranked and named later."""
         wanted = parse_tactics(tactics if tactics is not None else self.tactics)
-        registry = self.registry
-        bases = [c for c in cards if c.name not in self.variant_info]
-        for base in bases:
-            todo = tuple(t for t in wanted if variant_name(base.name, t) not in self.variant_info
-                         and variant_name(base.name, t) not in self.tactic_skips and t not in self.tactic_skips)
-            if not todo:
-                continue
-            source = TacticSource(bases=((registry.source_of(base.name), base),), tactics=todo)
-            variants = source.cards()
-            self.tactic_skips.update(source.skipped)
-            clashes = [v.name for v in variants if v.name in registry.names()]
-            if clashes:
-                raise GreenRunnerError(f"variant name(s) {', '.join(clashes)} are already taken by other models; "
-                                       "rename those models or leave the tactic out")
-            registry.add_source(source)
-            self.variant_info.update(source.info)
-        names = {variant_name(b.name, t) for b in bases for t in wanted}
-        variants = [registry.get(n) for n in sorted(names) if n in self.variant_info]
-        return variants_beside_bases(list(cards) + [v for v in variants if v not in cards], self.variant_info)
+        return add_variants(self.registry, cards, wanted, self.variant_info, self.tactic_skips)
 
     def tactic_notes(self, cards: Sequence[ModelCard], tactics: Sequence[str] | None = None) -> list[str]:
-        wanted = parse_tactics(tactics if tactics is not None else self.tactics)
-        names = {c.name for c in cards}
-        notes = [self.tactic_skips[t] for t in wanted if t in self.tactic_skips]
-        notes += [reason for name, reason in self.tactic_skips.items()
-                  if "+" in name and name.split("+", 1)[0] in names]
-        return notes
+        return skip_notes(cards, parse_tactics(tactics if tactics is not None else self.tactics), self.tactic_skips)
 
     # -- latency -------------------------------------------------------------------------------------------------
     def with_latency(self, cards: Sequence[ModelCard], batch_size: int = DEFAULT_EVAL_BATCH) -> list[ModelCard]:
