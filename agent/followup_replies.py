@@ -116,8 +116,7 @@ class FollowUpReplies:
             return blocked
         cost = f" A latency limit needs latency measured: {self._measure_cost()}." if needs_timing else ""
         args = self._run_args(self.facts.current_weights(), constraints=limits or None)
-        if not limits:
-            args.pop("constraints", None)
+        args["constraints"] = limits or {}       # explicit: no limits (not "those of the proposal")
         return self._ai(f"{why}{cost} I staged a run with these limits; approve it first.",
                         self._call("run_bandit", args))
 

@@ -68,6 +68,7 @@ def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                                          name=tc["name"], status="error") for tc in message.tool_calls]}
     calls = [shortlist_when_unnamed({**tc, "args": planned[tc["id"]].args} if tc["id"] in planned else tc, ctx,
                                     state.proposal) for tc in message.tool_calls]
+    calls = [with_proposed_limits(tc, state.proposal) for tc in calls]
     if calls != list(message.tool_calls):
         message = message.model_copy(update={"tool_calls": calls})
         staged = [tc for tc in calls if requires_approval(tc)]
@@ -84,6 +85,15 @@ def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                                                if k != "approved" and v not in (None, "")})
     return apply_decision(message, {tc["id"] for tc in staged}, decision) or (
         {"messages": [message]} if message is not state.messages[-1] else {})
+
+
+def with_proposed_limits(call: dict[str, Any], proposal: dict[str, Any] | None) -> dict[str, Any]:
+    """A run staged without a word on limits keeps the limits of the proposal (an LLM may leave them out of the
+    run_bandit call); the staging message shows them and the user can change them."""
+    limits = dict((proposal or {}).get("constraints") or {})
+    if call["name"] != "run_bandit" or not limits or "constraints" in call["args"]:
+        return call
+    return {**call, "args": {**call["args"], "constraints": limits}}
 
 
 def route_model_output(state: State) -> Literal["__end__", "stage", "tools"]:

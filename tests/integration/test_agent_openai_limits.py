@@ -53,3 +53,16 @@ def test_latency_weight_and_a_size_limit_run_end_to_end(server, tmp_path, _isola
     assert result.weights["latency"] == 0.3 and result.removed_by_constraints
     assert all(r.size_mb <= limit and r.latency_ms is not None for r in result.ranking)
     assert not server.unexpected and not server.script
+
+
+def test_a_run_call_that_leaves_out_the_proposed_limits_keeps_them(server, tmp_path):  # noqa: F811
+    proposal = {"use_case": "digits on a phone under 0.06 MB", "weights": {"accuracy": 0.7, "size": 0.3},
+                "justification": {"accuracy": "Right answers.", "size": "Phones."},
+                "constraints": {"max_size_mb": 0.06}}
+    server.script = [completion(None, [("propose_weights", proposal)]),
+                     completion("Approve?", [("run_bandit", {"weights": proposal["weights"], "budget": 120})])]
+    session = ChatSession("openai-keeps-limits", checkpointer=InMemorySaver(serde=checkpoint_serde()),
+                          context=_context(server.base_url, tmp_path))
+    reply = session.send(proposal["use_case"])
+    assert reply.interrupt["constraints"] == {"max_size_mb": 0.06} and "Hard constraints" in reply.interrupt["message"]
+    session.resume(False)
