@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from greenrunner_core.cancel import Cancelled
 from greenrunner_core.environment import Environment, ModelFailedError
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.experiment import assemble_result, reward_model_for
@@ -22,7 +23,7 @@ def run_brute_force(env: Environment, weights: Weights, *, batch_size: int = 64,
     budget = len(env.cards) * n_images
     state = BanditState([c.name for c in env.cards], n_images, reward_model, budget, np.random.default_rng(0))
     state.order = np.arange(n_images)
-    start, interrupted = time.perf_counter(), False
+    start, interrupted, reason = time.perf_counter(), False, "every model evaluated on every image"
     try:
         for arm in range(len(env.cards)):
             while state.pulls[arm] < n_images and arm not in state.excluded:
@@ -36,10 +37,11 @@ def run_brute_force(env: Environment, weights: Weights, *, batch_size: int = 64,
                     progress(ProgressEvent(state.spent, budget, env.cards[arm].name, int(images.size),
                                            None if leader is None else env.cards[leader].name, state.counts()))
     except KeyboardInterrupt:
-        interrupted = True
+        interrupted, reason = True, "interrupted (Ctrl-C)"
+    except Cancelled as stop:            # the environment checks the run's CancelToken between batches
+        interrupted, reason = True, str(stop)
     est = np.nan_to_num(state.reward(), nan=-np.inf)
     order = sorted(range(len(env.cards)), key=lambda a: (a in state.excluded, -est[a], a))
-    reason = "interrupted (Ctrl-C)" if interrupted else "every model evaluated on every image"
     return assemble_result("brute_force", {"batch_size": batch_size}, weights, budget, env, dataset, state, order,
                    interrupted, reason, time.perf_counter() - start, use_case)
 

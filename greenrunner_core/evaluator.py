@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from greenrunner_core.cancel import CancelToken
 from greenrunner_core.energy import EnergyMeter, default_meter
 from greenrunner_core.energy_ledger import CarbonIntensity, EnergyLedger
 from greenrunner_core.environment import Accounting, ModelFailedError
@@ -37,7 +38,8 @@ class Evaluator:
     def __init__(self, registry: Registry, dataset: TargetDataset, cache: OutcomeCache,
                  batch_size: int = 64, accounting: Accounting | None = None, *,
                  meter: EnergyMeter | None = None, energy: EnergyLedger | None = None,
-                 worker: PullWorker | None = None, backend: PullBackend | None = None) -> None:
+                 worker: PullWorker | None = None, backend: PullBackend | None = None,
+                 cancel: CancelToken | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
         self.registry = registry
@@ -52,6 +54,7 @@ class Evaluator:
             from greenrunner_core.execution.local import LocalBackend
             backend = LocalBackend(worker=self.worker)
         self.backend = backend
+        self.cancel = cancel                             # checked between batches: a stop never waits for a pull
         self.workers: dict[str, WorkerAccount] = {}      # what each worker computed in this run
         self.placement: dict[str, list[str]] = {}        # model -> workers that computed it in this run
 
@@ -91,8 +94,12 @@ class Evaluator:
                     owner.append(r)
         failures: dict[int, ModelFailedError] = {}
         if tasks:
+            if self.cancel is not None:
+                self.cancel.check()
             for done in self.backend.run(tasks):
                 self._record(requests[owner[done.index]][0], known[owner[done.index]], done, failures, owner)
+                if self.cancel is not None:
+                    self.cancel.check()      # after the batch is committed: closing the run stops the rest
         answers: list[list[Outcome] | ModelFailedError] = []
         for r, (card, images) in enumerate(requests):
             if r in failures:
@@ -149,7 +156,7 @@ class LiveEnvironment:
     def __init__(self, registry: Registry, cards: Sequence[ModelCard], dataset: TargetDataset,
                  cache: OutcomeCache, batch_size: int = 64, *, meter: EnergyMeter | None = None,
                  carbon: CarbonIntensity | None = None, worker: PullWorker | None = None,
-                 backend: PullBackend | None = None) -> None:
+                 backend: PullBackend | None = None, cancel: CancelToken | None = None) -> None:
         self.cards: list[ModelCard] = list(cards)
         self.dataset = dataset
         self.images: list[TargetImage] = list(dataset.images)
@@ -160,7 +167,7 @@ class LiveEnvironment:
         if carbon is not None:
             self.energy.carbon = carbon
         self.evaluator = Evaluator(registry, dataset, cache, batch_size=batch_size, accounting=self.accounting,
-                                   meter=meter, energy=self.energy, worker=worker, backend=backend)
+                                   meter=meter, energy=self.energy, worker=worker, backend=backend, cancel=cancel)
         self.workers = self.evaluator.workers          # what each worker computed (Ray: per actor)
         self.placement = self.evaluator.placement      # model -> where it ran
         self.execution = self.evaluator.backend.describe()

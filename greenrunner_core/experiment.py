@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from greenrunner_core.cancel import CancelToken
 from greenrunner_core.costs import brute_force_cost, cost_of, fill_unrecorded_energy
 from greenrunner_core.energy import is_estimated
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, EnergyLedger
@@ -96,10 +97,11 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
 
 
 def run_experiment(env: Environment, weights: Weights, strategy: Strategy, budget: int, *, dataset: str = "",
-                   use_case: str = "", progress: ProgressCallback | None = None) -> ExperimentResult:
+                   use_case: str = "", progress: ProgressCallback | None = None,
+                   cancel: CancelToken | None = None) -> ExperimentResult:
     """Run ``strategy`` on ``env`` under ``budget`` calls and report it with brute-force figures."""
     reward_model = reward_model_for(env.cards, weights)
     start = time.perf_counter()
-    run = strategy.run(env, reward_model, budget, progress)
+    run = strategy.run(env, reward_model, budget, progress, cancel=cancel)
     return assemble_result(strategy.name, strategy.params(), weights, budget, env, dataset, run.state, run.ranking,
                    run.interrupted, run.state.stop_reason or "", time.perf_counter() - start, use_case, run.notes)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from greenrunner_core.baselines import run_benchmark_card, run_brute_force
+from greenrunner_core.cancel import CancelToken
 from greenrunner_core.constraints import Constraints, split_cards
 from greenrunner_core.data import TargetDataset, load_target
 from greenrunner_core.energy import EnergyMeter, default_meter
@@ -234,15 +235,18 @@ class Workspace:
         dataset = dataset.restrict_to([c.class_labels for c in cards])
         return dataset.sample(sample, seed) if sample is not None else dataset
 
-    def environment(self, cards: Sequence[ModelCard], dataset: TargetDataset, batch_size: int = 64) -> LiveEnvironment:
+    def environment(self, cards: Sequence[ModelCard], dataset: TargetDataset, batch_size: int = 64,
+                    cancel: CancelToken | None = None) -> LiveEnvironment:
         return LiveEnvironment(self.registry, list(cards), dataset, self.outcome_cache, batch_size=batch_size,
-                               meter=self.meter, carbon=self.carbon, worker=self.pull_worker, backend=self.backend)
+                               meter=self.meter, carbon=self.carbon, worker=self.pull_worker, backend=self.backend,
+                               cancel=cancel)
 
     def select(self, weights: Weights, *, models: Sequence[str] | None = None, data: str | Path | None = None,
                strategy: str = DEFAULT_STRATEGY, budget: int | None = None, seed: int = 0, batch_size: int = 16,
                label_map: str | Path | Mapping | None = None, sample: int | None = None, use_case: str = "",
                strategy_params: Mapping[str, Any] | None = None, constraints: Constraints | None = None,
-               progress: ProgressCallback | None = None) -> tuple[ExperimentResult, TargetDataset]:
+               progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+               ) -> tuple[ExperimentResult, TargetDataset]:
         eval_batch = max(batch_size, DEFAULT_EVAL_BATCH)
         latency_weight = weights.get("latency")
         cards = self.candidates(models, data, batch_size=eval_batch)
@@ -269,7 +273,7 @@ class Workspace:
             raise GreenRunnerError("fewer than 2 candidates have labels that fit this dataset: "
                                    + "; ".join(f"{n}: {why}" for n, why in refused.items()))
         dataset = self.dataset(data, cards, sample=sample, seed=seed, target=target)
-        env = self.environment(cards, dataset, batch_size=eval_batch)
+        env = self.environment(cards, dataset, batch_size=eval_batch, cancel=cancel)
         if budget is None:
             budget = default_budget(len(cards), len(dataset))
         if strategy == "brute_force":
@@ -279,7 +283,7 @@ class Workspace:
         else:
             chosen = make_strategy(strategy, seed=seed, batch_size=batch_size, **dict(strategy_params or {}))
             result = run_experiment(env, weights, chosen, budget, dataset=dataset_label(data), use_case=use_case,
-                                    progress=progress)
+                                    progress=progress, cancel=cancel)
         if cards and all(c.name in result.excluded for c in cards) and not result.interrupted:
             raise NoUsableCandidateError(result.excluded)
         result.notes[:0] = [f"dataset: {dataset.report.summary().splitlines()[0]}"] if dataset.report.issues else []

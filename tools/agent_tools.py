@@ -96,7 +96,7 @@ def run_bandit(runtime: ToolRuntime, **kwargs: Any) -> Command:
     args = RunBanditArgs(**kwargs)
     settings = settings_of(runtime)
     return _respond("run_bandit", runtime, lambda: selection.run_bandit(
-        workspace_for(settings), args, settings, progress=stream_progress("run_bandit")))
+        workspace_for(settings), args, settings, progress=stream_progress("run_bandit"), cancel=settings.cancel))
 
 
 @tool("rerank", args_schema=RerankArgs)
@@ -119,7 +119,7 @@ def compare_baselines(runtime: ToolRuntime, **kwargs: Any) -> Command:
     settings = settings_of(runtime)
     return _respond("compare_baselines", runtime, lambda: selection.compare_baselines(
         workspace_for(settings), args, state_value(runtime, "last_run"), state_value(runtime, "weights"), settings,
-        progress=stream_progress("compare_baselines")))
+        progress=stream_progress("compare_baselines"), cancel=settings.cancel))
 
 
 @tool("generate_metric_stub", args_schema=GenerateMetricStubArgs)

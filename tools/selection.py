@@ -9,6 +9,7 @@ import numpy as np
 
 from greenrunner_core import metrics_protocol, user_metric_runs
 from greenrunner_core.baselines import run_benchmark_card, run_brute_force
+from greenrunner_core.cancel import CancelToken
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, suggest
 from greenrunner_core.metrics_protocol import MetricRun
 from greenrunner_core.registry.card import ModelCard
@@ -91,7 +92,7 @@ def _excluded_lines(excluded: Mapping[str, str], requested: Mapping[str, float])
 
 
 def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None = None,
-               progress: ProgressCallback | None = None) -> ToolResult:
+               progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> ToolResult:
     """Budgeted selection; the full ExperimentResult is the artifact, the top 3 and savings the text."""
     settings = settings or ToolSettings()
     strategy = args.strategy or DEFAULT_STRATEGY
@@ -107,7 +108,7 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
     constraints = limits.from_args(args.constraints)
     result, dataset = ws.select(weights, models=args.models, data=args.dataset, strategy=strategy, budget=args.budget,
                                 seed=args.seed, sample=sample, label_map=args.label_map, use_case=args.use_case,
-                                constraints=constraints, progress=progress)
+                                constraints=constraints, progress=progress, cancel=cancel)
     run_args = args.model_dump() | {"strategy": result.strategy, "budget": result.budget, "sample": sample,
                                     "constraints": constraints.to_dict() or None}
     metric_lines, metric_runs = measure_enabled_user_metrics(ws, result, dataset, settings)
@@ -230,7 +231,7 @@ def _benchmark_pick(cards: Sequence[ModelCard], weights: Weights) -> str | None:
 
 def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRecord | None,
                       current_weights: Mapping[str, float] | None, settings: ToolSettings | None = None,
-                      progress: ProgressCallback | None = None) -> ToolResult:
+                      progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> ToolResult:
     """Bandit pick vs brute force vs benchmark card; brute force only within the allowed number of new calls."""
     settings = settings or ToolSettings()
     result: ExperimentResult | None = None
@@ -275,7 +276,7 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRe
                          "to spend them.")
             artifact.brute_force = BruteForceBaseline(run=False, calls=total, new_calls_needed=uncached, limit=limit)
         else:
-            env = ws.environment(cards, dataset)
+            env = ws.environment(cards, dataset, cancel=cancel)
             bf = run_brute_force(env, weights, dataset=dataset_label(data), progress=progress)
             new_evaluations += bf.spent.new_evaluations
             pick = bf.best

@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from greenrunner_core.cancel import CancelToken
 from greenrunner_core.execution import ExecutionSettings
 from greenrunner_core.workspace import Workspace
 from greenrunner_core.zip_extract import ZipLimits
@@ -32,6 +33,8 @@ class ToolSettings:
                        "otherwise it states the cost and asks."})
     default_sample: int | None = field(default=None, metadata={
         "description": "Evaluate on a seeded sample of this many target images unless the tool call says otherwise."})
+    cancel: CancelToken | None = field(default=None, compare=False, metadata={
+        "description": "The current turn's stop flag: long tools stop at the next batch once it is cancelled."})
     zip_limits: ZipLimits = field(default_factory=ZipLimits, metadata={
         "description": "Limits a dataset zip is unpacked under (per file, in all, compression ratio, entries)."})
     workers: int = field(default=0, metadata={

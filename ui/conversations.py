@@ -48,7 +48,10 @@ class Conversations:
 
     def session(self, thread_id: str, canceller: Canceller | None = None) -> ChatSession:
         """The conversation of ``thread_id`` (new or continued), with ``canceller`` watching its long tools."""
-        session = ChatSession(thread_id, checkpointer=self.checkpointer, context=self.context(thread_id))
+        context = self.context(thread_id)
+        if canceller is not None:
+            context.cancel = canceller.token          # the long tools of this turn stop when it is cancelled
+        session = ChatSession(thread_id, checkpointer=self.checkpointer, context=context)
         if canceller is not None:
             session.config["callbacks"] = [canceller]
         return session

@@ -1,10 +1,9 @@
 """One turn of a conversation, run off the event loop: the graph's events reach the UI as they happen, and a stop
-request interrupts a running selection the way Ctrl-C does in the CLI (the strategy returns its ranking so far and
-every evaluation already made stays in the outcome cache)."""
+request stops a running selection cooperatively (a ``CancelToken`` checked between batches) the way Ctrl-C does in
+the CLI: the strategy returns its ranking so far and every evaluation already made stays in the outcome cache."""
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,26 +14,19 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from agent.session import ChatSession, Event
+from greenrunner_core.cancel import CancelToken
 
 CANCELLABLE_TOOLS = frozenset({"run_bandit", "compare_baselines"})
 STOPPED_BEFORE_RESULT = ("Stopped by the user before a result was ready. Every evaluation finished so far is kept "
                          "in the outcome cache: say \"run it\" to continue from there at no extra cost.")
 
 
-def _raise_in_thread(thread_id: int, exc_type: type[BaseException]) -> bool:
-    """Schedule ``exc_type`` in another Python thread (delivered at its next bytecode, like a signal)."""
-    done = ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc_type))
-    if done > 1:     # never expected; undo rather than interrupt several threads
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
-        return False
-    return done == 1
-
-
 class Canceller(BaseCallbackHandler):
-    """A LangChain callback that knows which thread runs a long tool, so a stop request can interrupt it.
+    """A LangChain callback that knows which long tools are running, and the turn's ``CancelToken``.
 
-    The strategies treat ``KeyboardInterrupt`` as "stop now, report what you have" (the CLI's Ctrl-C); this sends
-    exactly that to the tool's thread. A stop requested before the tool starts stops it at its start.
+    A stop request cancels the token: the running selection stops at its next check (between batches), keeps
+    what it computed and returns its ranking so far, like Ctrl-C in the CLI. Nothing is injected into the tool's
+    thread. A long tool that would start after the stop is refused at its start.
     """
 
     run_inline = True
@@ -42,15 +34,19 @@ class Canceller(BaseCallbackHandler):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._running: dict[UUID, tuple[int, str]] = {}
-        self.requested = False
+        self._running: dict[UUID, str] = {}
+        self.token = CancelToken()
         self.interrupted: list[str] = []
 
-    def track(self, run_id: UUID, thread_id: int, name: str) -> None:
+    @property
+    def requested(self) -> bool:
+        return self.token.cancelled
+
+    def track(self, run_id: UUID, name: str) -> None:
         with self._lock:
-            if self.requested:
+            if self.token.cancelled:
                 raise KeyboardInterrupt(f"{name} stopped by the user before it started")
-            self._running[run_id] = (thread_id, name)
+            self._running[run_id] = name
 
     def untrack(self, run_id: UUID) -> None:
         with self._lock:
@@ -60,7 +56,7 @@ class Canceller(BaseCallbackHandler):
                       **kwargs: Any) -> None:
         name = (serialized or {}).get("name") or kwargs.get("name") or ""
         if name in CANCELLABLE_TOOLS:
-            self.track(run_id, threading.get_ident(), name)
+            self.track(run_id, name)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self.untrack(run_id)
@@ -69,10 +65,10 @@ class Canceller(BaseCallbackHandler):
         self.untrack(run_id)
 
     def cancel(self) -> list[str]:
-        """Stop the running long tools (and any that start later in this turn); returns the tools interrupted."""
+        """Stop the running long tools (and any that start later in this turn); returns the tools stopped."""
         with self._lock:
-            self.requested = True
-            hit = [name for thread_id, name in self._running.values() if _raise_in_thread(thread_id, KeyboardInterrupt)]
+            self.token.cancel("stopped by the user")
+            hit = list(self._running.values())
             self._running.clear()
             self.interrupted += hit
             return hit

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from greenrunner_core.cancel import CancelToken, Cancelled
 from greenrunner_core.environment import Environment, ModelFailedError
 from greenrunner_core.errors import BudgetError, GreenRunnerError
 from greenrunner_core.estimates import Z_95, accuracy_interval
@@ -246,12 +247,16 @@ class Strategy(metaclass=_FrozenAfterInit):
 
     # ---- the driver --------------------------------------------------------------------------
     def run(self, env: Environment, reward_model: RewardModel, budget: int,
-            progress: ProgressCallback | None = None, executor: Executor = serial_executor) -> StrategyRun:
-        """ask -> execute -> tell until the strategy stops or the budget is spent."""
+            progress: ProgressCallback | None = None, executor: Executor = serial_executor,
+            cancel: CancelToken | None = None) -> StrategyRun:
+        """ask -> execute -> tell until the strategy stops, the budget is spent or ``cancel`` is cancelled
+        (checked before every step; the environment may check it between batches too)."""
         state = self.start(env, reward_model, budget)
         interrupted = False
         try:
             while state.remaining > 0:
+                if cancel is not None:
+                    cancel.check()
                 pulls = within_budget(state, self.ask(state))
                 if not pulls:
                     break
@@ -262,6 +267,9 @@ class Strategy(metaclass=_FrozenAfterInit):
         except KeyboardInterrupt:
             interrupted = True
             state.stop_reason = "interrupted (Ctrl-C): results so far are kept; re-running resumes from the cache"
+        except Cancelled as stop:
+            interrupted = True
+            state.stop_reason = f"{stop}: results so far are kept; re-running resumes from the cache"
         if state.stop_reason is None:
             state.stop_reason = "budget spent" if state.remaining <= 0 else "no model needs more evaluations"
         ranking = self.recommend(state)

@@ -1,0 +1,77 @@
+"""Cooperative cancel (issue 14 item 9): a stop is a CancelToken the run loop checks before every step and the
+evaluator checks after every committed batch — the stop is immediate, nothing is injected into a thread, and what
+was computed is kept (a rerun answers it from the cache)."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from greenrunner_core.cancel import CancelToken, Cancelled
+from greenrunner_core.execution.local import LocalBackend
+from greenrunner_core.reward import Weights
+from greenrunner_core.workspace import Workspace
+from tests.unit.test_hostile_inputs import checkpoints
+
+
+def test_token_is_one_way_and_thread_safe():
+    token = CancelToken()
+    token.check()
+    threads = [threading.Thread(target=token.cancel, args=(f"stop {k}",)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert token.cancelled and token.reason.startswith("stop ")
+    with pytest.raises(Cancelled, match="stop "):
+        token.check()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    checkpoints(good=3, data=12)(tmp_path)
+    return Workspace(cache_dir=tmp_path / "cache", checkpoints=[tmp_path / "ckpt"], include_torchvision=False,
+                     include_timm=False, include_demo=False)
+
+
+def test_cancel_during_a_run_stops_at_once_and_keeps_what_was_computed(workspace, tmp_path):
+    token = CancelToken()
+    events = []
+
+    def progress(event) -> None:
+        events.append(event.spent)
+        if len(events) == 2:
+            token.cancel("stopped by the user")
+
+    result, _ = workspace.select(Weights({"accuracy": 1.0}), data=tmp_path / "d", strategy="ucb1", budget=60,
+                                 batch_size=2, seed=0, progress=progress, cancel=token)
+    assert result.interrupted and result.stop_reason.startswith("stopped by the user")
+    assert len(events) == 2                                 # no step after the stop
+    assert result.spent.calls == events[-1] < 60
+    again, _ = workspace.select(Weights({"accuracy": 1.0}), data=tmp_path / "d", strategy="ucb1", budget=60,
+                                batch_size=2, seed=0)
+    assert not again.interrupted
+    assert again.spent.cache_hits >= result.spent.new_evaluations > 0     # nothing computed before the stop again
+
+
+def test_the_evaluator_stops_between_batches_after_committing_the_first(workspace, tmp_path):
+    cards = workspace.candidates(None, tmp_path / "d")
+    dataset = workspace.dataset(tmp_path / "d", cards)
+    token = CancelToken()
+    env = workspace.environment(cards, dataset, batch_size=4, cancel=token)
+    inner = env.evaluator.backend
+
+    class StopDuringFirst(LocalBackend):
+        def run(self, tasks):
+            for done in inner.run(tasks):
+                token.cancel("stopped by the user")     # the stop arrives while the first batch is computed
+                yield done
+
+    env.evaluator.backend = StopDuringFirst(worker=workspace.pull_worker)
+    with pytest.raises(Cancelled):
+        env.pull(0, list(range(12)))                        # three batches of 4: only the first runs
+    card = cards[0]
+    cached = workspace.outcome_cache.get_many(card.name, card.weights_id, card.preprocess.id,
+                                              [img.id for img in dataset.images])
+    assert len(cached) == 4
