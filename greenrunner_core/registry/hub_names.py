@@ -12,7 +12,8 @@ TIMM_PREFIX = "timm:"
 
 def resolve(registry: Registry, names: Sequence[str], cache_dir: Path, skips: MutableMapping[str, str]) -> list[str]:
     """Registered names for ``names``: new ``hf:<repo>`` models are added to ``registry`` (their config read from
-    the Hub cache or the Hub), ``timm:<arch>`` without a tag becomes its best-published tag. Hub models that cannot
+    the Hub cache or the Hub), ``timm:<arch>`` without a tag becomes its best-published tag, and a timm
+    ``arch.tag`` written without ``timm:`` gets it. Hub models that cannot
     be described are left out with their reason in ``skips``; other unknown names pass through (the registry
     reports them with suggestions)."""
     known = set(registry.names())
@@ -29,6 +30,8 @@ def resolve(registry: Registry, names: Sequence[str], cache_dir: Path, skips: Mu
     for name in names:
         if name in skips:
             continue
+        if name not in known and not name.startswith((TIMM_PREFIX, HF_PREFIX)) and TIMM_PREFIX + name in known:
+            name = TIMM_PREFIX + name                  # a timm tag written without its prefix
         if name.startswith(TIMM_PREFIX) and name not in known and "." not in name:
             from greenrunner_core.registry.timm_source import default_tag
             name = default_tag(name) or name

@@ -95,3 +95,11 @@ def test_cli_lists_timm_models_under_a_mac_limit_by_published_top1(capsys):
     rows = [line for line in out.splitlines() if line.startswith("timm:")]
     assert len(rows) == 5 and "more not shown" in out and "Apache License 2.0" in out
     assert "timm:tf_efficientnet_b1.ns_jft_in1k" in rows[0] and "0.814" in rows[0]
+
+
+def test_hub_names_resolve_prefixless_tags_and_bare_architectures(tmp_path):
+    from greenrunner_core.registry.base import Registry
+    from greenrunner_core.registry.hub_names import resolve
+    registry, skips = Registry([TimmSource()]), {}
+    names = resolve(registry, ["resnet50.a1_in1k", "timm:resnet50", "timm:nope"], tmp_path, skips)
+    assert names == ["timm:resnet50.a1_in1k", "timm:resnet50.fb_swsl_ig1b_ft_in1k", "timm:nope"] and not skips
