@@ -1,6 +1,11 @@
 """The app's conversations: one LangGraph SQLite checkpointer for every thread (web chats keyed by Chainlit's thread
 id, Slack threads by theirs), the uploads of each thread, and which browser session continues which thread after a
-server restart (the page reconnects with its session id but Chainlit gives it a fresh thread id)."""
+server restart (the page reconnects with its session id but Chainlit gives it a fresh thread id).
+
+Why a table and not Chainlit's data layer + ``on_chat_resume``: Chainlit resumes a thread only for a logged-in user
+with a data layer (``chainlit/socket.py`` ``resume_thread``), while the app runs without login by default on
+127.0.0.1; and its SQLAlchemy data layer needs a schema of its own. The table serves both cases; ``on_chat_resume``
+is wired too, for deployments with login and a data layer."""
 from __future__ import annotations
 
 import sqlite3
