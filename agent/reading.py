@@ -214,12 +214,15 @@ def _read_dismissals(t: str, text: str, clauses: list[_Clause], reading: UseCase
 def _read_costs(t: str, text: str, clauses: list[_Clause], reading: UseCaseReading) -> None:
     """A cost word is the cost of an error near an error word, the cost of compute near a compute word."""
     kb = reading_knowledge()
-    for m in _find(kb["cost_words"], t):
+    harms = {(m.start(), m.end()) for m in _find(kb["harm_words"], t)}
+    for m in [*_find(kb["cost_words"], t), *_find(kb["harm_words"], t)]:
         clause = _clause_at(clauses, m.start())
         if clause is None or _negated(clause, m.start()):
             continue
         quote = _original(text, clause)
         sentence = re.split(r"[.;!?]", t[:m.start()])[-1] + t[m.start():].split(".")[0]
+        if (m.start(), m.end()) in harms and not _find(kb["error_words"], sentence):
+            continue                 # "dangerous" names the cost of an error only next to an error word
         if _find(kb["error_words"], clause.text) or (_find(kb["error_words"], sentence)
                                                      and not _find(kb["compute_words"], clause.text)):
             if "error_cost" not in reading.cues:
@@ -263,14 +266,17 @@ def _read_constraints(t: str, text: str, clauses: list[_Clause], reading: UseCas
         if name not in limits or value < limits[name][0]:
             limits[name] = (value, quote)
 
-    for key in ("latency_ms", "latency_s", "fps", "per_second", "per_minute"):
+    for key in ("latency_ms", "latency_s", "half_second", "fps", "per_second", "per_minute"):
         for m in pats[key].finditer(t):
-            n = float(m.group("n"))
+            n = float(m.group("n")) if "n" in pats[key].groupindex else 0.5
             if n <= 0:
                 continue
-            ms = {"latency_ms": n, "latency_s": n * 1000, "fps": 1000 / n, "per_second": 1000 / n,
-                  "per_minute": 60000 / n}[key]
+            ms = {"latency_ms": n, "latency_s": n * 1000, "half_second": 500.0, "fps": 1000 / n,
+                  "per_second": 1000 / n, "per_minute": 60000 / n}[key]
             put("max_latency_ms", ms, m)
+            if key in ("per_second", "per_minute"):
+                reading.notes.append(kb["ambiguous"]["throughput"].format(phrase=text[m.start():m.end()],
+                                                                         ms=f"{ms:.3g} ms"))
             hw = re.match(r"\s*(?:per \w+\s*)?on (?:the |a |an |our |my |its |their )?"
                           r"([\w' -]{2,40}?)(?=\s*(?:[,.;)]|$|\band\b|\bbut\b|\bwith\b|\bfor\b|\bso\b))",
                           t[m.end():])

@@ -108,6 +108,20 @@ CASES: tuple[Case, ...] = (
     Case("Classify pictures of cats and dogs", note="no deployment cue"),
     Case("Recognise ships from a drone and on the GPU server", kind="", cues=("drone",), note="where the model runs"),
     Case("Classify insects, keeping cost low", cues=("cost",), note="cost of compute"),
+    # --- a second batch, first tried unseen (9 of 15 read as expected), then added to the knowledge -------------
+    Case("We need a model for a smartwatch that detects falls from a tiny camera", kind="edge",
+         cues=("microcontroller",)),
+    Case("Count pills in a pharmacy; mistakes are dangerous", kind="medical", cues=("error_cost",), acc_highest=True),
+    Case("Check solder joints on circuit boards; a missed defect means a product recall", cues=("error_cost",),
+         acc_at_least=0.9),
+    Case("Read license plates at a parking gate, response under half a second", kind="deadline",
+         constraints={"max_latency_ms": 500}),
+    Case("Moderate uploaded images in our web service, 500 requests per second at peak",
+         constraints={"max_latency_ms": 2}, note="one model instance"),
+    Case("Spot shoplifting on CCTV in a small shop with an old desktop computer", cues=("safety", "laptop")),
+    Case("Recognise fish on a trawler's deck camera; the boat has a small PC and spotty power",
+         cues=("battery", "laptop")),
+    Case("Dangerous goods labels must be recognised on a conveyor", not_cues=("error_cost", "cost")),
 )
 
 NON_ENGLISH = (
