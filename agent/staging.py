@@ -86,7 +86,9 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
         lines += ["", f"**Hard constraints**: {limit_text(limits)} — models over a limit are removed before any "
                       "evaluation, each with a note."]
         lines += [f"- {k}: {quotes[k]}" for k in constraints if k in quotes]
-    lines += ["", "Run: " + ", ".join(f"{k} {v}" for k, v in run.items() if v is not None)]
+    shown = {**run, "dataset": _short_dataset(run["dataset"]),
+             "models": ", ".join(run["models"]) if isinstance(run["models"], list) else run["models"]}
+    lines += ["", "Run: " + ", ".join(f"{k} {v}" for k, v in shown.items() if v is not None)]
     cost = run_cost_lines(args, last_run, settings)
     lines += ["", "**What it spends**", *cost]
     if proposal and same and proposal.get("trade_offs"):
@@ -104,6 +106,16 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
             "message": "\n".join(lines),
             "resume": {"approve": {"approved": True}, "adjust": {"approved": True, "weights": weights},
                        "reject": {"approved": False, "reason": "..."}}}
+
+
+def _short_dataset(dataset: Any) -> str:
+    """An uploaded dataset by the name the user gave it (uploads are stored as ``<hash>-<name>``)."""
+    text = str(dataset)
+    if "/" not in text:
+        return text
+    name = text.rstrip("/").rsplit("/", 1)[-1]
+    head, sep, rest = name.partition("-")
+    return rest if sep and len(head) == 16 and all(c in "0123456789abcdef" for c in head) else name
 
 
 def with_plan(payload: dict[str, Any], lines: list[str], label_map: dict[str, list[str]] | None) -> dict[str, Any]:

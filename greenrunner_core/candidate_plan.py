@@ -72,7 +72,11 @@ class CandidatePlan:
 
 
 def weights_online(timeout_s: float = 1.5) -> bool:
-    """Whether torchvision's download host answers (weights not cached can then be fetched on first use)."""
+    """Whether torchvision's download host answers (weights not cached can then be fetched on first use); never with
+    ``HF_HUB_OFFLINE`` set (the hubs' offline switch)."""
+    from greenrunner_core.registry.hub_cache import hub_offline
+    if hub_offline():
+        return False
     try:
         with socket.create_connection(("download.pytorch.org", 443), timeout=timeout_s):
             return True
