@@ -4,7 +4,6 @@ common follow-ups, and answers with real tool calls, so the very same graph runs
 When it does not understand, it says so and offers phrasings; it never guesses silently."""
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,13 +23,13 @@ from agent.proposal import (
     METRICS,
     ProposeWeightsArgs,
     adjust_weight,
-    knowledge_base,
     proposal_markdown,
     propose_weights,
 )
-from agent.reading import is_english, reading_knowledge  # noqa: E402 (after the tools: one import block per layer)
-from agent.staging import APPROVAL_WORDS, NOTHING_PENDING  # noqa: E402
-from agent.weighing import NotEnglishError  # noqa: E402
+from agent.reading import is_english, reading_knowledge
+from agent.staging import APPROVAL_WORDS, NOTHING_PENDING
+from agent.tool_replies import ToolReplies
+from agent.weighing import NotEnglishError
 from greenrunner_core.result import ExperimentResult, RankedModel, Rerank
 from greenrunner_core.reward import Weights
 from tools.result import RerankArtifact, RunRecord
@@ -127,7 +126,7 @@ class OfflineReasoner(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
-class Turn(FollowUpReplies):
+class Turn(FollowUpReplies, ToolReplies):
     """One reply of the offline reasoner to the conversation so far."""
 
     def __init__(self, messages: Sequence[BaseMessage], tools: set[str]) -> None:
@@ -319,57 +318,6 @@ class Turn(FollowUpReplies):
         lead = ("Those models are not both in your last run, so here are their cards (no evaluation on your images "
                 "yet)." if self.facts.run_result else "No run yet; here are their cards.")
         return _ai(lead, _call("list_models", {"names": intent.models}))
-
-    def on_list(self, intent: Intent) -> AIMessage:
-        if blocked := self.needs("list_models"):
-            return blocked
-        return _ai("", _call("list_models", dict(intent.filters)))
-
-    def on_brute_force_cost(self, intent: Intent) -> AIMessage:
-        if blocked := self.needs("compare_baselines"):
-            return blocked
-        return _ai("Brute force means every model on every image; here is its cost, without spending any new "
-                   "evaluation on it.", _call("compare_baselines", {"baselines": ["brute_force"], "max_new_calls": 0}))
-
-    def on_run_brute_force(self, intent: Intent) -> AIMessage:
-        if blocked := self.needs("compare_baselines"):
-            return blocked
-        return _ai("Brute force evaluates every model on every image; cached outcomes are reused. It spends compute, "
-                   "so approve it first.",
-                   _call("compare_baselines", {"baselines": ["brute_force"], "max_new_calls": 10 ** 9}))
-
-    def on_baselines(self, intent: Intent) -> AIMessage:
-        if blocked := self.needs("compare_baselines"):
-            return blocked
-        if re.search(r"\b(?:run|spend|compute|evaluate|do)\b", intent.text.lower()):
-            return _ai("Running the baselines spends evaluation calls on your images (cached ones are reused); "
-                       "approve it first.", _call("compare_baselines", {"max_new_calls": 10 ** 9}))
-        return _ai("Comparing with brute force and the benchmark-card pick from what is cached (no new evaluation); "
-                   "the reply says what the rest would cost.", _call("compare_baselines", {"max_new_calls": 0}))
-
-    def on_complexity(self, intent: Intent) -> AIMessage:
-        if blocked := self.needs("compute_complexity"):
-            return blocked
-        return _ai("", _call("compute_complexity", {"models": intent.models}))
-
-    def on_metric_stub(self, intent: Intent) -> AIMessage:
-        if blocked := self.needs("generate_metric_stub"):
-            return blocked
-        stubs = knowledge_base().get("metric_stubs", {})
-        key = intent.stub or next((m for m in (self.facts.proposal or {}).get("missing_metrics", []) if m in stubs),
-                                  None)
-        if key is None:
-            return _ai("Which metric should the stub measure? For example: " + ", ".join(stubs) + ".")
-        spec = stubs[key]
-        return _ai(f"Your use case needs {key}, which GreenRunner does not measure yet. I am writing a stub you can "
-                   "complete.", _call("generate_metric_stub", {k: spec[k] for k in ("name", "description",
-                                                                                     "direction", "normalisation")}))
-
-    def on_enable_metric(self, intent: Intent) -> AIMessage:
-        if blocked := self.needs("enable_metric"):
-            return blocked
-        name = intent.models[0].strip().replace(" ", "_")
-        return _ai(f"Enabling {name} runs your code; please confirm.", _call("enable_metric", {"name": name}))
 
     def on_help(self, intent: Intent) -> AIMessage:
         return _ai(self.help("I pick the right pretrained model for your use case and your images."))

@@ -16,6 +16,7 @@ from agent.graph import build_graph, open_checkpointer
 from agent.staging import NOTHING_PENDING
 from tools.progress import ToolProgress
 
+
 @dataclass
 class Event:
     """One streamed item: ``kind`` is "progress" (data: a ``ToolProgress`` of run_bandit/compare_baselines), "message"

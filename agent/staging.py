@@ -58,8 +58,8 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
     from agent.staged_costs import baselines_cost_lines, run_cost_lines
     args = dict(call["args"])
     if call["name"] == "compare_baselines":
-        lines = ["**Approve this comparison?** It evaluates models on your images to compare with brute force and "
-                 "the benchmark-card pick.", "", *baselines_cost_lines(args, last_run, settings), "",
+        lines = [("**Approve this comparison?** It evaluates models on your images to compare with brute force and "
+                 "the benchmark-card pick."), "", *baselines_cost_lines(args, last_run, settings), "",
                  "Approve or refuse."]
         return {"type": "staging_baselines", "tool": "compare_baselines", "tool_call_id": call["id"],
                 "message": "\n".join(lines), "cost": lines[2:-2],
@@ -83,8 +83,8 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
     if constraints:
         from tools.constraints import from_args, limit_text
         limits = from_args(constraints)
-        lines += ["", f"**Hard constraints**: {limit_text(limits)} — models over a limit are removed before any "
-                      "evaluation, each with a note."]
+        lines += ["", (f"**Hard constraints**: {limit_text(limits)} — models over a limit are removed before any "
+                      "evaluation, each with a note.")]
         lines += [f"- {k}: {quotes[k]}" for k in constraints if k in quotes]
     shown = {**run, "dataset": _short_dataset(run["dataset"]),
              "models": ", ".join(run["models"]) if isinstance(run["models"], list) else run["models"]}

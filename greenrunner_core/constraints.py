@@ -16,7 +16,7 @@ from typing import Any
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.registry.card import ModelCard
 
-__all__ = ["LIMITS", "Constraints", "ConstraintError", "Limit", "Removal", "Split", "Violation", "split_cards"]
+__all__ = ["LIMITS", "ConstraintError", "Constraints", "Limit", "Removal", "Split", "Violation", "split_cards"]
 
 
 class ConstraintError(GreenRunnerError):

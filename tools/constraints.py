@@ -8,8 +8,8 @@ from typing import Any
 
 from greenrunner_core.constraints import LIMITS, Constraints, split_cards
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.result import ExperimentResult
 from greenrunner_core.registry.card import ModelCard
+from greenrunner_core.result import ExperimentResult
 
 __all__ = ["constraint_lines", "from_args", "limit_text", "narrow_run", "with_cached_latency"]
 

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from greenrunner_core.baselines import run_brute_force
 from greenrunner_core.constraints import Constraints
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.registry.demo_zoo import SPECS
 from greenrunner_core.experiment import run_experiment
+from greenrunner_core.registry.demo_zoo import SPECS
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights

@@ -9,8 +9,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.graph import checkpoint_serde
 from agent.proposal import ProposeWeightsArgs
 from agent.session import ChatSession
-from tests.integration.test_agent_openai import _context, completion, server  # noqa: F401 (fixture)
 from tests.integration.app_server import fresh_cache
+from tests.integration.test_agent_openai import _context, completion, server  # noqa: F401 (fixture)
 from tools.settings import workspace_for
 
 pytestmark = pytest.mark.integration
