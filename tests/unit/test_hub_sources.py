@@ -126,3 +126,15 @@ def test_models_with_another_label_set_are_refused_for_the_dataset(hub: Path, tm
     plain = load_target(tmp_path / "data")                                # folder names are CIFAR labels
     kept, refused = fit_to_dataset([cifar, imagenet], plain)
     assert kept == [cifar] and imagenet.name in refused
+
+
+def test_processor_transforms_become_the_card_preprocess():
+    from transformers import ConvNextImageProcessor, ViTImageProcessor
+
+    from greenrunner_core.registry.hf_source import preprocess_of
+    convnext = preprocess_of(ConvNextImageProcessor(size={"shortest_edge": 224}, crop_pct=0.875,
+                                                    image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]))
+    assert convnext.crop == (224, 224) and convnext.resize == 256 and convnext.interpolation == "bicubic"
+    assert convnext.mean == pytest.approx((0.485, 0.456, 0.406))
+    vit = preprocess_of(ViTImageProcessor(size={"height": 384, "width": 384}, image_mean=[0.5] * 3))
+    assert vit.crop == (384, 384) and vit.resize == 384 and vit.interpolation == "bilinear"
