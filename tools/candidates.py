@@ -18,7 +18,7 @@ from greenrunner_core.workspace import DEMO_DATASET, Workspace, default_budget
 from tools.formatting import fmt_seconds
 from tools.settings import ToolSettings, workspace_for
 
-__all__ = ["StagedRun", "class_name_lines", "label_map_lines", "plan_lines", "stage_run"]
+__all__ = ["StagedRun", "auto_label_map_for", "class_name_lines", "label_map_lines", "plan_lines", "stage_run"]
 
 CPU_MACS_PER_SECOND = 3.8e10      # resnet18 at 224 px: ~21 img/s x 1.8 GMACs on 2 cores (STACK_NOTES)
 MIN_SECONDS_PER_CALL = 0.002      # decoding and per-image overhead of a tiny model
@@ -198,3 +198,27 @@ def class_name_lines(classes: list[str], settings: ToolSettings) -> list[str]:
                          "or upload a label map JSON ({\"class\": [\"label\", ...]}); otherwise its images are "
                          "left out.")
     return lines
+
+
+def auto_label_map_for(ws: Workspace, data: str, models: list[str] | None) -> tuple[dict[str, list[str]] | None,
+                                                                                  list[str]]:
+    """The CLI's ``--auto-label-map``: the automatic map of ``data``'s classes onto the candidates' labels (None when
+    every class is a label of the same name), and the lines that show it for review."""
+    from greenrunner_core.data import load_target
+    from greenrunner_core.labels import auto_label_map
+    classes = load_target(Path(data).expanduser(), cache_dir=Path(ws.cache_dir) / "datasets",
+                          zip_limits=ws.zip_limits).class_names
+    cards = ws.candidates(models, data)
+    auto = auto_label_map(classes, [c.class_labels for c in cards])
+    if auto.is_identity():
+        return None, []
+    lines = ["Automatic label map (review it; pass --label-map FILE or --no-auto-label-map to change it):"]
+    for m in auto.matches:
+        if not m.needs_answer:
+            flag = "  <- please check" if m.needs_review else ""
+            lines.append(f"  {m.dataset_class} -> {_labels(m.labels)}  ({m.how}: {m.via}){flag}")
+    for m in auto.questions():
+        what = ("ambiguous: " + "; or ".join(f"{o} -> {_labels(labs)}" for o, labs in m.options)
+                if m.how == "ambiguous" else f"no model label matches ({m.via})")
+        lines.append(f"  {m.dataset_class}: {what}; its images are left out — name its labels with --label-map")
+    return auto.mapping() or None, lines

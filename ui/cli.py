@@ -219,6 +219,11 @@ def cmd_select(args: argparse.Namespace) -> int:
         models = with_shortlist(ws, models, args.data, dict(weights.values), constraints.to_dict())
         print(f"No --models named: evaluating the hub shortlist of {len(models)} (`greenrunner shortlist` says why "
               "each was kept)")
+    label_map = args.label_map
+    if label_map is None and getattr(args, "auto_label_map", False) and args.data not in (None, "", "demo"):
+        from tools.candidates import auto_label_map_for
+        label_map, lines = auto_label_map_for(ws, args.data, models)
+        print("\n".join(lines))
     bar: TqdmProgress | None = None
 
     def progress(event: ProgressEvent) -> None:
@@ -230,7 +235,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     try:
         result, dataset = ws.select(weights, models=models, data=args.data, strategy=args.strategy,
                                     budget=args.budget, seed=args.seed, batch_size=args.batch_size,
-                                    label_map=args.label_map, sample=args.sample, use_case=args.use_case or "",
+                                    label_map=label_map, sample=args.sample, use_case=args.use_case or "",
                                     constraints=constraints, progress=progress)
     finally:
         if bar is not None:

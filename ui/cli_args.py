@@ -51,6 +51,9 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
         p.add_argument("--models", help="comma-separated model names (default: the demo zoo)")
         p.add_argument("--data", help="target ImageFolder directory or .zip (default: the demo target)")
         p.add_argument("--label-map", help="JSON file mapping dataset classes to sets of model classes")
+        p.add_argument("--auto-label-map", action=argparse.BooleanOptionalAction, default=True,
+                       help="without --label-map, map class folder names onto the models' labels automatically "
+                            "(exact names, synonyms, the WordNet tree for ImageNet models), printed for review")
         p.add_argument("--sample", type=types.SAMPLE, help="evaluate on a seeded sample of N target images")
         p.add_argument("--seed", type=types.SEED, default=0)
         p.add_argument("--batch-size", type=types.BATCH, default=16, help="images per pull")

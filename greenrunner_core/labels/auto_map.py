@@ -193,7 +193,7 @@ def _by_lemmas_from(name: str, space: tuple[str, ...], norm_labels: list[str], h
         words = {normalize_label(w) for wnid in level for w in h.lemmas.get(wnid, ())}
         hits = [i for i, label in enumerate(norm_labels) if label in words]
         if hits:
-            via = "synonym" if depth == 0 else f"WordNet hypernym ({depth} level{'s' if depth > 1 else ''} up)"
+            via = "a WordNet synonym" if depth == 0 else f"WordNet hypernym ({depth} level{'s' if depth > 1 else ''} up)"
             return ClassMatch(name, "synonym" if depth == 0 else "hierarchy", _label_refs(space, hits), via=via)
         seen |= level
         level = {p for wnid in level for p in h.parents.get(wnid, ()) if p not in seen}

@@ -89,3 +89,16 @@ def test_chat_label_map_edits_are_parsed():
     assert parse_map_edit("map boat to canoe and speedboat") == {"boat": ["canoe", "speedboat"]}
     assert parse_map_edit("Map 'bike' to mountain bike, moped.") == {"bike": ["mountain bike", "moped"]}
     assert parse_map_edit("what if size matters more?") is None
+
+
+def test_cli_auto_label_map_is_printed_for_review(tmp_path):
+    from tools.candidates import auto_label_map_for
+    data = _images(tmp_path / "d", ["car", "bike", "cat"])
+    ws = _workspace(tmp_path, {"p": ["cat", "automobile", "bicycle", "motorcycle"],
+                               "q": ["cat", "automobile", "bicycle", "motorcycle"]})
+    mapping, lines = auto_label_map_for(ws, str(data), ["p", "q"])
+    assert mapping == {"car": ["automobile"], "cat": ["cat"]}
+    text = "\n".join(lines)
+    assert "car -> automobile" in text and "bike: ambiguous" in text and "--label-map" in text
+    same = _images(tmp_path / "e", ["cat", "automobile"])
+    assert auto_label_map_for(ws, str(same), ["p", "q"]) == (None, [])
