@@ -11,7 +11,7 @@ from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult
 
-__all__ = ["constraint_lines", "from_args", "limit_text", "narrow_run", "with_cached_latency"]
+__all__ = ["constraint_lines", "from_args", "limit_text", "narrow_run", "with_cached_latency", "within"]
 
 
 def from_args(raw: Mapping[str, Any] | None) -> Constraints:
@@ -79,6 +79,12 @@ def narrow_run(result: ExperimentResult, cards: Sequence[ModelCard], constraints
                        constraints=constraints.to_dict(),
                        removed_by_constraints={r.name: "; ".join(v.note for v in r.violations) for r in split.removed})
     return narrowed, list(split.kept), dict(narrowed.removed_by_constraints)
+
+
+def within(cards: Sequence[ModelCard], result: ExperimentResult) -> list[ModelCard]:
+    """The cards within the run's limits (latency as the run measured it; unmeasured ones are out, as in the run)."""
+    split = split_cards(with_cached_latency(cards, result), from_args(result.constraints))
+    return [c for c in split.kept if c.name not in split.unmeasured]
 
 
 FIELDS = tuple(limit.field for limit in LIMITS)

@@ -246,6 +246,8 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRe
     if not requested:
         raise GreenRunnerError("no weights yet: describe your use case or give weights, e.g. accuracy=0.6, size=0.2")
     cards = ws.candidates(models, data)
+    if result is not None and result.constraints:      # the baselines honour the run's hard limits too
+        cards = limits.within(cards, result)
     weights, excluded = split_weights(requested, cards, metrics_folder(settings))
     dataset = ws.dataset(data, cards, label_map=run_args.get("label_map"), sample=sample, seed=seed)
     image_ids = [img.id for img in dataset.images]

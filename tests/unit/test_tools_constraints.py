@@ -74,3 +74,12 @@ def test_limits_that_remove_everything_say_what_to_relax(ws, settings, sizes):
 def test_invalid_constraints_are_refused_by_the_schema(bad):
     with pytest.raises(ValidationError):
         RunBanditArgs(weights=WEIGHTS, constraints=bad)
+
+
+def test_baselines_honour_the_runs_limits(ws, settings, limited_run):
+    from tools.schemas import CompareBaselinesArgs
+    limit, run = limited_run
+    out = selection.compare_baselines(ws, CompareBaselinesArgs(max_new_calls=0), run.updates["last_run"], WEIGHTS,
+                                      settings)
+    kept = len(run.artifact.result.observations)
+    assert out.artifact.n_models == kept and "bandit (" in out.text       # same candidates as the run
