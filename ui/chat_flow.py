@@ -11,17 +11,26 @@ from pathlib import Path
 from typing import Any
 
 import chainlit as cl
+from chainlit.utils import utc_now
 
 from agent.session import ChatSession, Event
 from tools.candidates import class_name_lines
 from tools.settings import workspace_for
 from ui.present.slack import SLACK_TEXT_LIMIT, slack_messages, slack_mrkdwn, split_message, staging_text
-from ui.present.turn import Presentation, merge_decision, present, staging_reply_help, welcome_text
+from ui.present.turn import (
+    WARMUP_STEP_NAME,
+    Presentation,
+    merge_decision,
+    present,
+    staging_reply_help,
+    warmup_step_text,
+    welcome_text,
+)
 from ui.label_edit import parse_map_edit
 from ui.runtime import runtime
 from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer
 from ui.turns import Canceller, close_dangling_tool_calls, run_turn
-from ui.web_view import WebTurnView
+from ui.web_view import WebTurnView, follow_warmup
 
 _log = logging.getLogger("greenrunner.app")
 
@@ -103,12 +112,32 @@ def uploads_extras(thread_id: str) -> tuple[dict[str, Any], str]:
     return extras, "This run uses " + " and ".join(said) + "."
 
 
+async def wait_for_warmup(slack: bool) -> None:
+    """First start: the demo zoo is still being prepared (started at app start-up). Show it as a live step right
+    under the user's message, where they are looking, instead of a turn that sits still for a minute."""
+    warmup = runtime().warmup
+    if warmup.done:
+        return
+    if slack:
+        await say(warmup_step_text(False, warmup.step, None, 0.0))
+        while not warmup.done:
+            await asyncio.sleep(0.5)
+        return
+    step = cl.Step(name=WARMUP_STEP_NAME, type="run", default_open=True)
+    step.start = utc_now()
+    await step.send()
+    await follow_warmup(warmup, step)
+    step.end = utc_now()
+    await step.update()
+
+
 async def play_turn(thread_id: str, start: Callable[[ChatSession], Iterator[Event]],
                     pending: dict[str, Any] | None = None) -> None:
     """One turn: stream the graph, show it live (web), then show the answer, charts and any staging question."""
+    slack = is_slack()
+    await wait_for_warmup(slack)
     canceller = Canceller()
     chat = runtime().conversations.session(thread_id, canceller)
-    slack = is_slack()
     view = None if slack else WebTurnView(
         calls={pending["tool_call_id"]: {"id": pending["tool_call_id"], "name": pending.get("tool", "run_bandit"),
                                          "args": {"weights": pending.get("weights"), **(pending.get("run") or {})}}}

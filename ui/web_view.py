@@ -2,8 +2,9 @@
 the assistant's intermediate texts, in order inside the answer."""
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import chainlit as cl
 from chainlit.utils import utc_now
@@ -14,8 +15,37 @@ from agent.tools import STAGED_TOOLS
 from greenrunner_core.strategies.base import ProgressEvent
 from tools.progress import ToolProgress
 from ui.present.markdown import progress_markdown
-from ui.present.turn import tool_step_output
+from ui.present.turn import tool_step_output, warmup_step_text
 from ui.turns import CANCELLABLE_TOOLS
+
+
+class WarmupLike(Protocol):
+    done: bool
+    step: str
+    error: str | None
+
+
+class StepLike(Protocol):
+    output: str
+
+    async def update(self) -> Any: ...
+
+
+async def follow_warmup(warmup: WarmupLike, step: StepLike, interval: float = 0.5) -> float:
+    """Show the first-start preparation live in ``step`` (already sent, under the user's message) until it is done;
+    returns the seconds waited. The turn then runs: it needs the demo zoo's registry."""
+    start = time.monotonic()
+    shown = None
+    while not warmup.done:
+        text = warmup_step_text(False, warmup.step, None, time.monotonic() - start)
+        if text != shown:
+            step.output = shown = text
+            await step.update()
+        await asyncio.sleep(interval)
+    waited = time.monotonic() - start
+    step.output = warmup_step_text(True, warmup.step, warmup.error, waited)
+    await step.update()
+    return waited
 
 
 class WebTurnView:

@@ -45,6 +45,18 @@ def welcome_text(warmup_done: bool, warmup_step: str, warmup_error: str | None) 
     return "\n".join(lines)
 
 
+WARMUP_STEP_NAME = "Preparing the offline demo zoo"
+
+
+def warmup_step_text(done: bool, step: str, error: str | None, seconds: float) -> str:
+    """The live step shown under the user's message while the first start prepares the demo zoo."""
+    if done:
+        return (f"Ready after {seconds:.0f} s. Your request runs now." if error is None else
+                f"The offline demo could not be prepared ({error}); your request runs now and says what it needs.")
+    return (f"First start only (about a minute; later starts reuse it): training the demo zoo's small models on "
+            f"scikit-learn's digits — {step}. Your request starts as soon as it is ready.")
+
+
 def staging_reply_help(payload: dict[str, Any], buttons: bool) -> str:
     how = "press **Run**, **Adjust** (uses the settings panel) or **Cancel** below the proposal, or type" if buttons \
         else "reply in this thread with"
