@@ -23,6 +23,9 @@ class ToolSettings:
         "description": "Local checkpoint folders added to the model registry."})
     include_torchvision: bool = field(default=True, metadata={
         "description": "Include the torchvision catalog (weights usable only when cached offline)."})
+    include_timm: bool = field(default=True, metadata={
+        "description": "Include timm's pretrained classifiers (cards from the shipped catalog; weights from the "
+                       "Hugging Face cache)."})
     metrics_dir: str | None = field(default=None, metadata={
         "description": "The user's metrics folder for metric stubs; None = $GREENRUNNER_METRICS_DIR or "
                        "<cache>/metrics."})
@@ -62,13 +65,14 @@ def workspace_for(settings: ToolSettings | None) -> Workspace:
     from greenrunner_core.paths import cache_dir
     root = Path(settings.cache_dir).expanduser() if settings.cache_dir else cache_dir()
     execution = settings.execution()
-    key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision, execution,
-           settings.zip_limits)
+    key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision,
+           settings.include_timm, execution, settings.zip_limits)
     with _lock:
         ws = _workspaces.get(key)
         if ws is None:
             ws = Workspace(cache_dir=root, checkpoints=[Path(c) for c in settings.checkpoints],
-                           include_torchvision=settings.include_torchvision, execution=execution,
+                           include_torchvision=settings.include_torchvision, include_timm=settings.include_timm,
+                           execution=execution,
                            zip_limits=settings.zip_limits)
             _workspaces[key] = ws
         return ws
