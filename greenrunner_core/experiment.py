@@ -18,10 +18,11 @@ from greenrunner_core.energy import is_estimated
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, EnergyLedger
 from greenrunner_core.environment import Environment
 from greenrunner_core.estimates import Z_95, accuracy_interval
+from greenrunner_core.execution import environment_executor
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult, RankedModel
 from greenrunner_core.reward import RewardModel, Weights
-from greenrunner_core.strategies.base import BanditState, ProgressCallback, Strategy
+from greenrunner_core.strategies.base import BanditState, Executor, ProgressCallback, Strategy
 
 __all__ = ["ExperimentResult", "assemble_result", "build_ranking", "reward_model_for", "run_experiment"]
 
@@ -98,10 +99,15 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
 
 def run_experiment(env: Environment, weights: Weights, strategy: Strategy, budget: int, *, dataset: str = "",
                    use_case: str = "", progress: ProgressCallback | None = None,
-                   cancel: CancelToken | None = None) -> ExperimentResult:
-    """Run ``strategy`` on ``env`` under ``budget`` calls and report it with brute-force figures."""
+                   cancel: CancelToken | None = None,
+                   executor: Executor = environment_executor) -> ExperimentResult:
+    """Run ``strategy`` on ``env`` under ``budget`` calls and report it with brute-force figures.
+
+    The default executor runs the pulls of one step together when ``env`` can (``pull_many``: concurrently on
+    Ray workers), in order otherwise; either way results come back in the order of the pulls.
+    """
     reward_model = reward_model_for(env.cards, weights)
     start = time.perf_counter()
-    run = strategy.run(env, reward_model, budget, progress, cancel=cancel)
+    run = strategy.run(env, reward_model, budget, progress, executor, cancel=cancel)
     return assemble_result(strategy.name, strategy.params(), weights, budget, env, dataset, run.state, run.ranking,
                    run.interrupted, run.state.stop_reason or "", time.perf_counter() - start, use_case, run.notes)

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Protocol
 from greenrunner_core.errors import GreenRunnerError
 
 if TYPE_CHECKING:
+    from greenrunner_core.environment import Environment
+    from greenrunner_core.strategies.base import Pull, PullResult as StepResult
     from greenrunner_core.pull import PullResult, PullTask
     from greenrunner_core.registry.base import ModelSource
     from greenrunner_core.registry.card import ModelCard
 
-__all__ = ["ExecutionSettings", "PullBackend", "TaskDone", "WorkerAccount", "make_backend"]
+__all__ = ["ExecutionSettings", "PullBackend", "TaskDone", "WorkerAccount", "environment_executor", "make_backend"]
 
 LOCAL = "local"
 RAY_ADDRESS_ENV = "RAY_ADDRESS"
@@ -136,3 +138,13 @@ def make_backend(settings: ExecutionSettings | None = None) -> PullBackend:
         return LocalBackend(settings)
     from greenrunner_core.execution.ray_backend import RayBackend
     return RayBackend(settings)
+
+
+def environment_executor(env: Environment, pulls: Sequence[Pull]) -> list[StepResult]:
+    """A strategy step's pulls through ``env.pull_many`` (all at once: concurrent on Ray workers) when the
+    environment has it, else one after the other; results in the order of ``pulls`` either way."""
+    pull_many = getattr(env, "pull_many", None)
+    if pull_many is None:
+        from greenrunner_core.strategies.base import serial_executor
+        return serial_executor(env, pulls)
+    return list(pull_many([(p.arm, p.images) for p in pulls]))

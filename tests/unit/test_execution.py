@@ -19,6 +19,8 @@ from greenrunner_core.execution.local import LocalBackend
 from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.pull import PullTask, PullWorker
 from greenrunner_core.registry.base import Registry
+from greenrunner_core.reward import Weights
+from greenrunner_core.strategies.base import BanditState, Pull, Strategy
 from tests.unit.test_evaluation import LABELS, TinySource, write_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,6 +109,22 @@ def test_default_path_never_imports_ray(tmp_path):
 # ------------------------------------------------------------------------------------------ ordering
 
 
+class RandomSubsets(Strategy):
+    """Each step: a seeded random subset of the open models, each pulled for 1-3 images (several pulls per step,
+    and the next step depends on the results, so any reordering of tell() would change the calls)."""
+
+    name = "random_subsets"
+
+    def ask(self, state: BanditState) -> list[Pull]:
+        active = state.active()
+        if not len(active):
+            return []
+        acc = np.nan_to_num(state.accuracy(), nan=0.5)
+        k = int(state.rng.integers(1, len(active) + 1))
+        arms = sorted(state.rng.choice(active, size=k, replace=False).tolist(), key=lambda a: -acc[a])
+        return [state.pull(a, int(state.rng.integers(1, 4))) for a in arms]
+
+
 def test_concurrent_pulls_answer_in_request_order_whatever_order_tasks_finish(dataset, tmp_path):
     source = TinySource(models=("tiny-a", "tiny-b", "tiny-c"))
     registry = Registry([source])
@@ -130,6 +148,29 @@ def test_concurrent_pulls_answer_in_request_order_whatever_order_tasks_finish(da
         assert backend.batches == [9]
         for a, b in zip(again, expected, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_same_seed_same_calls_and_ranking_serial_or_concurrent_in_any_completion_order(dataset, tmp_path):
+    from greenrunner_core.experiment import run_experiment
+    from greenrunner_core.strategies.base import serial_executor
+
+    perms = [(0, 1, 2), (1, 2, 0), (0, 2, 1), (2, 1, 0)]
+    sources = [TinySource(name=f"s{i}", models=(f"m{i}",), perm=p) for i, p in enumerate(perms)]
+    registry = Registry(sources)
+    weights = Weights({"accuracy": 1.0})
+
+    def run(env, executor=None):
+        kwargs = {} if executor is None else {"executor": executor}
+        r = run_experiment(env, weights, RandomSubsets(seed=7), 30, **kwargs)
+        return [m.name for m in r.ranking], r.observations, r.spent.calls
+
+    serial = run(LiveEnvironment(registry, registry.cards(), dataset, _cache(tmp_path / "serial")), serial_executor)
+    for seed in range(3):
+        backend = ShuffledBackend(seed)
+        env = LiveEnvironment(registry, registry.cards(), dataset, _cache(tmp_path / f"c{seed}"), backend=backend)
+        assert run(env) == serial
+        assert max(backend.batches) > 1                # steps did run several pulls at once
+    assert serial[2] == 30
 
 
 def test_a_failing_model_fails_only_its_own_requests(dataset, tmp_path):
