@@ -9,10 +9,11 @@ import numpy as np
 from greenrunner_core.cancel import Cancelled
 from greenrunner_core.environment import Environment, ModelFailedError
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.execution import environment_executor
 from greenrunner_core.experiment import assemble_result, reward_model_for
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
-from greenrunner_core.strategies.base import BanditState, ProgressCallback, ProgressEvent
+from greenrunner_core.strategies.base import BanditState, ProgressCallback, ProgressEvent, Pull
 
 
 def run_brute_force(env: Environment, weights: Weights, *, batch_size: int = 64, dataset: str = "",
@@ -24,17 +25,20 @@ def run_brute_force(env: Environment, weights: Weights, *, batch_size: int = 64,
     state = BanditState([c.name for c in env.cards], n_images, reward_model, budget, np.random.default_rng(0))
     state.order = np.arange(n_images)
     start, interrupted, reason = time.perf_counter(), False, "every model evaluated on every image"
+    # in process: model after model (each loaded once); on parallel workers: every open model's next batch at once
+    parallel = getattr(env, "concurrency", 1) > 1
     try:
-        for arm in range(len(env.cards)):
-            while state.pulls[arm] < n_images and arm not in state.excluded:
-                images = state.next_images(arm, batch_size)
-                try:
-                    state.record(arm, env.pull(arm, images))
-                except ModelFailedError as err:
-                    state.exclude(arm, err.reason)
+        while len(open_arms := state.active()):
+            steps = [Pull(int(a), state.next_images(int(a), batch_size)) for a in (open_arms if parallel
+                                                                                   else open_arms[:1])]
+            for pull, result in zip(steps, environment_executor(env, steps), strict=True):
+                if isinstance(result, ModelFailedError):
+                    state.exclude(pull.arm, result.reason)
+                else:
+                    state.record(pull.arm, result)
                 if progress:
                     leader = state.leader()
-                    progress(ProgressEvent(state.spent, budget, env.cards[arm].name, int(images.size),
+                    progress(ProgressEvent(state.spent, budget, env.cards[pull.arm].name, pull.size,
                                            None if leader is None else env.cards[leader].name, state.counts()))
     except KeyboardInterrupt:
         interrupted, reason = True, "interrupted (Ctrl-C)"

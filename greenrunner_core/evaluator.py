@@ -171,6 +171,7 @@ class LiveEnvironment:
         self.workers = self.evaluator.workers          # what each worker computed (Ray: per actor)
         self.placement = self.evaluator.placement      # model -> where it ran
         self.execution = self.evaluator.backend.describe()
+        self.concurrency = getattr(self.evaluator.backend, "concurrency", 1)   # pulls that can run at once
         self._allowed: dict[tuple[str, ...], dict[str, frozenset[int]]] = {}
 
     def _allowed_for(self, card: ModelCard, class_name: str) -> frozenset[int]:

@@ -80,6 +80,10 @@ class RayBackend:
         self._holds: list[set[tuple[str, str]]] = [set() for _ in self.actors]   # models each worker has loaded
 
     # ------------------------------------------------------------------------------------------------ public
+    @property
+    def concurrency(self) -> int:
+        return sum(self.alive)
+
     def describe(self) -> str:
         nodes = sorted({i.node for i in self.infos})
         devices = sorted({i.device for i in self.infos})

@@ -1,0 +1,90 @@
+"""Wall time of the same selection in one process and on 1 and 2 Ray workers, and Ray's overhead per pull.
+
+    python -m bench.scaling                      # CIFAR-10 checkpoints (../shared/data), 4 models, 400 images
+    python -m bench.scaling --images 200 --strategies brute_force
+
+Each run gets a fresh outcome cache (everything computed), so the runs do the same work; Ray start-up (runtime +
+actors) is timed apart from the selection. Overhead per pull = (1-worker wall - in-process wall) / pull tasks.
+Prints a markdown table for docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.record import SHARED_DATA
+from greenrunner_core.execution import ExecutionSettings
+from greenrunner_core.reward import Weights
+from greenrunner_core.workspace import Workspace
+
+MODELS = ("resnet20_akamaster", "resnet32_akamaster", "resnet20_chenyaofo", "shufflenetv2_x0_5_chenyaofo")
+
+
+@dataclass
+class Timing:
+    strategy: str
+    mode: str
+    startup_s: float          # Ray runtime + actors ready (0 in process)
+    wall_s: float             # the selection itself
+    tasks: int                # pull tasks computed (batches)
+    evaluations: int
+    top3: list[str]
+    calls: int
+
+
+def run_once(strategy: str, workers: int, images: int, seed: int, models: tuple[str, ...]) -> Timing:
+    with tempfile.TemporaryDirectory(prefix="gr-scaling-") as tmp:
+        ws = Workspace(cache_dir=Path(tmp), checkpoints=[SHARED_DATA / "cifar10" / "models"], include_torchvision=False,
+                       execution=ExecutionSettings(workers=workers))
+        try:
+            start = time.perf_counter()
+            _ = ws.backend                                   # Ray: start the runtime and the actors now
+            startup = time.perf_counter() - start
+            start = time.perf_counter()
+            result, _ = ws.select(Weights({"accuracy": 1.0}), models=list(models),
+                                  data=str(SHARED_DATA / "cifar10" / "test"), sample=images, seed=seed,
+                                  strategy=strategy)
+            wall = time.perf_counter() - start
+        finally:
+            ws.close()
+    tasks = sum(int(w["tasks"]) for w in result.workers.values())
+    mode = "1 process" if not workers else f"{workers} worker{'s' if workers > 1 else ''}"
+    return Timing(strategy, mode, startup if workers else 0.0, wall, tasks, result.spent.new_evaluations,
+                  [r.name for r in result.top3], result.spent.calls)
+
+
+def table(rows: list[Timing]) -> str:
+    out = ["| selection | where | Ray start-up s | wall s | speed-up vs 1 process | pull tasks | overhead per pull "
+           "(ms) | same top 3 and calls |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        base = next(r for r in rows if r.strategy == row.strategy and r.mode == "1 process")
+        one = next((r for r in rows if r.strategy == row.strategy and r.mode == "1 worker"), None)
+        overhead = (f"{1000 * (one.wall_s - base.wall_s) / max(one.tasks, 1):.0f}"
+                    if one is not None and row is one else "")
+        same = "yes" if (row.top3, row.calls) == (base.top3, base.calls) else "NO"
+        out.append(f"| {row.strategy} | {row.mode} | {row.startup_s:.1f} | {row.wall_s:.1f} | "
+                   f"{base.wall_s / row.wall_s:.2f}x | {row.tasks} | {overhead} | {same} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--strategies", default="brute_force,paired_race")
+    args = parser.parse_args()
+    rows = []
+    for strategy in [s.strip() for s in args.strategies.split(",") if s.strip()]:
+        for workers in (0, 1, 2):
+            rows.append(run_once(strategy, workers, args.images, args.seed, MODELS))
+            print(rows[-1], flush=True)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (2 cores)\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
