@@ -42,7 +42,8 @@ def run_once(strategy: str, workers: int, images: int, seed: int, models: tuple[
                        execution=ExecutionSettings(workers=workers))
         try:
             start = time.perf_counter()
-            _ = ws.backend                                   # Ray: start the runtime and the actors now
+            if ws.backend is not None:
+                ws.backend.start()                           # Ray: start the runtime and the actors now
             startup = time.perf_counter() - start
             start = time.perf_counter()
             result, _ = ws.select(Weights({"accuracy": 1.0}), models=list(models),

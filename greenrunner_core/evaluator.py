@@ -170,9 +170,17 @@ class LiveEnvironment:
                                    meter=meter, energy=self.energy, worker=worker, backend=backend, cancel=cancel)
         self.workers = self.evaluator.workers          # what each worker computed (Ray: per actor)
         self.placement = self.evaluator.placement      # model -> where it ran
-        self.execution = self.evaluator.backend.describe()
-        self.concurrency = getattr(self.evaluator.backend, "concurrency", 1)   # pulls that can run at once
         self._allowed: dict[tuple[str, ...], dict[str, frozenset[int]]] = {}
+
+    @property
+    def execution(self) -> str:
+        """Where evaluations run ("in process", or the Ray workers and their nodes)."""
+        return self.evaluator.backend.describe()
+
+    @property
+    def concurrency(self) -> int:
+        """How many pulls can run at once (1 in process)."""
+        return int(getattr(self.evaluator.backend, "concurrency", 1))
 
     def _allowed_for(self, card: ModelCard, class_name: str) -> frozenset[int]:
         per_class = self._allowed.setdefault(card.class_labels, {})

@@ -52,7 +52,25 @@ class RayBackend:
     """Pull tasks on ``settings.workers`` Ray actors (see the module docstring)."""
 
     def __init__(self, settings: ExecutionSettings) -> None:
+        """Nothing starts here: the runtime and the actors start with the first task (a rerun answered from the
+        cache never starts Ray)."""
         self.settings = settings
+        self._started_runtime = False
+        self.actors: list[Any] = []
+        self.infos: list[WorkerInfo] = []
+        self.alive: list[bool] = []
+        self.restarts: list[int] = []
+        self._holds: list[set[tuple[str, str]]] = []   # models each worker has loaded
+
+    @property
+    def started(self) -> bool:
+        return bool(self.actors)
+
+    def start(self) -> None:
+        """Connect (or start a local runtime) and wait until every worker is up."""
+        if self.started:
+            return
+        settings = self.settings
         self._started_runtime = _connect(settings)
         try:
             count = settings.workers or _default_workers(settings)
@@ -66,8 +84,7 @@ class RayBackend:
             self.actors = [actor.options(**options).remote(i, threads, max_bytes, settings.num_gpus > 0)
                            for i in range(count)]
             try:
-                self.infos: list[WorkerInfo] = ray.get([a.describe.remote() for a in self.actors],
-                                                       timeout=STARTUP_TIMEOUT_S)
+                self.infos = ray.get([a.describe.remote() for a in self.actors], timeout=STARTUP_TIMEOUT_S)
             except ray.exceptions.GetTimeoutError:
                 raise GreenRunnerError(f"{count} Ray worker(s) did not start within {STARTUP_TIMEOUT_S:.0f} s; "
                                        "check the cluster has the CPUs/GPUs they request (`ray status`) or ask "
@@ -77,14 +94,17 @@ class RayBackend:
             raise
         self.alive = [True] * len(self.actors)
         self.restarts = [0] * len(self.actors)
-        self._holds: list[set[tuple[str, str]]] = [set() for _ in self.actors]   # models each worker has loaded
+        self._holds = [set() for _ in self.actors]
 
     # ------------------------------------------------------------------------------------------------ public
     @property
     def concurrency(self) -> int:
-        return sum(self.alive)
+        """Workers alive (before the start: the workers asked for, or 2 for "as many as the cluster has")."""
+        return sum(self.alive) if self.started else (self.settings.workers or 2)
 
     def describe(self) -> str:
+        if not self.started:
+            return self.settings.describe()
         nodes = sorted({i.node for i in self.infos})
         devices = sorted({i.device for i in self.infos})
         where = f"the cluster at {self.settings.ray_address}" if self.settings.ray_address else "a local Ray runtime"
@@ -93,6 +113,7 @@ class RayBackend:
 
     def worker_pids(self) -> list[int]:
         """Process id of each worker now (asks them; a replaced worker has a new id)."""
+        self.start()
         infos = ray.get([a.describe.remote() for a in self.actors], timeout=STARTUP_TIMEOUT_S)
         return [i.pid for i in infos]
 
@@ -109,7 +130,7 @@ class RayBackend:
                 ray.kill(actor, no_restart=True)
             except Exception:  # noqa: BLE001 - already gone
                 pass
-        self.actors = []
+        self.actors, self.infos, self.alive = [], [], []
         if self._started_runtime and ray.is_initialized():
             ray.shutdown()
             self._started_runtime = False
@@ -117,6 +138,7 @@ class RayBackend:
     # --------------------------------------------------------------------------------------------- running
     def run(self, tasks: Sequence[PullTask]) -> Iterator[TaskDone]:
         """Yield each task's ``TaskDone`` as it finishes; on Ctrl-C cancel the rest, yield what finished, re-raise."""
+        self.start()
         queue: deque[int] = deque(range(len(tasks)))
         in_flight: dict[Any, tuple[int, int]] = {}          # ref -> (task index, worker)
         failed: dict[tuple[str, str], str] = {}

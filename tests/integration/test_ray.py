@@ -73,12 +73,14 @@ def cli_select(cache: Path, out: Path, *extra: str) -> dict:
 
 
 def test_demo_zoo_cli_on_the_cluster_matches_one_process_and_reruns_nothing(head, zoo, tmp_path):
-    single = cli_select(fresh_cache(tmp_path, "single", zoo), tmp_path / "r1")
+    reference, _ = Workspace(cache_dir=fresh_cache(tmp_path, "single", zoo), include_torchvision=False).select(
+        Weights.parse(WEIGHTS), sample=DEMO_SAMPLE, seed=3)
+    single = reference.to_dict()
     cluster_cache = fresh_cache(tmp_path, "cluster", zoo)
     args = ("--ray-address", head.address, "--workers", "2")
     first = cli_select(cluster_cache, tmp_path / "r2", *args)
     assert first["top3"] == single["top3"]
-    assert first["observations"] == single["observations"]          # the same calls, model by model
+    assert first["observations"] == {k: list(v) for k, v in single["observations"].items()}   # same calls per model
     assert first["spent"]["calls"] == single["spent"]["calls"]
     assert first["spent"]["new_evaluations"] == single["spent"]["new_evaluations"] > 0
     assert first["execution"].startswith("Ray: 2 worker(s)") and "cluster at 127.0.0.1" in first["execution"]
@@ -86,7 +88,7 @@ def test_demo_zoo_cli_on_the_cluster_matches_one_process_and_reruns_nothing(head
     assert sum(a["evaluations"] for a in first["workers"].values()) == first["spent"]["new_evaluations"]
     assert single["placement"] and all(where == ["local"] for where in single["placement"].values())
     again = cli_select(cluster_cache, tmp_path / "r3", *args)
-    assert again["spent"]["new_evaluations"] == 0
+    assert again["spent"]["new_evaluations"] == 0 and not again["workers"]     # all cached: no worker was needed
     assert again["top3"] == first["top3"] and again["observations"] == first["observations"]
 
 
@@ -114,13 +116,17 @@ def test_cifar10_checkpoints_on_the_cluster_match_one_process(head, tmp_path):
     models, test = SHARED_DATA / "cifar10" / "models", SHARED_DATA / "cifar10" / "test"
     if not models.is_dir() or not test.is_dir():
         pytest.skip(f"CIFAR-10 checkpoints/images not found under {SHARED_DATA / 'cifar10'}")
+    data = tmp_path / "cifar-150"                       # 15 test images per class (a 10,000-image scan costs minutes)
+    for folder in sorted(p for p in test.iterdir() if p.is_dir()):
+        (data / folder.name).mkdir(parents=True)
+        for image in sorted(folder.iterdir())[:15]:
+            shutil.copy(image, data / folder.name / image.name)
     results = []
     for name, execution in (("single", ExecutionSettings()),
                             ("cluster", ExecutionSettings(workers=2, ray_address=head.address))):
         ws = Workspace(cache_dir=tmp_path / name, checkpoints=[models], include_torchvision=False, execution=execution)
         try:
-            result, _ = ws.select(Weights({"accuracy": 1.0}), models=CIFAR_MODELS, data=str(test), sample=150,
-                                  seed=2, budget=300)
+            result, _ = ws.select(Weights({"accuracy": 1.0}), models=CIFAR_MODELS, data=str(data), seed=2, budget=300)
         finally:
             ws.close()
         results.append(result)
@@ -146,11 +152,11 @@ def test_a_killed_worker_is_replaced_and_its_pull_retried(head, zoo, tmp_path):
                 threading.Timer(0.02, os.kill, (before[0], signal.SIGKILL)).start()
 
         result, _ = ws.select(Weights.parse(WEIGHTS), sample=DEMO_SAMPLE, seed=4, progress=kill_soon)
-        after = backend.worker_pids()
+        after, alive = backend.worker_pids(), list(backend.alive)
     finally:
         ws.close()
     assert killed and after[0] != before[0] and after[1] == before[1]   # worker 0 was replaced, worker 1 untouched
-    assert backend.alive == [True, True]
+    assert alive == [True, True]
     assert [r.name for r in result.top3] == [r.name for r in reference.top3]
     assert result.observations == reference.observations
     assert not result.excluded
@@ -178,3 +184,30 @@ def test_a_model_that_cannot_load_on_a_worker_is_excluded_with_its_reason(head, 
         pytest.skip("squeezenet1_0 weights are cached on this machine, so nothing fails to load")
     assert "downloads are disabled" in failed.reason and failed.model == "squeezenet1_0"
     assert len(ok) == 8 and np.all([o.prediction >= 0 for o in ok])
+
+
+def test_ctrl_c_cancels_outstanding_tasks_and_keeps_what_finished(head, zoo, tmp_path):
+    cache = fresh_cache(tmp_path, "interrupted", zoo)
+    ws = Workspace(cache_dir=cache, include_torchvision=False,
+                   execution=ExecutionSettings(workers=2, ray_address=head.address))
+    events: list[int] = []
+
+    def interrupt_soon(event) -> None:                        # Ctrl-C while the next batches are in flight
+        events.append(event.spent)
+        if len(events) == 3:
+            threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    try:
+        first, _ = ws.select(Weights.parse(WEIGHTS), sample=DEMO_SAMPLE, seed=5, strategy="brute_force",
+                             progress=interrupt_soon)
+        backend = ws.backend
+        assert backend.worker_pids()                          # the workers are free again: nothing left queued
+    finally:
+        ws.close()
+    assert first.interrupted and 0 < first.spent.new_evaluations < first.brute_force.calls
+    rows = ws.outcome_cache.stats().rows
+    assert rows == first.spent.new_evaluations               # every batch that finished was written
+    rerun, _ = Workspace(cache_dir=cache, include_torchvision=False).select(
+        Weights.parse(WEIGHTS), sample=DEMO_SAMPLE, seed=5, strategy="brute_force")
+    assert not rerun.interrupted
+    assert rerun.spent.new_evaluations == rerun.brute_force.calls - rows     # nothing written is repeated
