@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from bench.record import SHARED_DATA
 from greenrunner_core.execution import ExecutionSettings
+from greenrunner_core.paths import cache_dir
 from greenrunner_core.reward import Weights
 from greenrunner_core.workspace import Workspace
 
@@ -38,6 +40,8 @@ class Timing:
 
 def run_once(strategy: str, workers: int, images: int, seed: int, models: tuple[str, ...]) -> Timing:
     with tempfile.TemporaryDirectory(prefix="gr-scaling-") as tmp:
+        Workspace(include_torchvision=False).demo.ensure_built()      # the registry lists the demo zoo: build once,
+        shutil.copytree(cache_dir() / "demo_zoo", Path(tmp) / "demo_zoo")   # then copy it (no outcomes)
         ws = Workspace(cache_dir=Path(tmp), checkpoints=[SHARED_DATA / "cifar10" / "models"], include_torchvision=False,
                        execution=ExecutionSettings(workers=workers))
         try:

@@ -112,7 +112,7 @@ def test_concurrent_steps_on_one_and_two_workers_match_one_process(head, zoo, tm
     assert answers[2] == answers[0]
 
 
-def test_cifar10_checkpoints_on_the_cluster_match_one_process(head, tmp_path):
+def test_cifar10_checkpoints_on_the_cluster_match_one_process(head, zoo, tmp_path):
     models, test = SHARED_DATA / "cifar10" / "models", SHARED_DATA / "cifar10" / "test"
     if not models.is_dir() or not test.is_dir():
         pytest.skip(f"CIFAR-10 checkpoints/images not found under {SHARED_DATA / 'cifar10'}")
@@ -124,7 +124,8 @@ def test_cifar10_checkpoints_on_the_cluster_match_one_process(head, tmp_path):
     results = []
     for name, execution in (("single", ExecutionSettings()),
                             ("cluster", ExecutionSettings(workers=2, ray_address=head.address))):
-        ws = Workspace(cache_dir=tmp_path / name, checkpoints=[models], include_torchvision=False, execution=execution)
+        ws = Workspace(cache_dir=fresh_cache(tmp_path, name, zoo), checkpoints=[models], include_torchvision=False,
+                       execution=execution)
         try:
             result, _ = ws.select(Weights({"accuracy": 1.0}), models=CIFAR_MODELS, data=str(data), seed=2, budget=300)
         finally:
