@@ -177,7 +177,8 @@ def parse_intent(text: str) -> Intent | None:
 PHRASINGS = (
     "describe your use case, e.g. \"classify crops from a drone with a small onboard computer\"",
     "\"what if size matters more?\" / \"accuracy matters less\"",
-    "\"ignore complexity\"",
+    "\"ignore complexity\" / \"make accuracy twice as important\" / \"I care about latency now\"",
+    "\"what if the limit is 50 MB?\" / \"drop the size limit\" / \"show me the top 5\"",
     "\"set accuracy to 0.8\"",
     "\"use UCB\" / \"budget 2000\" / \"run it\"",
     "\"why this model?\" / \"compare A and B\"",
