@@ -164,6 +164,10 @@ def test_cat_ship_airplane_folders_map_onto_imagenet_automatically(browser, serv
         assert f"`{name}`" in body or f">{name}<" in body, name
     assert "not cached and this machine is offline" in body          # the rest, with the fix, before approval
     _shot(page, "imagenet_label_map.png", page.get_by_text("Label map").last)
+    _send(page, "map airplane to airliner")                  # an edit in the chat, checked against the labels
+    expect(page.get_by_text("Label map edit saved").last).to_be_visible()
+    _send(page, "map ship to starship")
+    expect(page.get_by_text("'starship' is not a label of any candidate model").last).to_be_visible()
     page.get_by_role("button", name="Run", exact=True).click()
     rows = _ranking_rows(page)
     assert len(rows) == 2 and all(any(n in r for n in IMAGENET_MODELS) for r in rows), rows

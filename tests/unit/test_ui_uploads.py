@@ -164,3 +164,18 @@ def test_bad_manifest(uploads, tmp_path):
     bad.write_text(json.dumps({"a.pt": {"colour": "red"}}))
     reply = uploads.accept(bad, "greenrunner.json")
     assert not reply.ok and "unknown keys ['colour']" in reply.message
+
+
+def test_a_label_map_json_is_saved_as_edits_and_bad_ones_are_refused(uploads, tmp_path):
+    good = tmp_path / "labels.json"
+    good.write_text(json.dumps({"boat": ["canoe", "speedboat"]}))
+    reply = uploads.accept(good, "labels.json")
+    assert reply.ok and reply.kind == "label_map" and "boat → canoe, speedboat" in reply.message
+    assert uploads.label_map_edits() == {"boat": ["canoe", "speedboat"]}
+    uploads.edit_label_map({"cat": ["tabby"]})
+    assert uploads.label_map_edits() == {"boat": ["canoe", "speedboat"], "cat": ["tabby"]}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"cat": ["-1"]}))
+    reply = uploads.accept(bad, "bad.json")
+    assert not reply.ok and "count from 0" in reply.message
+    assert uploads.label_map_edits()["cat"] == ["tabby"]
