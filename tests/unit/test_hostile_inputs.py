@@ -323,6 +323,28 @@ def chat(text: str) -> Callable[[Path], Seen]:
     return run
 
 
+def agent(message: str, **decision: object) -> Callable[[Path], Seen]:
+    """The offline agent asked ``message`` with the case's checkpoints, its staged run approved with ``decision``
+    (``{case}`` in a value is the case folder); what it answers last. Its caches are the test session's."""
+    def run(case: Path) -> Seen:
+        from langchain_core.messages import AIMessage
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        from agent.context import Context
+        from agent.graph import checkpoint_serde
+        from agent.session import ChatSession
+        context = Context(llm="offline", include_torchvision=False, checkpoints=(str(case / "in" / "ckpt"),),
+                          metrics_dir=str(case / "metrics"))
+        session = ChatSession("hostile", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=context)
+        reply = session.send(message)
+        if reply.interrupt is not None:
+            reply = session.resume({k: (v.replace("{case}", str(case)) if isinstance(v, str) else v)
+                                    for k, v in ({"approved": True} | decision).items()})
+        answers = [str(m.content) for m in reply.messages if isinstance(m, AIMessage) and m.content]
+        return Seen(answers[-1] if answers else "(no answer)")
+    return run
+
+
 def panel(**values: object) -> Callable[[Path], Seen]:
     """The chat settings panel sending ``values``."""
     return lambda _: Seen(parse_settings(values)[1] or "applied")
@@ -446,6 +468,13 @@ CASES: list[Case] = [
     Case("chat-negative-budget", nothing, chat("budget -5"), r"not valid: budget=-5 \(a positive whole number\)"),
     Case("chat-weight-above-one", nothing, chat("accuracy=7 size 0.2"), r"not valid: accuracy=7 \(weights are "
          r"numbers in \[0, 1\]\)"),
+    Case("agent-every-candidate-fails", checkpoints(good=0, solo=2),
+         agent("pick the best model for my cat and dog photos", dataset="{case}/in/d", models=["solo0", "solo1"]),
+         r"That did not work\. run_bandit failed: none of the 2 candidate models could be evaluated.*solo0: .*one "
+         r"image at a time.*solo1: ", writes=(r"metrics/",)),
+    Case("agent-dataset-missing", checkpoints(),
+         agent("pick the best model for my photos", dataset="{case}/in/nowhere", models=["good0", "good1"]),
+         r"target dataset .*in/nowhere does not exist", writes=(r"metrics/",)),
     Case("panel-nan-weight", nothing, panel(w_accuracy=float("nan")), r"not applied: w_accuracy"),
     Case("panel-negative-seed", nothing, panel(seed=-3), r"not applied: seed: Input should be greater than or "
          r"equal to 0"),
