@@ -71,9 +71,9 @@ def shortlist_models(ws: Workspace, args: ShortlistArgs) -> ToolResult:
     rows = [[e.card.name, fmt_macs(e.card.macs), f"{e.card.size_mb:.3g}",
              f"{e.card.benchmark_accuracy:.3f}", f"{e.card.shifted_top1:.3f}" if e.card.shifted_top1 else "-",
              f"{e.proxy_reward:.3f}", "; ".join(REASON_TEXT[r] for r in e.reasons)] for e in result.entries]
-    lines = [f"Shortlist: {len(result.entries)} of {result.pool_size} models with published ImageNet top-1"
-             f"{' within the constraints' if result.removed else ''} (weights {fmt_weights(args.weights)}; "
-             "published top-1 stands in for accuracy on your images until they are evaluated).", "",
+    lines = [(f"Shortlist: {len(result.entries)} of {result.pool_size} models with published ImageNet top-1"
+              f"{' within the constraints' if result.removed else ''} (weights {fmt_weights(args.weights)}; "
+              "published top-1 stands in for accuracy on your images until they are evaluated)."), "",
              markdown_table(("model", "MACs", "size MB", "top-1", "shifted top-1", "proxy reward", "why kept"), rows)]
     if result.removed:
         lines.append(f"\n{len(result.removed)} models removed by the hard constraints.")

@@ -11,6 +11,7 @@ import torch
 
 from greenrunner_core.registry.label_sets import imagenet1k_labels
 
+
 def write_to_hub_cache(hub_dir: Path, repo_id: str, files: dict[str, Path]) -> Path:
     """``files`` as the main revision of ``repo_id`` in a Hub cache (refs/main -> snapshots/<commit>/...); the
     commit is a hash of the contents, so other weights under the same repo id are another revision."""

@@ -108,8 +108,9 @@ def test_same_image_same_class_id_from_torchvision_and_timm(hub: Path, tmp_path:
 
 
 def test_models_with_another_label_set_are_refused_for_the_dataset(hub: Path, tmp_path: Path):
-    from greenrunner_core.data import load_target
     from PIL import Image
+
+    from greenrunner_core.data import load_target
 
     for k, cls in enumerate(("cat", "dog")):
         (tmp_path / "data" / cls).mkdir(parents=True)

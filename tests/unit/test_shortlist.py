@@ -50,7 +50,7 @@ def test_constraints_apply_before_choosing_and_the_front_spans_the_range(cards):
 def test_weights_move_the_shortlist(cards):
     accurate = shortlist(cards, Weights({"accuracy": 1.0}), k=10)
     frugal = shortlist(cards, Weights({"accuracy": 0.2, "size": 1.0, "complexity": 1.0}), k=10)
-    top = lambda s: [e.card for e in s.entries if Reason.TOP_REWARD in e.reasons]  # noqa: E731
+    top = lambda s: [e.card for e in s.entries if Reason.TOP_REWARD in e.reasons]
     assert np.mean([c.benchmark_accuracy for c in top(accurate)]) > np.mean([c.benchmark_accuracy for c in top(frugal)])
     assert np.mean([c.macs for c in top(frugal)]) < np.mean([c.macs for c in top(accurate)])
 

@@ -83,7 +83,7 @@ def test_listing_the_hubs_imports_neither_timm_nor_transformers(tmp_path):
     code = ("import sys, time; t = time.perf_counter(); from greenrunner_core.registry.timm_source import TimmSource; "
             "n = len(TimmSource().cards()); print(n, round(time.perf_counter() - t, 2)); "
             "assert 'timm' not in sys.modules and 'transformers' not in sys.modules, 'hub library imported'")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.split()[0]) >= 1300
 
