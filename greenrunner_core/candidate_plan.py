@@ -151,7 +151,10 @@ def _why(card: ModelCard, auto: AutoLabelMap, pool: str) -> str:
     how = {m.how for m in auto.matches if m.labels}
     source = {"checkpoints": "your checkpoint", "named": "named by you", "demo": "demo zoo (digits)",
               "catalog": "ImageNet catalog"}[pool]
-    return f"{source}; {len(card.class_labels)} labels, classes matched by {', '.join(sorted(how)) or 'name'}"
+    words = {"exact": "the same names", "synonym": "synonyms", "hierarchy": "the WordNet tree",
+             "nearest": "nearest classes (check them)"}
+    found = ", ".join(words[h] for h in ("exact", "synonym", "hierarchy", "nearest") if h in how) or "their names"
+    return f"{source}; {len(card.class_labels)} labels, your classes matched by {found}"
 
 
 def _examples(card: ModelCard) -> str:
