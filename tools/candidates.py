@@ -97,11 +97,35 @@ def stage_run(args: Mapping[str, Any], settings: ToolSettings | None,
         why = ("fewer than 2 candidate models can be evaluated on it" if len(plan.kept) < 2
                else "none of its classes could be mapped to the models' labels")
         return StagedRun(out, [f"**Nothing can run on your images yet**: {why}.", *lines], runnable=False)
+    within = _within_limits(ws, plan.names, constraints)
+    if within is not None:
+        return StagedRun(out, [within, *lines], runnable=False)
     out["models"] = plan.names
     label_map = plan.label_map()
     if label_map is not None:
         out["label_map"] = label_map
     return StagedRun(out, lines, True, label_map)
+
+
+def _within_limits(ws: Workspace, names: list[str], constraints: Mapping[str, Any]) -> str | None:
+    """Why the hard limits would leave fewer than 2 of the candidates (known sizes and MACs; latency is measured
+    at run time), or None."""
+    from greenrunner_core.constraints import split_cards
+    from tools.constraints import from_args
+    if not constraints:
+        return None
+    try:
+        limits = from_args(dict(constraints))
+    except GreenRunnerError as err:
+        return f"**The hard limits cannot be read**: {err}."
+    if limits.needs_latency:
+        return None
+    split = split_cards([ws.registry.get(n) for n in names], limits)
+    if len(split.kept) >= 2:
+        return None
+    removed = "; ".join(f"`{r.name}`: " + ", ".join(v.note for v in r.violations) for r in split.removed[:4])
+    return (f"**Nothing can run on your images yet**: the hard limits leave {len(split.kept)} of the "
+            f"{len(names)} candidates ({removed}). Raise or drop a limit.")
 
 
 def plan_lines(plan: CandidatePlan, ws: Workspace) -> list[str]:

@@ -102,3 +102,13 @@ def test_cli_auto_label_map_is_printed_for_review(tmp_path):
     assert "car -> automobile" in text and "bike: ambiguous" in text and "--label-map" in text
     same = _images(tmp_path / "e", ["cat", "automobile"])
     assert auto_label_map_for(ws, str(same), ["p", "q"]) == (None, [])
+
+
+def test_hard_limits_that_leave_fewer_than_two_candidates_block_staging(tmp_path):
+    data = _images(tmp_path / "d", ["cat", "ship"])
+    folders = [_model(tmp_path / "m" / n, n, ["cat", "ship"]) for n in ("one", "two")]
+    settings = ToolSettings(cache_dir=str(_cache()), checkpoints=tuple(map(str, folders)),
+                            include_torchvision=False, uploaded_dataset=str(data))
+    staged = stage_run({"weights": {"accuracy": 1.0}, "constraints": {"max_params": 10}}, settings)
+    assert not staged.runnable and "hard limits leave 0 of the 2" in staged.lines[0]
+    assert stage_run({"weights": {"accuracy": 1.0}, "constraints": {"max_params": 1e6}}, settings).runnable

@@ -36,8 +36,8 @@ def welcome_text(warmup_done: bool, warmup_step: str, warmup_error: str | None) 
              "answered from the cache."),
              "",
              ("Attach a **.zip** of an ImageFolder (one folder per class) as your target dataset, or model "
-             "checkpoints (TorchScript, torch.export, or a state_dict with a `greenrunner.json`). Without uploads "
-             "I use the built-in offline demo (digits through a new camera, 13 small models).")]
+             "checkpoints (TorchScript, torch.export, or a state_dict: recognised by its shapes, else named in a "
+             "`greenrunner.json`), or a label map JSON. Without uploads I use the built-in offline demo (digits through a new camera, 13 small models).")]
     if not warmup_done:
         lines += ["", f"_Preparing the offline demo zoo (first start only, about a minute): {warmup_step}._"]
     elif warmup_error:
