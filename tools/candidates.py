@@ -200,12 +200,12 @@ def class_name_lines(classes: list[str], settings: ToolSettings) -> list[str]:
     ws = workspace_for(settings)
     own = ws.checkpoint_cards()
     if own:
-        spaces, what = [c.class_labels for c in own], "your models' labels"
+        spaces, what, one = [c.class_labels for c in own], "your models' labels", "label of your models"
     elif set(classes) <= set("0123456789"):
         return []
     else:
         spaces = [c.class_labels for c in ws.registry.cards() if is_imagenet_1k(c.class_labels)][:1]
-        what = "ImageNet labels"
+        what, one = "ImageNet labels", "ImageNet label"
     if not spaces:
         return []
     auto = auto_label_map(classes, spaces)
@@ -218,7 +218,7 @@ def class_name_lines(classes: list[str], settings: ToolSettings) -> list[str]:
             lines.append(f"**{m.dataset_class}** is ambiguous ({m.via}): say *map {m.dataset_class} to <label>*, or "
                          "upload a label map JSON.")
         else:
-            lines.append(f"**{m.dataset_class}** matches no {what[:-1]}: say *map {m.dataset_class} to <label>*, "
+            lines.append(f"**{m.dataset_class}** matches no {one}: say *map {m.dataset_class} to <label>*, "
                          "or upload a label map JSON ({\"class\": [\"label\", ...]}); otherwise its images are "
                          "left out.")
     return lines

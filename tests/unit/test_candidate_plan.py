@@ -112,3 +112,13 @@ def test_hard_limits_that_leave_fewer_than_two_candidates_block_staging(tmp_path
     staged = stage_run({"weights": {"accuracy": 1.0}, "constraints": {"max_params": 10}}, settings)
     assert not staged.runnable and "hard limits leave 0 of the 2" in staged.lines[0]
     assert stage_run({"weights": {"accuracy": 1.0}, "constraints": {"max_params": 1e6}}, settings).runnable
+
+
+def test_a_dataset_upload_says_which_class_names_match_no_model_label(tmp_path):
+    from tools.candidates import class_name_lines
+    folders = [_model(tmp_path / "m" / n, n, ["cat", "ship"]) for n in ("one", "two")]
+    settings = ToolSettings(cache_dir=str(_cache()), checkpoints=tuple(map(str, folders)), include_torchvision=False)
+    lines = class_name_lines(["cat", "zebra"], settings)
+    assert lines[0].startswith("Class names cat match your models' labels")
+    assert "**zebra** matches no label of your models: say *map zebra to <label>*" in lines[1]
+    assert class_name_lines(["3", "7"], ToolSettings(cache_dir=str(_cache()), include_torchvision=False)) == []
