@@ -36,12 +36,15 @@ def test_a_limit_in_the_use_case_text_becomes_a_constraint(capsys, tmp_path, siz
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--weights", "acc=1", "--max-size", "-5"], "max_size_mb=-5.0 must be a finite number > 0"),
+    (["--weights", "acc=1", "--max-size", "-5"], "not a finite number"),
     (["--weights", "acc=1", "--max-params", "10"], "remove all"),
     (["--use-case", "Clasificar las imágenes de frutas en un teléfono móvil con poca memoria"], "English"),
 ])
 def test_bad_limits_and_non_english_are_clear_errors(capsys, argv, message):
-    code = main(["select", "--no-torchvision", "--sample", "20", *argv])
+    try:
+        code = main(["select", "--no-torchvision", "--sample", "20", *argv])
+    except SystemExit as stop:            # refused by argparse's type check
+        code = stop.code
     assert code == 2 and message in capsys.readouterr().err
 
 
