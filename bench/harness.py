@@ -23,7 +23,7 @@ WEIGHT_SETS: dict[str, Weights] = {
     "accuracy": Weights({"accuracy": 1.0}),
     "size-heavy": Weights({"accuracy": 0.3, "size": 0.5, "complexity": 0.2}),
 }
-BUDGET_DEPENDENT = frozenset({"successive_halving"})
+BUDGET_DEPENDENT = frozenset({"successive_halving", "paired_elimination"})   # one run per budget
 REGRET_OK = 0.01
 
 
@@ -143,28 +143,29 @@ def evaluate(instance: Instance, weights_name: str, strategy: str, seeds: Sequen
     traces: list[RunTrace] = []
     auto: dict[str, float] = {}
     t0 = time.perf_counter()
+    top = int(max(budgets[-1], round(auto_budget_fraction * bf_calls)))
+    auto_run = top > budgets[-1]
     if strategy in BUDGET_DEPENDENT:
         for seed in seeds:
             parts = [run_trace(instance, weights, strategy, seed, int(b), np.array([np.inf]), regret_of, **params)
                      for b in budgets]
+            last = run_trace(instance, weights, strategy, seed, top, np.array([np.inf]), regret_of, **params) \
+                if auto_run else parts[-1]
             traces.append(RunTrace(np.array([p.final_calls for p in parts]), np.array([p.final_macs for p in parts]),
-                                   np.array([p.final_regret for p in parts]), parts[-1].final_calls,
-                                   parts[-1].final_macs, parts[-1].final_regret, parts[-1].seconds))
-        seconds = float(np.mean([t.seconds for t in traces]))
+                                   np.array([p.final_regret for p in parts]), last.final_calls, last.final_macs,
+                                   last.final_regret, last.seconds, last.stop_reason))
     else:
-        top = int(max(budgets[-1], round(auto_budget_fraction * bf_calls)))
-        auto_run = top > budgets[-1]
         for seed in seeds:
             traces.append(run_trace(instance, weights, strategy, seed, top, budgets.astype(float) + 0.5, regret_of,
                                     **params))
-        seconds = float(np.mean([t.seconds for t in traces]))
-        finals = np.array([t.final_regret for t in traces])
-        bf_macs = sum(c.macs for c in instance.matrix.cards) * instance.n_images
-        auto = {} if not auto_run else {"budget_pct": 100.0 * top / bf_calls,
-                "p_ok": float(np.mean(finals <= REGRET_OK + 1e-12)), "mean_regret": float(np.mean(finals)),
-                "calls_pct": 100.0 * float(np.mean([t.final_calls for t in traces])) / bf_calls,
-                "calls_pct_p90": 100.0 * float(np.percentile([t.final_calls for t in traces], 90)) / bf_calls,
-                "macs_pct": 100.0 * float(np.mean([t.final_macs for t in traces])) / bf_macs,
-                "stopped_early": float(np.mean([t.stop_reason.startswith("stopped early") for t in traces]))}
+    seconds = float(np.mean([t.seconds for t in traces]))
+    finals = np.array([t.final_regret for t in traces])
+    bf_macs = sum(c.macs for c in instance.matrix.cards) * instance.n_images
+    auto = {} if not auto_run else {"budget_pct": 100.0 * top / bf_calls,
+            "p_ok": float(np.mean(finals <= REGRET_OK + 1e-12)), "mean_regret": float(np.mean(finals)),
+            "calls_pct": 100.0 * float(np.mean([t.final_calls for t in traces])) / bf_calls,
+            "calls_pct_p90": 100.0 * float(np.percentile([t.final_calls for t in traces], 90)) / bf_calls,
+            "macs_pct": 100.0 * float(np.mean([t.final_macs for t in traces])) / bf_macs,
+            "stopped_early": float(np.mean([t.stop_reason.startswith("stopped early") for t in traces]))}
     del t0
     return summarise(instance, weights_name, strategy, fractions, traces, seconds, auto)

@@ -43,7 +43,7 @@ def _fmt_p(p: float) -> str:
 
 
 def write_report(out: Path, summaries: list[Summary], instances: Sequence[Instance], throughput: list, notes: list[str],
-                 machine: dict[str, str], elapsed: float, args, n_seeds: int) -> Path:
+                 machine: dict[str, str], elapsed: float, args, n_seeds: int, real: Sequence[str] = ()) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     plots = out / "bench"
     plots.mkdir(parents=True, exist_ok=True)
@@ -66,9 +66,14 @@ def write_report(out: Path, summaries: list[Summary], instances: Sequence[Instan
     if notes:
         lines += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
 
+    lines += list(real)
     # ---- targets -------------------------------------------------------------------------------
     big = [i for i in instances if i.n_models >= 30]
-    lines += ["## Targets (instances with >= 30 models)", "",
+    lines += ["## Synthetic suite", "",
+              (f"Replays of synthetic (torchvision metadata, ObjectNet-like shift), recorded CIFAR-10 and demo-zoo "
+               f"outcome matrices: one fixed matrix per instance, {n_seeds} seeds over the image order and the "
+               "strategies' randomness."), "",
+              "### Targets (instances with >= 30 models)", "",
               (f"Target: P(regret <= {REGRET_OK}) >= {TARGET_P} within 25 % of brute-force calls (drone) / 35 % "
                f"(accuracy only), <= {TARGET_MACS_DRONE:g} % of brute-force MACs (drone), and better than every "
                "comparison strategy at equal calls."), "",
@@ -98,7 +103,7 @@ def write_report(out: Path, summaries: list[Summary], instances: Sequence[Instan
                                 f"(MACs {macs:.1f} %). Instance: {_difficulty(inst, w)}.")
     lines += [""]
     # ---- equal-calls comparison ----------------------------------------------------------------
-    lines += ["## Against the comparison strategies at equal calls", "",
+    lines += ["### Against the comparison strategies at equal calls", "",
               (f"Budgets where `{DEFAULT_STRATEGY}` has a lower success rate than some comparison strategy, beyond "
                "the 95 % Wilson interval of the difference (both rates from the same seeds):"), ""]
     losses = []

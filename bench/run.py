@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.harness import BUDGET_DEPENDENT, WEIGHT_SETS, Instance, Summary, evaluate
+from bench.peers import SELF_STOPPING
 from bench.record import MATRICES, cifar_available
 from bench.synthetic import synthetic_instance
 from greenrunner_core.replay import OutcomeMatrix
@@ -28,12 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 FRACTIONS = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.50)
 QUICK_FRACTIONS = (0.10, 0.25, 0.35, 0.50)
 BUDGET_RUN_FRACTIONS = (0.10, 0.25, 0.35, 0.50)     # strategies that plan by budget get one run per budget
-COMPARISONS = ("thompson", "successive_halving", "ucb1", "epsilon_greedy")   # the paper's set + halving
+COMPARISONS = ("paired_race", "thompson", "successive_halving")   # guarantee mode, the paper's, halving
 
 
-def cifar_instances(quick: bool) -> tuple[list[Instance], list[str]]:
+def cifar_instances(quick: bool, full: bool = False) -> tuple[list[Instance], list[str]]:
     notes: list[str] = []
     files = sorted(MATRICES.glob("cifar10-*-1000.npz"))
+    if not full:
+        return [], [("CIFAR-10 instances left out of the default run to keep `make bench` under 15 min on 2 cores "
+                     "(`python -m bench.run --full` includes them)")]
     if not files:
         notes.append("CIFAR-10 instances skipped: no recorded matrices in bench/matrices "
                      "(record them with `python -m bench.record`, which needs ../shared/data)")
@@ -48,7 +52,7 @@ def cifar_instances(quick: bool) -> tuple[list[Instance], list[str]]:
         sub = m.subset(images=small)
         sub.name = f"cifar10-{cond}-100"
         out.append(Instance(sub.name, sub, batch_size=8, kind="cifar10"))
-        if not quick:
+        if full:
             m.name = f"cifar10-{cond}-1000"
             out.append(Instance(m.name, m, batch_size=32, kind="cifar10"))
     if quick:
@@ -76,7 +80,7 @@ def _cell(args: tuple) -> Summary:
         fractions = tuple(f for f in fractions if f in BUDGET_RUN_FRACTIONS) or fractions
     # the default strategy may stop on its own: give it the whole brute-force budget and trace it
     return evaluate(instance, weights, strategy, seeds, fractions,
-                    auto_budget_fraction=1.0 if strategy == DEFAULT_STRATEGY else 0.0)
+                    auto_budget_fraction=1.0 if strategy in SELF_STOPPING else 0.0)
 
 
 def machine() -> dict[str, str]:
@@ -94,7 +98,10 @@ def machine() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small smoke version (few seeds, few instances)")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per cell (default 200, quick 20)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per real-outcome cell (default 200, quick 10)")
+    parser.add_argument("--synthetic-seeds", type=int, default=None,
+                        help="seeds per synthetic-suite cell (default 100, quick 10)")
+    parser.add_argument("--full", action="store_true", help="also the CIFAR-10 1000-image instances (slow)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--out", type=Path, default=None,
                         help="where benchmarks.md and bench/ go (default docs/, quick: build/bench-quick/)")
@@ -102,14 +109,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategies", default=",".join(COMPARISONS),
                         help=f"comparison strategies besides the default (default: {','.join(COMPARISONS)})")
     args = parser.parse_args(argv)
-    seeds = range(args.seeds or (20 if args.quick else 200))
+    real_seeds = args.seeds or (10 if args.quick else 200)
+    seeds = range(args.synthetic_seeds or (10 if args.quick else 100))
     args.out = args.out or (ROOT / "build" / "bench-quick" if args.quick else ROOT / "docs")
     fractions = QUICK_FRACTIONS if args.quick else FRACTIONS
     weights = ["drone", "accuracy"] if args.quick else list(WEIGHT_SETS)
     started = time.time()
 
+    real_lines: list[str] = []
+    from bench import real
+    if real.available():
+        from bench.real_report import sections
+        sizes = (100, 200, 1000) if args.quick else real.SIZES
+        print(f"real outcomes: {len(sizes)} target sizes x {len(WEIGHT_SETS)} weights x {real_seeds} seeds", flush=True)
+        outcomes, real_seconds = real.run_all(real_seeds, args.jobs, sizes=sizes)
+        real_lines = sections(outcomes, real_seeds, real_seconds, real.load().cards)
+        (args.out / "bench").mkdir(parents=True, exist_ok=True)
+        (args.out / "bench" / ("real-quick.json" if args.quick else "real.json")).write_text(
+            json.dumps([asdict(o) for o in outcomes]))
+        print(f"real outcomes done in {real_seconds:.0f}s", flush=True)
+    else:
+        real_lines = ["## Real outcomes", "", f"Skipped: {real.data_dir()} not found (ImageNetV2 predictions).", ""]
+
     instances = synthetic_instances(args.quick)
-    cifar, notes = cifar_instances(args.quick)
+    cifar, notes = cifar_instances(args.quick, args.full)
     demo, demo_notes = demo_instance()
     instances += demo + cifar
     notes += demo_notes
@@ -146,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.report import write_report
     elapsed = time.time() - started
-    path = write_report(args.out, summaries, instances, throughput, notes, machine(), elapsed, args, len(seeds))
+    path = write_report(args.out, summaries, instances, throughput, notes, machine(), elapsed, args, len(seeds),
+                        real_lines)
     raw = args.out / "bench" / ("results-quick.json" if args.quick else "results.json")
     raw.write_text(json.dumps([_jsonable(s) for s in summaries], indent=1))
     print(f"wrote {path} and {raw} in {elapsed:.0f}s")

@@ -156,10 +156,28 @@ class PairedElimination(Strategy):
                 self._stop_reason(state, race)
                 return []
             state.round += 1
+            race = self._fit_budget(state, race)
             grown = np.maximum(state.target[race] + 1, np.ceil(state.target[race] * self.growth)).astype(np.int64)
             state.target[race] = np.minimum(grown, state.n_images)
             if waiting.size:
                 self._enter(state, waiting[self._may_win(state, race, waiting)])
+
+    def _fit_budget(self, state: EliminationState, race: np.ndarray) -> np.ndarray:
+        """A budget too small to finish the race: as successive halving does, keep the better half by estimate
+        whenever the next round would take more than the budget left shared over the halvings still needed.
+        (Never triggers when the budget is large enough for the race to stop on its own.)"""
+        while race.size > 1:
+            grown = np.minimum(np.maximum(state.target[race] + 1, np.ceil(state.target[race] * self.growth)),
+                               state.n_images)
+            halvings = math.ceil(math.log2(race.size))
+            if (grown - state.pulls[race]).sum() * halvings <= state.remaining:
+                break
+            est = state.reward()[race]
+            order = race[np.lexsort((race, state.macs[race], -state.pulls[race], -est))]
+            keep = order[:math.ceil(race.size / 2)]
+            state.dropped[order[keep.size:]] = state.round - 1
+            race = np.sort(keep)
+        return race
 
     def _may_win(self, state: EliminationState, race: np.ndarray, waiting: np.ndarray) -> np.ndarray:
         """Waiting models that could beat the leader's estimate at the best accuracy seen so far (plus its
