@@ -415,7 +415,7 @@ CASES: list[Case] = [
          r"arbitrary pickled code", code=2, writes=RUN_WRITES),
     Case("ckpt-empty-file-named", checkpoints(extra={"empty.pt": b""}), cli(*SELECT, "--models", "good0,empty"),
          r"empty\.pt was skipped: empty\.pt is empty \(0 bytes\)", code=2, writes=RUN_WRITES),
-    Case("ckpt-folder-missing", nothing, cli(*SELECT), r"checkpoints folder .*in/ckpt' does not exist", code=2),
+    Case("ckpt-folder-missing", lambda i: image_folder(i / "d") and None, cli(*SELECT), r"checkpoints folder .*in/ckpt' does not exist", code=2),
     # ---- the command line: refused numbers (item 3), README example (item 7), nothing evaluable (item 11)
     Case("cli-sample-zero", nothing, cli("select", "--weights", "acc=1", "--sample", "0"),
          r"argument --sample: 0 is below 1; .*leave --sample out to use them all", code=2),
@@ -429,6 +429,8 @@ CASES: list[Case] = [
          r"argument --seed: -1 is below 0", code=2),
     Case("cli-max-size-nan", nothing, cli("models", "--max-size", "nan"),
          r"argument --max-size: nan is not a finite number >= 0", code=2),
+    Case("cli-hard-limit-nan", nothing, cli("select", "--weights", "acc=1", "--max-size", "nan"),
+         r"error: max_size_mb=nan must be a finite number > 0", code=2),
     Case("cli-min-acc-above-one", nothing, cli("models", "--min-acc", "1.5"),
          r"argument --min-acc: 1\.5 is not a finite number \[0, 1\]", code=2),
     Case("cli-weights-infinite", nothing, cli("select", "--weights", "acc=inf"), r"error: .*acc", code=2),
