@@ -89,8 +89,8 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
                         "however often it looks; costs more calls than the default (docs/benchmarks.md)")
     p.add_argument("--budget", type=types.BUDGET, help="evaluation calls (default: 25 %% of brute force)")
     p.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
-    # select's limits are checked by Constraints (the same rule and message as in the chat), not by the parser
-    p.add_argument("--max-size", type=float, metavar="MB", help="hard limit: remove models larger than this")
+    # a size that is not a finite number >= 0 is refused by the parser; Constraints checks the rest (> 0), as in chat
+    p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="hard limit: remove models larger than this")
     p.add_argument("--max-macs", metavar="MACS", help="hard limit on MACs per image, e.g. 1e9, 600M, 1.5G")
     p.add_argument("--max-latency", type=float, metavar="MS",
                    help="hard limit: median ms per image at batch 1, measured once per model on this machine")
