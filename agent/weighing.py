@@ -8,7 +8,7 @@ from agent.proposal import METRICS, WeightProposal, knowledge_base, trade_offs
 from agent.reading import UseCaseReading, read_use_case, reading_knowledge
 from greenrunner_core.errors import GreenRunnerError
 
-__all__ = ["NotEnglishError", "propose_from_reading", "propose_from_text"]
+__all__ = ["NotEnglishError", "constraint_sentence", "propose_from_reading", "propose_from_text"]
 
 
 class NotEnglishError(GreenRunnerError):
@@ -26,7 +26,7 @@ def _cue(cue_id: str) -> dict[str, Any]:
     return next(c for c in knowledge_base()["cues"] if c["id"] == cue_id)
 
 
-def _constraint_sentence(name: str, quote: str, reading: UseCaseReading) -> str:
+def constraint_sentence(name: str, quote: str, reading: UseCaseReading) -> str:
     kb = reading_knowledge()
     text = f"from “{quote}”: a hard limit, models over it are removed before any evaluation"
     if name == "max_latency_ms":
@@ -70,5 +70,5 @@ def propose_from_reading(reading: UseCaseReading) -> WeightProposal:
     return WeightProposal(
         weights=weights, justification=justification, trade_offs=trade_offs(weights), missing_metrics=missing,
         cues=reading.cues, constraints=constraints,
-        constraint_justification={k: _constraint_sentence(k, q, reading) for k, q in reading.constraint_quotes.items()},
+        constraint_justification={k: constraint_sentence(k, q, reading) for k, q in reading.constraint_quotes.items()},
         notes=notes)

@@ -66,3 +66,18 @@ def test_a_run_call_that_leaves_out_the_proposed_limits_keeps_them(server, tmp_p
     reply = session.send(proposal["use_case"])
     assert reply.interrupt["constraints"] == {"max_size_mb": 0.06} and "Hard constraints" in reply.interrupt["message"]
     session.resume(False)
+
+
+def test_a_proposal_without_limits_gets_the_numbers_of_the_use_case(server, tmp_path):  # noqa: F811
+    text = "read digits on parcels in a phone app; the model must be no larger than 0.06 MB"
+    proposal = {"use_case": text, "weights": {"accuracy": 0.6, "size": 0.3, "complexity": 0.2},
+                "justification": {"accuracy": "Right answers.", "size": "Phones.", "complexity": "Battery."}}
+    server.script = [completion(None, [("propose_weights", proposal)]),
+                     completion("Approve?", [("run_bandit", {"weights": proposal["weights"], "budget": 120})])]
+    session = ChatSession("openai-text-limits", checkpointer=InMemorySaver(serde=checkpoint_serde()),
+                          context=_context(server.base_url, tmp_path))
+    reply = session.send(text)
+    assert session.values()["proposal"]["constraints"] == {"max_size_mb": 0.06}
+    assert reply.interrupt["constraints"] == {"max_size_mb": 0.06}
+    assert "stated no limits" in reply.interrupt["message"]
+    session.resume(False)
