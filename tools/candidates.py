@@ -14,7 +14,7 @@ from typing import Any
 
 from greenrunner_core.candidate_plan import CandidatePlan, plan_candidates
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.workspace import DEMO_DATASET, Workspace, default_budget
+from greenrunner_core.workspace import DEFAULT_EVAL_BATCH, DEMO_DATASET, Workspace, default_budget
 from tools.formatting import fmt_seconds
 from tools.settings import ToolSettings, workspace_for
 
@@ -186,12 +186,28 @@ def cost_lines(plan: CandidatePlan, ws: Workspace) -> list[str]:
     cards = [ws.registry.get(n) for n in plan.names]
     if not cards:
         return []
-    n_images = sum(1 for _ in plan.mapped_classes()) and plan.n_images
+    n_images = plan.n_images
     calls = default_budget(len(cards), n_images)
-    per_call = sum(max(MIN_SECONDS_PER_CALL, c.macs / CPU_MACS_PER_SECOND) for c in cards) / len(cards)
-    return [f"**Estimated cost**: {len(cards)} models × {n_images} images = {len(cards) * n_images:,} calls by brute "
-            f"force; this run spends at most {calls:,} calls, about {fmt_seconds(calls * per_call)} at a MACs-scaled "
-            f"CPU speed (~{per_call * 1000:.3g} ms per call; cached calls are free)."]
+    seconds, measured = [], 0
+    for card in cards:                  # measured on this machine (latency cache, evaluation batch), else MACs-scaled
+        stats = _measured(ws, card)
+        measured += stats is not None
+        seconds.append(stats.batch_median_ms / 1000 if stats is not None
+                       else max(MIN_SECONDS_PER_CALL, card.macs / CPU_MACS_PER_SECOND))
+    per_call = sum(seconds) / len(seconds)
+    speed = ("the speed measured on this machine" if measured == len(cards) else
+             f"measured speed for {measured} of {len(cards)} models, MACs-scaled for the rest" if measured else
+             "a MACs-scaled CPU speed")
+    return [(f"**Estimated cost**: {len(cards)} models × {n_images} images = {len(cards) * n_images:,} calls by "
+             f"brute force; this run spends at most {calls:,} calls, about {fmt_seconds(calls * per_call)} at "
+             f"{speed} (~{per_call * 1000:.3g} ms per call; cached calls are free).")]
+
+
+def _measured(ws: Workspace, card: Any) -> Any:
+    try:
+        return ws.latency_stats.get(card.name) or ws.latency_cache.get(card, DEFAULT_EVAL_BATCH)
+    except (OSError, ValueError, GreenRunnerError):
+        return None
 
 
 def class_name_lines(classes: list[str], settings: ToolSettings) -> list[str]:

@@ -16,6 +16,7 @@ from chainlit.utils import utc_now
 from agent.session import ChatSession, Event
 from tools.candidates import class_name_lines
 from tools.settings import workspace_for
+from ui.label_edit import parse_map_edit
 from ui.present.slack import SLACK_TEXT_LIMIT, slack_messages, slack_mrkdwn, split_message, staging_text
 from ui.present.turn import (
     WARMUP_STEP_NAME,
@@ -26,7 +27,6 @@ from ui.present.turn import (
     warmup_step_text,
     welcome_text,
 )
-from ui.label_edit import parse_map_edit
 from ui.runtime import runtime
 from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer
 from ui.turns import Canceller, close_dangling_tool_calls, run_turn

@@ -122,3 +122,17 @@ def test_a_dataset_upload_says_which_class_names_match_no_model_label(tmp_path):
     assert lines[0].startswith("Class names cat match your models' labels")
     assert "**zebra** matches no label of your models: say *map zebra to <label>*" in lines[1]
     assert class_name_lines(["3", "7"], ToolSettings(cache_dir=str(_cache()), include_torchvision=False)) == []
+
+
+def test_estimated_cost_uses_measured_speed_when_known(tmp_path):
+    from greenrunner_core.latency import LatencyStats
+    from tools.candidates import cost_lines
+    data = _images(tmp_path / "d", ["cat", "ship"])
+    ws = _workspace(tmp_path, {"fast": ["cat", "ship"], "slow": ["cat", "ship"]})
+    plan = plan_candidates(ws, data, online=lambda: False)
+    assert "MACs-scaled CPU speed" in cost_lines(plan, ws)[0] and "2 models × 4 images = 8 calls" in cost_lines(plan, ws)[0]
+    for name in ("fast", "slow"):
+        ws.latency_stats[name] = LatencyStats(median_ms=1.0, p90_ms=1.0, batch_size=16, batch_median_ms=500.0,
+                                              batch_p90_ms=600.0, repeats=3, hardware="test", hardware_id="t")
+    line = cost_lines(plan, ws)[0]
+    assert "the speed measured on this machine" in line and "~500 ms per call" in line and "about 8 s" in line
