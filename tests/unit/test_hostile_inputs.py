@@ -146,6 +146,28 @@ def load(path: str, **kw) -> Callable[[Path], Seen]:
     return run
 
 
+CIFAR_LIKE = ("airplane", "automobile", "bird", "cat", "deer", "dog")
+
+
+def mapped(label_map: object) -> Callable[[Path], Seen]:
+    """in/d loaded with ``label_map`` (a mapping, or a file name under in/) for models with CIFAR-like labels."""
+    def run(case: Path) -> Seen:
+        spec = case / "in" / label_map if isinstance(label_map, str) else label_map
+        try:
+            ds = load_target(case / "in" / "d", label_map=spec).restrict_to([CIFAR_LIKE])
+        except GreenRunnerError as err:
+            return Seen(f"error: {err}")
+        return Seen(ds.report.summary())
+    return run
+
+
+def folder_and(**extra: bytes) -> Callable[[Path], None]:
+    def setup(inputs: Path) -> None:
+        image_folder(inputs / "d")
+        files(**extra)(inputs)
+    return setup
+
+
 def nothing(_: Path) -> None:
     return None
 
@@ -402,6 +424,19 @@ CASES: list[Case] = [
          r"too_large: 1.*cat/huge\.png: 2,048\.0 MB, above the 64 MB limit for one image; not read"),
     Case("folder-pixel-bomb-png", folder_plus(**{"cat/bomb.png": pixel_bomb_png()}), load("in/d"),
          r"cat/bomb\.png: 12000x6000 pixels, above the limit of 64,000,000 \(about 216 MB decoded\); not decoded"),
+    # ---- label maps
+    Case("labelmap-missing-file", folder_and(), mapped("nope.json"), r"label map file .*nope\.json not found\. A label map"),
+    Case("labelmap-broken-json", folder_and(**{"m.json": b"{nope"}), mapped("m.json"), r"m\.json is not valid JSON"),
+    Case("labelmap-a-list", folder_and(**{"m.json": b"[1, 2]"}), mapped("m.json"),
+         r"must be a non-empty JSON object, got \[1, 2\]"),
+    Case("labelmap-negative-index", folder_and(), mapped({"cat": ["-1"], "dog": ["dog"]}),
+         r"entry 'cat' holds the class index -1; class indices count from 0"),
+    Case("labelmap-index-out-of-range", folder_and(), mapped({"cat": [99], "dog": ["dog"]}),
+         r"entry 'cat': class index 99 is out of range; the candidate models' labels are indexed 0\.\.5"),
+    Case("labelmap-unknown-label", folder_and(), mapped({"cat": ["kitty"], "dog": ["dog"]}),
+         r"'kitty' is not a label of any candidate model"),
+    Case("labelmap-entry-not-a-list", folder_and(), mapped({"cat": "cat", "dog": ["dog"]}),
+         r"entry 'cat' must be a list of model labels, got 'cat'"),
     # ---- checkpoints: diagnosed for what they are (item 5)
     Case("ckpt-random-bytes-named", checkpoints(extra={"noise.pt": os.urandom(4096)}),
          cli(*SELECT, "--models", "good0,noise"),
