@@ -101,7 +101,13 @@ def _match(name: str, space: tuple[str, ...]) -> ClassMatch:
 
 
 def _unless_everyday_meaning_differs(exact: ClassMatch, meaning: ClassMatch) -> ClassMatch:
-    """ImageNet's ``plane`` is the carpenter's tool: when the everyday meaning leads elsewhere, ask."""
+    """ImageNet's ``plane`` is the carpenter's tool and its ``crane`` the machine: when the everyday meaning or
+    another WordNet reading of the word leads elsewhere, ask."""
+    if meaning.how == "ambiguous":
+        if any(set(labels) == set(exact.labels) for _, labels in meaning.options):
+            return ClassMatch(exact.dataset_class, "ambiguous", via=f"the word has several readings ({meaning.via})",
+                              options=meaning.options)
+        return exact
     if meaning.how != "synonym" or set(exact.labels) <= set(meaning.labels):
         return exact
     return ClassMatch(exact.dataset_class, "ambiguous", via="the ImageNet class of that name is not its everyday "

@@ -62,6 +62,12 @@ def test_ambiguous_and_unmapped_names_are_asked_not_guessed():
     assert [m.dataset_class for m in result.questions()] == ["bike", "plane", "qwertyzzz"]
 
 
+def test_an_imagenet_label_with_another_reading_is_asked_about():
+    crane, tench = auto_label_map(["crane", "tench"], [IMAGENET]).matches
+    assert crane.how == "ambiguous" and {o[1] for o in crane.options} == {("crane bird",), ("crane",)}
+    assert tench.how == "exact" and tench.labels == ("tench",)
+
+
 def test_small_label_spaces_use_synonyms_and_hypernyms():
     result = auto_label_map(["car", "Airplanes", "kitten", "dog", "zebra"], [CIFAR10_CLASSES])
     assert result.mapping() == {"car": ["automobile"], "Airplanes": ["airplane"], "kitten": ["cat"], "dog": ["dog"]}
