@@ -94,6 +94,23 @@ def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None =
     classes = tuple(dataset.class_names)
     user = {k: tuple(v) for k, v in load_label_map(overrides).items()} if overrides else {}
     pool_name, pool = _pool(ws, classes, models)
+    kept, excluded = _judge(pool, pool_name, classes, user, online, shortlister)
+    if pool_name == "checkpoints" and len(kept) < 2:      # one checkpoint of yours: ImageNet models to compare with
+        catalog = _catalog(ws)
+        if catalog:
+            more, more_excluded = _judge(catalog, "catalog", classes, user, online, shortlister)
+            kept, excluded, pool = kept + more, excluded + more_excluded, pool + catalog
+    spaces = [c.class_labels for c in pool if c.name in {v.name for v in kept}]
+    if user and spaces:
+        check_label_map({k: frozenset(v) for k, v in user.items()}, spaces)
+    auto_map = auto_label_map(classes, spaces) if spaces else auto_label_map(classes, [])
+    return CandidatePlan(str(data), classes, len(dataset), pool_name, tuple(kept), tuple(excluded), auto_map, user)
+
+
+def _judge(pool: list[ModelCard], pool_name: str, classes: tuple[str, ...], user: dict[str, tuple[str, ...]],
+           online: Callable[[], bool] | None, shortlister: Callable[[list[ModelCard]], list[str]] | None
+           ) -> tuple[list[Verdict], list[Verdict]]:
+    """Each model of ``pool`` kept (labels cover every mappable class, weights loadable) or excluded with the fix."""
     auto_by_space = {space: auto_label_map(classes, [space]) for space in {c.class_labels for c in pool}}
     mappable = {c for auto in auto_by_space.values() for c in auto.mapping()} | set(user)
     kept, excluded = [], []
@@ -125,11 +142,12 @@ def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None =
         kept.append(Verdict(card.name, _why(card, auto, pool_name), weights_cached=cached))
     if pool_name == "catalog":
         kept = _shortlist(kept, {c.name: c for c in pool}, shortlister)
-    spaces = [c.class_labels for c in pool if c.name in {v.name for v in kept}]
-    if user and spaces:
-        check_label_map({k: frozenset(v) for k, v in user.items()}, spaces)
-    auto_map = auto_label_map(classes, spaces) if spaces else auto_label_map(classes, [])
-    return CandidatePlan(str(data), classes, len(dataset), pool_name, tuple(kept), tuple(excluded), auto_map, user)
+    return kept, excluded
+
+
+def _catalog(ws: object) -> list[ModelCard]:
+    return [c for c in ws.registry.cards() if is_imagenet_1k(c.class_labels) and c.source != ws.demo.name
+            and c.name not in ws.local_models]
 
 
 def _pool(ws: object, classes: tuple[str, ...], models: Sequence[str] | None) -> tuple[str, list[ModelCard]]:
@@ -140,7 +158,7 @@ def _pool(ws: object, classes: tuple[str, ...], models: Sequence[str] | None) ->
         return "checkpoints", own
     if set(classes) <= DIGITS:
         return "demo", ws.demo_cards()
-    catalog = [c for c in ws.registry.cards() if is_imagenet_1k(c.class_labels) and c.source != ws.demo.name]
+    catalog = _catalog(ws)
     if not catalog:
         raise GreenRunnerError("no candidate models for your images: upload checkpoints trained on your classes, or "
                                "enable an ImageNet catalog (torchvision)")

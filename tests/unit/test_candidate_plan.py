@@ -136,3 +136,15 @@ def test_estimated_cost_uses_measured_speed_when_known(tmp_path):
                                               batch_p90_ms=600.0, repeats=3, hardware="test", hardware_id="t")
     line = cost_lines(plan, ws)[0]
     assert "the speed measured on this machine" in line and "~500 ms per call" in line and "about 8 s" in line
+
+
+def test_one_checkpoint_of_yours_is_compared_with_imagenet_models_that_cover_the_classes(tmp_path):
+    data = _images(tmp_path / "d", ["tabby", "goldfish"])
+    folder = _model(tmp_path / "m" / "solo", "solo", ["tabby", "goldfish"])
+    ws = Workspace(cache_dir=_cache(), checkpoints=[folder], include_torchvision=True, include_timm=False)
+    offline = plan_candidates(ws, data, online=lambda: False)
+    assert offline.names == ["solo"] and not offline.runnable
+    assert any("not cached and this machine is offline" in v.why for v in offline.excluded)
+    online = plan_candidates(ws, data, online=lambda: True)
+    assert online.names[0] == "solo" and len(online.names) >= 3 and online.runnable
+    assert all(ws.registry.get(n).source == "torchvision" for n in online.names[1:])
