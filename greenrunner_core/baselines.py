@@ -43,7 +43,7 @@ def run_brute_force(env: Environment, weights: Weights, *, batch_size: int = 64,
     except KeyboardInterrupt:
         interrupted, reason = True, "interrupted (Ctrl-C)"
     except Cancelled as stop:            # the environment checks the run's CancelToken between batches
-        interrupted, reason = True, str(stop)
+        interrupted, reason = True, f"interrupted, {stop}"
     est = np.nan_to_num(state.reward(), nan=-np.inf)
     order = sorted(range(len(env.cards)), key=lambda a: (a in state.excluded, -est[a], a))
     return assemble_result("brute_force", {"batch_size": batch_size}, weights, budget, env, dataset, state, order,

@@ -269,7 +269,7 @@ class Strategy(metaclass=_FrozenAfterInit):
             state.stop_reason = "interrupted (Ctrl-C): results so far are kept; re-running resumes from the cache"
         except Cancelled as stop:
             interrupted = True
-            state.stop_reason = f"{stop}: results so far are kept; re-running resumes from the cache"
+            state.stop_reason = f"interrupted, {stop}: results so far are kept; re-running resumes from the cache"
         if state.stop_reason is None:
             state.stop_reason = "budget spent" if state.remaining <= 0 else "no model needs more evaluations"
         ranking = self.recommend(state)

@@ -46,7 +46,7 @@ def test_cancel_during_a_run_stops_at_once_and_keeps_what_was_computed(workspace
 
     result, _ = workspace.select(Weights({"accuracy": 1.0}), data=tmp_path / "d", strategy="ucb1", budget=60,
                                  batch_size=2, seed=0, progress=progress, cancel=token)
-    assert result.interrupted and result.stop_reason.startswith("stopped by the user")
+    assert result.interrupted and result.stop_reason.startswith("interrupted, stopped by the user")
     assert len(events) == 2                                 # no step after the stop
     assert result.spent.calls == events[-1] < 60
     again, _ = workspace.select(Weights({"accuracy": 1.0}), data=tmp_path / "d", strategy="ucb1", budget=60,
