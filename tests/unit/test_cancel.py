@@ -75,3 +75,31 @@ def test_the_evaluator_stops_between_batches_after_committing_the_first(workspac
     cached = workspace.outcome_cache.get_many(card.name, card.weights_id, card.preprocess.id,
                                               [img.id for img in dataset.images])
     assert len(cached) == 4
+
+
+def test_a_stop_through_the_real_graph_reaches_the_running_tool(tmp_path):
+    """The web app's path: Conversations gives the turn's Context the Canceller's token; cancelling it while
+    run_bandit streams progress ends the run early with the ranking so far (no exception in any thread)."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.context import Context
+    from agent.graph import checkpoint_serde
+    from agent.session import ChatSession
+    from ui.turns import Canceller
+
+    canceller = Canceller()
+    context = Context(llm="offline", include_torchvision=False, metrics_dir=str(tmp_path / "metrics"))
+    context.cancel = canceller.token
+    session = ChatSession("stop-live", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=context)
+    assert session.send("detect digits on parcels from a delivery drone").interrupt is not None
+    session.config["callbacks"] = [canceller]
+    progress = 0
+    for event in session.stream_resume({"approved": True, "budget": 5000, "strategy": "ucb1", "seed": 3}):
+        if event.kind == "progress":
+            progress += 1
+            if progress == 2:
+                assert canceller.cancel() == ["run_bandit"]
+    assert progress == 2                                   # nothing ran after the stop
+    record = session.values()["last_run"]
+    assert record.result.interrupted and record.result.stop_reason.startswith("stopped by the user")
+    assert 0 < record.result.spent.calls < 5000
