@@ -18,7 +18,7 @@ from greenrunner_core.workspace import DEFAULT_EVAL_BATCH, DEMO_DATASET, Workspa
 from tools.formatting import fmt_seconds
 from tools.settings import ToolSettings, workspace_for
 
-__all__ = ["StagedRun", "auto_label_map_for", "class_name_lines", "label_map_lines", "plan_lines", "stage_run"]
+__all__ = ["StagedRun", "auto_label_map_for", "class_name_lines", "label_map_lines", "plan_for_cli", "plan_lines", "stage_run"]
 
 CPU_MACS_PER_SECOND = 3.8e10      # resnet18 at 224 px: ~21 img/s x 1.8 GMACs on 2 cores (STACK_NOTES)
 MIN_SECONDS_PER_CALL = 0.002      # decoding and per-image overhead of a tiny model
@@ -145,6 +145,8 @@ def plan_lines(plan: CandidatePlan, ws: Workspace) -> list[str]:
         for (why, fix), names in list(by_reason.items())[:_SHOWN]:
             shown = ", ".join(f"`{n}`" for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
             lines.append(f"- {shown}: {why}. Fix: {fix}.")
+    if not plan.kept:
+        return lines            # no label space to map onto, nothing to cost
     lines += ["", *label_map_lines(plan)]
     lines += ["", *cost_lines(plan, ws)]
     return lines
@@ -262,3 +264,18 @@ def auto_label_map_for(ws: Workspace, data: str, models: list[str] | None) -> tu
                 if m.how == "ambiguous" else f"no model label matches ({m.via})")
         lines.append(f"  {m.dataset_class}: {what}; its images are left out — name its labels with --label-map")
     return auto.mapping() or None, lines
+
+
+def plan_for_cli(ws: Workspace, data: str, weights: dict[str, float], constraints: Mapping[str, Any],
+                 label_map: str | None) -> tuple[list[str], dict[str, list[str]] | None, list[str], bool]:
+    """``greenrunner select --data DIR`` without ``--models``: the planned candidates, the label map (the user's
+    ``--label-map`` over the automatic one), the lines that show the plan, and whether anything can run."""
+    try:
+        plan = plan_candidates(ws, data, None, label_map, shortlister=_shortlister(weights, dict(constraints)))
+    except GreenRunnerError as err:
+        return [], None, [f"Nothing can run on {Path(data).name}: {err}"], False
+    lines = plan_lines(plan, ws)
+    within = _within_limits(ws, plan.names, constraints) if plan.runnable else None
+    if within is not None:
+        lines.insert(0, within)
+    return plan.names, plan.label_map(), lines, plan.runnable and within is None

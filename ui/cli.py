@@ -214,13 +214,22 @@ def cmd_select(args: argparse.Namespace) -> int:
         print(f"Hard constraints: {limit_text(constraints)} (models over a limit are removed before evaluation)")
     ws = _workspace(args)
     models = _csv(args.models)
-    if not models and not args.checkpoints and args.data not in (None, "", "demo"):
-        from tools.shortlist import with_shortlist
-        models = with_shortlist(ws, models, args.data, dict(weights.values), constraints.to_dict())
-        print(f"No --models named: evaluating the hub shortlist of {len(models)} (`greenrunner shortlist` says why "
-              "each was kept)")
     label_map = args.label_map
-    if label_map is None and getattr(args, "auto_label_map", False) and args.data not in (None, "", "demo"):
+    if not models and args.data not in (None, "", "demo"):
+        # the candidates that fit the data (your checkpoints, else the hub shortlist of models covering the classes),
+        # the models left out with the fix, the label map and the cost: what the web app's staging shows
+        from tools.candidates import plan_for_cli
+        models, planned_map, lines, runnable = plan_for_cli(ws, args.data, dict(weights.values),
+                                                             constraints.to_dict(), args.label_map)
+        print("\n".join(line.replace("**", "").replace("`", "").replace(
+            "say *map boat to canoe and speedboat* or upload a JSON to change it", "pass --label-map FILE to change it")
+            for line in lines))
+        if not runnable:
+            raise GreenRunnerError("nothing can be evaluated on these images (see above); name models with --models, "
+                                   "add checkpoints with --checkpoints, or map the classes with --label-map")
+        if getattr(args, "auto_label_map", False):
+            label_map = planned_map
+    elif label_map is None and getattr(args, "auto_label_map", False) and args.data not in (None, "", "demo"):
         from tools.candidates import auto_label_map_for
         label_map, lines = auto_label_map_for(ws, args.data, models)
         print("\n".join(lines))

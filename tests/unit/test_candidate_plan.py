@@ -148,3 +148,15 @@ def test_one_checkpoint_of_yours_is_compared_with_imagenet_models_that_cover_the
     online = plan_candidates(ws, data, online=lambda: True)
     assert online.names[0] == "solo" and len(online.names) >= 3 and online.runnable
     assert all(ws.registry.get(n).source == "torchvision" for n in online.names[1:])
+
+
+def test_cli_without_models_plans_like_staging(tmp_path):
+    from tools.candidates import plan_for_cli
+    data = _images(tmp_path / "d", ["car", "cat"])
+    ws = _workspace(tmp_path, {"u": ["cat", "automobile"], "v": ["cat", "automobile", "dog"], "w": ["7"]})
+    names, label_map, lines, runnable = plan_for_cli(ws, str(data), {"accuracy": 1.0}, {}, None)
+    assert runnable and names == ["u", "v"] and label_map == {"car": ["automobile"], "cat": ["cat"]}
+    text = "\n".join(lines)
+    assert "`w`" in text and "Fix:" in text and "car → automobile" in text and "Estimated cost" in text
+    names, _, lines, runnable = plan_for_cli(ws, str(data), {"accuracy": 1.0}, {"max_params": 1}, None)
+    assert not runnable and "hard limits leave 0 of the 2" in lines[0]
