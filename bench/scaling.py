@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.record import SHARED_DATA
 from greenrunner_core.execution import ExecutionSettings
 from greenrunner_core.paths import cache_dir
 from greenrunner_core.reward import Weights
 from greenrunner_core.workspace import Workspace
 
+SHARED_DATA = Path(os.environ.get("GREENRUNNER_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 MODELS = ("resnet20_akamaster", "resnet32_akamaster", "resnet20_chenyaofo", "shufflenetv2_x0_5_chenyaofo")
 
 
@@ -38,21 +38,31 @@ class Timing:
     calls: int
 
 
-def run_once(strategy: str, workers: int, images: int, seed: int, models: tuple[str, ...]) -> Timing:
+def subset(images: int, out: Path) -> Path:
+    """The first ``images`` CIFAR-10 test images, the same number per class (a 10,000-image scan costs minutes)."""
+    folders = sorted(p for p in (SHARED_DATA / "cifar10" / "test").iterdir() if p.is_dir())
+    for folder in folders:
+        (out / folder.name).mkdir(parents=True, exist_ok=True)
+        for image in sorted(folder.iterdir())[:max(1, images // len(folders))]:
+            shutil.copy(image, out / folder.name / image.name)
+    return out
+
+
+def run_once(strategy: str, workers: int, data: Path, seed: int, models: tuple[str, ...]) -> Timing:
     with tempfile.TemporaryDirectory(prefix="gr-scaling-") as tmp:
         Workspace(include_torchvision=False).demo.ensure_built()      # the registry lists the demo zoo: build once,
         shutil.copytree(cache_dir() / "demo_zoo", Path(tmp) / "demo_zoo")   # then copy it (no outcomes)
         ws = Workspace(cache_dir=Path(tmp), checkpoints=[SHARED_DATA / "cifar10" / "models"], include_torchvision=False,
                        execution=ExecutionSettings(workers=workers))
         try:
+            ws.candidates(list(models), str(data))          # scan the checkpoints (MACs measured) before timing
             start = time.perf_counter()
             if ws.backend is not None:
                 ws.backend.start()                           # Ray: start the runtime and the actors now
             startup = time.perf_counter() - start
             start = time.perf_counter()
             result, _ = ws.select(Weights({"accuracy": 1.0}), models=list(models),
-                                  data=str(SHARED_DATA / "cifar10" / "test"), sample=images, seed=seed,
-                                  strategy=strategy)
+                                  data=str(data), seed=seed, strategy=strategy)
             wall = time.perf_counter() - start
         finally:
             ws.close()
@@ -83,10 +93,12 @@ def main() -> None:
     parser.add_argument("--strategies", default="brute_force,paired_race")
     args = parser.parse_args()
     rows = []
-    for strategy in [s.strip() for s in args.strategies.split(",") if s.strip()]:
-        for workers in (0, 1, 2):
-            rows.append(run_once(strategy, workers, args.images, args.seed, MODELS))
-            print(rows[-1], flush=True)
+    with tempfile.TemporaryDirectory(prefix="gr-scaling-data-") as tmp:
+        data = subset(args.images, Path(tmp) / "cifar10")
+        for strategy in [s.strip() for s in args.strategies.split(",") if s.strip()]:
+            for workers in (0, 1, 2):
+                rows.append(run_once(strategy, workers, data, args.seed, MODELS))
+                print(rows[-1], flush=True)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (2 cores)\n")
     print(table(rows))
 

@@ -17,10 +17,14 @@ import numpy as np
 import pytest
 
 from greenrunner_core.environment import ModelFailedError
+from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.execution import ExecutionSettings
+from greenrunner_core.execution.ray_backend import RayBackend
 from greenrunner_core.experiment import run_experiment
+from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.registry.base import Registry
 from greenrunner_core.reward import Weights
+from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
 from greenrunner_core.workspace import Workspace
 from tests.conftest import SHARED_DATA
 from tests.integration.ray_cluster import LocalRayHead
@@ -102,7 +106,7 @@ def test_concurrent_steps_on_one_and_two_workers_match_one_process(head, zoo, tm
         try:
             cards = ws.candidates(None, None)
             env = ws.environment(cards, ws.dataset(None, cards, sample=120, seed=1), batch_size=16)
-            result = run_experiment(env, Weights.parse(WEIGHTS), RandomSubsets(seed=5, batch_size=8), 400)
+            result = run_experiment(env, Weights.parse(WEIGHTS), RandomSubsets(seed=5, batch_size=8), 240)
         finally:
             ws.close()
         answers[workers] = ([r.name for r in result.ranking], result.observations, result.spent.new_evaluations)
@@ -121,16 +125,19 @@ def test_cifar10_checkpoints_on_the_cluster_match_one_process(head, zoo, tmp_pat
         (data / folder.name).mkdir(parents=True)
         for image in sorted(folder.iterdir())[:15]:
             shutil.copy(image, data / folder.name / image.name)
+    ws = Workspace(cache_dir=fresh_cache(tmp_path, "cifar", zoo), checkpoints=[models], include_torchvision=False)
+    cards = ws.candidates(CIFAR_MODELS, str(data))          # one registry scan (MACs are measured per scan)
+    dataset = ws.dataset(str(data), cards)
+    backend = RayBackend(ExecutionSettings(workers=2, ray_address=head.address))
     results = []
-    for name, execution in (("single", ExecutionSettings()),
-                            ("cluster", ExecutionSettings(workers=2, ray_address=head.address))):
-        ws = Workspace(cache_dir=fresh_cache(tmp_path, name, zoo), checkpoints=[models], include_torchvision=False,
-                       execution=execution)
-        try:
-            result, _ = ws.select(Weights({"accuracy": 1.0}), models=CIFAR_MODELS, data=str(data), seed=2, budget=300)
-        finally:
-            ws.close()
-        results.append(result)
+    try:
+        for env in (ws.environment(cards, dataset, batch_size=16),
+                    LiveEnvironment(ws.registry, cards, dataset, OutcomeCache(tmp_path / "cluster.sqlite"),
+                                    batch_size=16, backend=backend)):
+            results.append(run_experiment(env, Weights({"accuracy": 1.0}),
+                                          make_strategy(DEFAULT_STRATEGY, seed=2, batch_size=16), 300))
+    finally:
+        backend.close()
     single, cluster = results
     assert [r.name for r in cluster.top3] == [r.name for r in single.top3]
     assert cluster.observations == single.observations and cluster.spent.calls == single.spent.calls
@@ -165,8 +172,6 @@ def test_a_killed_worker_is_replaced_and_its_pull_retried(head, zoo, tmp_path):
 
 def test_a_model_that_cannot_load_on_a_worker_is_excluded_with_its_reason(head, zoo, tmp_path):
     from greenrunner_core.evaluator import Evaluator
-    from greenrunner_core.execution.ray_backend import RayBackend
-    from greenrunner_core.outcome_cache import OutcomeCache
     from greenrunner_core.registry.torchvision_catalog import TorchvisionSource
 
     ws = Workspace(cache_dir=fresh_cache(tmp_path, "bad", zoo), include_torchvision=False)
