@@ -4,7 +4,8 @@
     python -m bench.scaling --images 200 --strategies brute_force
 
 Each run gets a fresh outcome cache (everything computed), so the runs do the same work; Ray start-up (runtime +
-actors) is timed apart from the selection. Overhead per pull = (1-worker wall - in-process wall) / pull tasks.
+actors) is timed apart from the selection. Ray workers run one torch thread each, so the process is timed both with
+torch's default threads and with one. Overhead per pull = (1-worker wall - 1-thread process wall) / pull tasks.
 Prints a markdown table for docs/benchmarks.md.
 """
 from __future__ import annotations
@@ -16,6 +17,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
 
 from greenrunner_core.execution import ExecutionSettings
 from greenrunner_core.paths import cache_dir
@@ -48,7 +51,20 @@ def subset(images: int, out: Path) -> Path:
     return out
 
 
-def run_once(strategy: str, workers: int, data: Path, seed: int, models: tuple[str, ...]) -> Timing:
+def run_once(strategy: str, workers: int, data: Path, seed: int, models: tuple[str, ...],
+             threads: int | None = None) -> Timing:
+    """``workers=0``: in this process, with ``threads`` torch threads (None = torch's default, one per core)."""
+    default_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _run_once(strategy, workers, data, seed, models, threads)
+    finally:
+        torch.set_num_threads(default_threads)
+
+
+def _run_once(strategy: str, workers: int, data: Path, seed: int, models: tuple[str, ...],
+              threads: int | None) -> Timing:
     with tempfile.TemporaryDirectory(prefix="gr-scaling-") as tmp:
         Workspace(include_torchvision=False).demo.ensure_built()      # the registry lists the demo zoo: build once,
         shutil.copytree(cache_dir() / "demo_zoo", Path(tmp) / "demo_zoo")   # then copy it (no outcomes)
@@ -67,18 +83,20 @@ def run_once(strategy: str, workers: int, data: Path, seed: int, models: tuple[s
         finally:
             ws.close()
     tasks = sum(int(w["tasks"]) for w in result.workers.values())
-    mode = "1 process" if not workers else f"{workers} worker{'s' if workers > 1 else ''}"
+    mode = (f"1 process{f', {threads} torch thread' if threads else ''}" if not workers
+            else f"{workers} worker{'s' if workers > 1 else ''}")
     return Timing(strategy, mode, startup if workers else 0.0, wall, tasks, result.spent.new_evaluations,
                   [r.name for r in result.top3], result.spent.calls)
 
 
 def table(rows: list[Timing]) -> str:
-    out = ["| selection | where | Ray start-up s | wall s | speed-up vs 1 process | pull tasks | overhead per pull "
-           "(ms) | same top 3 and calls |", "|---|---|---|---|---|---|---|---|"]
+    out = [("| selection | where | Ray start-up s | wall s | speed-up vs 1 process | pull tasks | overhead per pull "
+            "(ms) | same top 3 and calls |"), "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         base = next(r for r in rows if r.strategy == row.strategy and r.mode == "1 process")
+        single = next((r for r in rows if r.strategy == row.strategy and r.mode.endswith("1 torch thread")), base)
         one = next((r for r in rows if r.strategy == row.strategy and r.mode == "1 worker"), None)
-        overhead = (f"{1000 * (one.wall_s - base.wall_s) / max(one.tasks, 1):.0f}"
+        overhead = (f"{1000 * (one.wall_s - single.wall_s) / max(one.tasks, 1):.0f}"
                     if one is not None and row is one else "")
         same = "yes" if (row.top3, row.calls) == (base.top3, base.calls) else "NO"
         out.append(f"| {row.strategy} | {row.mode} | {row.startup_s:.1f} | {row.wall_s:.1f} | "
@@ -96,8 +114,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gr-scaling-data-") as tmp:
         data = subset(args.images, Path(tmp) / "cifar10")
         for strategy in [s.strip() for s in args.strategies.split(",") if s.strip()]:
-            for workers in (0, 1, 2):
-                rows.append(run_once(strategy, workers, data, args.seed, MODELS))
+            for workers, threads in ((0, None), (0, 1), (1, None), (2, None)):
+                rows.append(run_once(strategy, workers, data, args.seed, MODELS, threads))
                 print(rows[-1], flush=True)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (2 cores)\n")
     print(table(rows))

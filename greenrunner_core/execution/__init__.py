@@ -15,10 +15,11 @@ from greenrunner_core.errors import GreenRunnerError
 
 if TYPE_CHECKING:
     from greenrunner_core.environment import Environment
-    from greenrunner_core.strategies.base import Pull, PullResult as StepResult
     from greenrunner_core.pull import PullResult, PullTask
     from greenrunner_core.registry.base import ModelSource
     from greenrunner_core.registry.card import ModelCard
+    from greenrunner_core.strategies.base import Pull
+    from greenrunner_core.strategies.base import PullResult as StepResult
 
 __all__ = ["ExecutionSettings", "PullBackend", "TaskDone", "WorkerAccount", "environment_executor", "make_backend"]
 

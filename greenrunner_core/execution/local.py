@@ -5,8 +5,8 @@ import time
 from collections.abc import Iterator, Sequence
 
 from greenrunner_core.errors import DatasetError, GreenRunnerError
-from greenrunner_core.pull import PullTask, PullWorker
 from greenrunner_core.execution import LOCAL, ExecutionSettings, TaskDone
+from greenrunner_core.pull import PullTask, PullWorker
 from greenrunner_core.registry.base import ModelSource
 from greenrunner_core.registry.card import ModelCard
 

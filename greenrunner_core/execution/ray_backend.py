@@ -128,7 +128,7 @@ class RayBackend:
         for actor in getattr(self, "actors", []):
             try:
                 ray.kill(actor, no_restart=True)
-            except Exception:  # noqa: BLE001 - already gone
+            except Exception:  # noqa: BLE001, S110 - already gone
                 pass
         self.actors, self.infos, self.alive = [], [], []
         if self._started_runtime and ray.is_initialized():
@@ -230,7 +230,7 @@ class RayBackend:
         for ref in ready:
             try:
                 out.append(ray.get(ref, timeout=1.0)[0])
-            except Exception:  # noqa: BLE001 - a task lost while cancelling is simply recomputed next time
+            except Exception:  # noqa: BLE001, S112 - a task lost while cancelling is simply recomputed next time
                 continue
         in_flight.clear()
         return out

@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 RAY = Path(sys.executable).with_name("ray")
 START_TIMEOUT_S = 90.0
@@ -67,7 +68,7 @@ class LocalRayHead:
         self.address = ""
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> LocalRayHead:
+    def __enter__(self) -> Self:
         self.temp_dir = tempfile.mkdtemp(prefix="grray-", dir="/tmp")
         (gcs, node, obj, client, agent, agent_grpc, env_agent, metrics), workers = free_ports(8, span=40)
         self.address = f"127.0.0.1:{gcs}"
@@ -79,7 +80,7 @@ class LocalRayHead:
                f"--num-cpus={self.num_cpus}", "--num-gpus=0", f"--object-store-memory={self.object_store_mb * 2**20}",
                f"--temp-dir={self.temp_dir}", "--disable-usage-stats"]
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"RAY_AUTH_MODE": self.auth_mode}
-        log = open(Path(self.temp_dir) / "ray-start.log", "wb")   # noqa: SIM115 - closed with the process
+        log = open(Path(self.temp_dir) / "ray-start.log", "wb")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         log.close()
         try:
@@ -96,7 +97,7 @@ class LocalRayHead:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ray start exited ({self.proc.returncode}): {self.log()[-3000:]}")
             if list(Path(self.temp_dir).glob("session_*/sockets/raylet*")):
-                probe = subprocess.run([str(RAY), "status", f"--address={self.address}"], capture_output=True,
+                probe = subprocess.run([str(RAY), "status", f"--address={self.address}"], capture_output=True, check=False,
                                        text=True, timeout=30, env=os.environ | {"RAY_AUTH_MODE": self.auth_mode})
                 if probe.returncode == 0:
                     return
