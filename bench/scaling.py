@@ -5,7 +5,8 @@
 
 Each run gets a fresh outcome cache (everything computed), so the runs do the same work; Ray start-up (runtime +
 actors) is timed apart from the selection. Ray workers run one torch thread each, so the process is timed both with
-torch's default threads and with one. Overhead per pull = (1-worker wall - 1-thread process wall) / pull tasks.
+torch's default threads and with one. Overhead per pull = (1-worker wall - 1-thread process wall) / pull tasks;
+wall - compute per pull = what the driver, the cache and (for Ray) the round trips add to each task's compute.
 Prints a markdown table for docs/benchmarks.md.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Timing:
     startup_s: float          # Ray runtime + actors ready (0 in process)
     wall_s: float             # the selection itself
     tasks: int                # pull tasks computed (batches)
+    compute_s: float          # compute seconds the workers (or the process) reported for those tasks
     evaluations: int
     top3: list[str]
     calls: int
@@ -85,13 +87,15 @@ def _run_once(strategy: str, workers: int, data: Path, seed: int, models: tuple[
     tasks = sum(int(w["tasks"]) for w in result.workers.values())
     mode = (f"1 process{f', {threads} torch thread' if threads else ''}" if not workers
             else f"{workers} worker{'s' if workers > 1 else ''}")
-    return Timing(strategy, mode, startup if workers else 0.0, wall, tasks, result.spent.new_evaluations,
+    compute = sum(float(w["seconds"]) for w in result.workers.values())
+    return Timing(strategy, mode, startup if workers else 0.0, wall, tasks, compute, result.spent.new_evaluations,
                   [r.name for r in result.top3], result.spent.calls)
 
 
 def table(rows: list[Timing]) -> str:
-    out = [("| selection | where | Ray start-up s | wall s | speed-up vs 1 process | pull tasks | overhead per pull "
-            "(ms) | same top 3 and calls |"), "|---|---|---|---|---|---|---|---|"]
+    out = [("| selection | where | Ray start-up s | wall s | speed-up vs 1 process | pull tasks | compute s | "
+            "overhead per pull vs 1 thread (ms) | wall - compute per pull (ms) | same top 3 and calls |"),
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         base = next(r for r in rows if r.strategy == row.strategy and r.mode == "1 process")
         single = next((r for r in rows if r.strategy == row.strategy and r.mode.endswith("1 torch thread")), base)
@@ -99,8 +103,10 @@ def table(rows: list[Timing]) -> str:
         overhead = (f"{1000 * (one.wall_s - single.wall_s) / max(one.tasks, 1):.0f}"
                     if one is not None and row is one else "")
         same = "yes" if (row.top3, row.calls) == (base.top3, base.calls) else "NO"
-        out.append(f"| {row.strategy} | {row.mode} | {row.startup_s:.1f} | {row.wall_s:.1f} | "
-                   f"{base.wall_s / row.wall_s:.2f}x | {row.tasks} | {overhead} | {same} |")
+        gap = 1000 * (row.wall_s - row.compute_s) / max(row.tasks, 1)
+        out.append(f"| {row.strategy} | {row.mode} | {row.startup_s:.1f} | {row.wall_s:.2f} | "
+                   f"{base.wall_s / row.wall_s:.2f}x | {row.tasks} | {row.compute_s:.2f} | {overhead} | {gap:.0f} | "
+                   f"{same} |")
     return "\n".join(out)
 
 
