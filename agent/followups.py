@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from agent.reading import read_use_case, reading_knowledge, word_regex
+from agent.shortlisting import asks_shortlist
 
 __all__ = ["FollowUp", "followup_metric_words", "parse_followup"]
 
@@ -83,8 +84,8 @@ def _number(token: str) -> float | None:
 def parse_followup(text: str) -> FollowUp | None:
     """The follow-up ``text`` asks for, or None (then the older phrase rules or the use-case reading apply)."""
     t = " ".join(text.lower().replace("’", "'").split()).rstrip(" ?!.")
-    if not t or _is_use_case(t):
-        return None
+    if not t or _is_use_case(t) or asks_shortlist(t):
+        return None                  # a new use case, or a shortlist request (its limits apply to the shortlist)
     for parse in (_lift, _constraint, _invalid_or_set, _top_n, _scale, _adjust):
         found = parse(t, text)
         if found is not None:

@@ -26,7 +26,9 @@ from agent.llm import MissingKeyError, invoke_with_repair, load_chat_model
 from agent.staging import StagingDecision, apply_decision, staging_payload, with_plan
 from agent.state import InputState, State
 from agent.tools import TOOLS, TOOLS_BY_NAME, requires_approval
-from tools.candidates import stage_run
+from greenrunner_core.workspace import DEMO_DATASET
+from tools.candidates import StagedRun, stage_run
+from tools.settings import workspace_for
 from tools.shortlist import shortlist_when_unnamed
 
 
@@ -61,6 +63,9 @@ def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         raise ValueError("stage was routed to without a staged tool call")
     # candidates that fit the user's images (their checkpoints, else the hub shortlist of models covering the classes)
     planned = {tc["id"]: stage_run(tc["args"], ctx, state.proposal) for tc in staged if tc["name"] == "run_bandit"}
+    for tc in staged:
+        if tc["name"] == "run_bandit" and (why := catalog_models_on_demo(tc["args"], ctx)):
+            planned[tc["id"]] = StagedRun(tc["args"], [why], runnable=False)
     blocked = [tc for tc in staged if tc["id"] in planned and not planned[tc["id"]].runnable]
     if blocked:        # staging never offers Run for what cannot run: the model answers with the reasons
         return {"messages": [ToolMessage(content="\n".join(planned[tc["id"]].lines) if tc in blocked else
@@ -85,6 +90,21 @@ def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                                                if k != "approved" and v not in (None, "")})
     return apply_decision(message, {tc["id"] for tc in staged}, decision) or (
         {"messages": [message]} if message is not state.messages[-1] else {})
+
+
+def catalog_models_on_demo(args: dict[str, Any], ctx: Context) -> str | None:
+    """Why a run of named catalog models (e.g. a hub shortlist) cannot run when no images were uploaded: the demo
+    data are handwritten digits, which only the demo zoo classifies; None when the run can go ahead."""
+    models = list(args.get("models") or [])
+    if not models or (args.get("dataset") or ctx.uploaded_dataset) not in (None, "", DEMO_DATASET):
+        return None
+    demo = {c.name for c in workspace_for(ctx).demo_cards()}
+    if any(m in demo for m in models):
+        return None
+    return (f"**Nothing can run yet**: the {len(models)} candidates ({', '.join(f'`{m}`' for m in models[:3])}"
+            f"{' …' if len(models) > 3 else ''}) classify ImageNet classes, and no images of yours were uploaded (the "
+            "demo data are handwritten digits). Upload your images (an ImageFolder or a .zip, one folder per class), "
+            "then say “run it”: staging lists these candidates for your approval.")
 
 
 def with_proposed_limits(call: dict[str, Any], proposal: dict[str, Any] | None) -> dict[str, Any]:

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from agent.proposal import knowledge_base
+from agent.shortlisting import asks_shortlist, read_shortlist
 
 IntentKind = Literal["more", "less", "ignore", "set", "strategy", "budget", "run", "why", "compare", "list",
                      "brute_force_cost", "run_brute_force", "baselines", "spend", "complexity", "metric_stub",
-                     "enable_metric", "help", "use_case"]
+                     "enable_metric", "help", "use_case", "shortlist"]
 
 
 @dataclass
@@ -23,6 +24,9 @@ class Intent:
     models: list[str] = field(default_factory=list)
     filters: dict[str, float | str] = field(default_factory=dict)
     stub: str | None = None                                  # metric_stub: key in the knowledge base's metric_stubs
+    k: int | None = None                                     # shortlist: how many candidates (None: the default)
+    source: str | None = None                                # shortlist: only this source (timm, torchvision, hf)
+    reason: str = ""                                         # shortlist: a value that cannot be used, and why
     text: str = ""
 
 
@@ -75,6 +79,11 @@ def parse_intent(text: str) -> Intent | None:
         words = knowledge_base().get("metric_stub_words", {})
         stub = next((key for key, ws in words.items() if any(w in t for w in ws)), None)
         return Intent("metric_stub", stub=stub, text=raw)
+
+    if asks_shortlist(t):
+        request = read_shortlist(raw)
+        return Intent("shortlist", filters=dict(request.constraints), k=request.k, source=request.source,
+                      reason=request.problem, text=raw)
 
     if re.search(r"\b(?:run|do|start|go ahead with)\s+(?:the\s+|a\s+)?(?:full\s+)?brute[- ]?force", t):
         return Intent("run_brute_force", text=raw)
@@ -183,6 +192,7 @@ PHRASINGS = (
     "\"use UCB\" / \"budget 2000\" / \"run it\"",
     "\"why this model?\" / \"compare A and B\"",
     "\"show the models under 20 MB\"",
+    "\"which models should I try?\" / \"shortlist 20 models from timm\" (a proposal, nothing is evaluated)",
     "\"what did brute force cost?\" / \"compare with baselines\"",
     "\"write a metric stub for calibration\" / \"enable metric NAME\"",
 )

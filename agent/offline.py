@@ -27,6 +27,8 @@ from agent.proposal import (
     propose_weights,
 )
 from agent.reading import is_english, reading_knowledge
+from agent.shortlist_replies import NEXT as AFTER_SHORTLIST
+from agent.shortlist_replies import ShortlistReplies
 from agent.staging import APPROVAL_WORDS, NOTHING_PENDING
 from agent.tool_replies import ToolReplies
 from agent.weighing import NotEnglishError
@@ -57,6 +59,7 @@ class Facts:
     rerank: Rerank | None = None                # the last re-rank after the last run
     prefs: dict[str, Any] = field(default_factory=dict)   # strategy/budget/sample asked for since the last run
     constraints: dict[str, Any] = field(default_factory=dict)   # hard limits in force (proposal, run, follow-ups)
+    shortlist: list[str] | None = None          # candidates shortlisted since the last run (the next run's models)
 
     @classmethod
     def read(cls, messages: Sequence[BaseMessage]) -> Facts:
@@ -87,7 +90,11 @@ class Facts:
                     facts.run_result = record.result if record else None
                     facts.weights = dict(args.get("weights") or {})
                     facts.constraints = dict(facts.run_args.get("constraints") or {})
-                    facts.rerank, facts.prefs = None, {}
+                    facts.rerank, facts.prefs, facts.shortlist = None, {}, None
+                elif name == "shortlist_models" and isinstance(msg.artifact, dict):
+                    facts.shortlist = list(msg.artifact.get("shortlist") or []) or None
+                    facts.weights = dict(args.get("weights") or {}) or facts.weights
+                    facts.constraints = dict(args.get("constraints") or {}) or facts.constraints
                 elif name == "rerank":
                     facts.weights = {**(facts.weights or {}), **dict(args.get("weights") or {})}
                     artifact = revive(RerankArtifact, msg.artifact)
@@ -126,7 +133,7 @@ class OfflineReasoner(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
-class Turn(FollowUpReplies, ToolReplies):
+class Turn(FollowUpReplies, ToolReplies, ShortlistReplies):
     """One reply of the offline reasoner to the conversation so far."""
 
     def __init__(self, messages: Sequence[BaseMessage], tools: set[str]) -> None:
@@ -192,6 +199,8 @@ class Turn(FollowUpReplies, ToolReplies):
                 args = self._run_args(self.facts.current_weights())
                 return _ai("Before I spend evaluation calls on your images, please approve these weights or adjust "
                            "them.", _call("run_bandit", args))
+            elif tm.name == "shortlist_models":
+                parts.append(f"{content}\n\n{AFTER_SHORTLIST}")
             elif tm.name == "run_bandit":
                 parts.append(content + "\n\nNext you can ask: \"what if size matters more?\", \"ignore complexity\", "
                              "\"why this model?\", \"what did brute force cost?\"")
@@ -216,6 +225,8 @@ class Turn(FollowUpReplies, ToolReplies):
         base = dict(self.facts.run_args or {})
         args = {k: base.get(k) for k in ("models", "dataset", "sample", "seed", "strategy", "budget", "label_map")
                 if base.get(k) is not None}
+        if self.facts.shortlist:
+            args["models"] = list(self.facts.shortlist)
         args.update({k: v for k, v in self.facts.prefs.items() if v is not None})
         args.update({k: v for k, v in overrides.items() if v is not None})
         args["weights"] = {k: float(v) for k, v in weights.items()}

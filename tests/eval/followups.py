@@ -53,4 +53,13 @@ FOLLOWUPS: tuple[tuple[str, str, dict], ...] = (
     ("compare with baselines", "baselines", {}),
     ("what did the benchmark-card approach pick?", "baselines", {}),
     ("what did brute force cost?", "brute_force_cost", {}),
+    # a hub shortlist before any evaluation (issue 13)
+    ("which models should I try?", "shortlist", {"k": None, "source": None}),
+    ("shortlist 20 models from timm for this", "shortlist", {"k": 20, "source": "timm"}),
+    ("what candidates would you pick for a drone under 50 MB?", "shortlist", {"filters": {"max_size_mb": 50.0}}),
+    ("show me timm models under 1 GMACs", "shortlist", {"source": "timm", "filters": {"max_macs": 1e9}}),
+    ("which models would you recommend for this?", "shortlist", {}),
+    ("can you propose 15 candidates?", "shortlist", {"k": 15}),
+    ("give me a shortlist from hugging face", "shortlist", {"source": "hf"}),
+    ("what models should we evaluate first?", "shortlist", {}),
 )

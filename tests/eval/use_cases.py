@@ -42,6 +42,8 @@ CASES: tuple[Case, ...] = (
          note=""),
     Case("Pick the most accurate model for classifying receipts on a laptop", cues=("accuracy_first",),
          acc_at_least=0.85, acc_highest=True),
+    Case("Pick the most accurate model for sorting photos on a laptop", cues=("accuracy_first", "laptop"),
+         acc_at_least=0.85, acc_highest=True),                                  # issue 15 item 4
     # --- edge ---------------------------------------------------------------------------------------------------
     Case("Detect people from a drone with a small onboard computer", kind="edge", cues=("drone",)),
     Case("Recognise hand gestures on an ESP32 microcontroller", kind="edge", cues=("microcontroller",)),

@@ -1,0 +1,61 @@
+"""The offline reasoner's reply to a shortlist request: a real ``shortlist_models`` call with the conversation's
+weights and hard limits (the request's limits, K and source on top). It spends no evaluation calls; the next
+"run it" stages a run on the shortlisted candidates (``Turn._run_args``). A mixin of ``agent.offline.Turn``."""
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+
+from agent.intents import Intent
+from agent.proposal import propose_weights
+from agent.weighing import NotEnglishError
+
+NEXT = ("Nothing was evaluated. Say “run it” to evaluate these candidates on your images (upload them first if you have "
+        "not; staging lists the candidates for your approval, with any that cannot run and why), or change the weights "
+        "or limits and ask again.")
+
+
+def _call(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    from agent.offline import _call as make_call
+    return make_call(name, args)
+
+
+class ShortlistReplies:
+    """``on_shortlist``: which candidates to try, proposed from published figures before any evaluation."""
+
+    facts: Any
+
+    def needs(self, *names: str) -> AIMessage | None: ...      # provided by Turn
+
+    def on_shortlist(self, intent: Intent) -> AIMessage:
+        if blocked := self.needs("shortlist_models"):
+            return blocked
+        if intent.reason:
+            return AIMessage(content=f"I did not change anything: {intent.reason}.")
+        weights, whose = self._shortlist_weights(intent.text)
+        limits = {k: v for k, v in {**self.facts.constraints, **intent.filters}.items()
+                  if k != "latency_hardware" and v is not None}
+        args: dict[str, Any] = {"weights": weights, "constraints": limits}
+        if intent.k is not None:
+            args["k"] = intent.k
+        if intent.source:
+            args["source"] = intent.source
+        said = [f"{intent.k} candidates" if intent.k else "", f"from {intent.source}" if intent.source else "",
+                "within your hard limits" if limits else ""]
+        detail = ", ".join(s for s in said if s)
+        return AIMessage(content=f"A shortlist{' (' + detail + ')' if detail else ''} from the published ImageNet "
+                                 f"figures under {whose}; this spends no evaluation calls.",
+                         tool_calls=[_call("shortlist_models", args)])
+
+    def _shortlist_weights(self, text: str) -> tuple[dict[str, float], str]:
+        """The conversation's weights; with none yet, those of a use case named in the request, else the base."""
+        if self.facts.weights:
+            return dict(self.facts.weights), "the current weights"
+        try:
+            proposal = propose_weights(text)
+        except NotEnglishError:
+            proposal = propose_weights("")
+        if proposal.cues:
+            return dict(proposal.weights), f"the weights your request suggests ({', '.join(proposal.cues)})"
+        return dict(proposal.weights), "the base weights (no use case yet)"
