@@ -190,11 +190,12 @@ def test_a_restarted_server_continues_the_conversation_and_adjust_uses_the_panel
     server.start()                                  # same port, same conversations file
     page.get_by_text(re.compile(r"^Welcome back")).last.wait_for(timeout=120_000)
     _send(page, "why this model?")                 # answered from the run stored before the restart
-    expect(page.get_by_text(re.compile(r"ranks first with reward")).last).to_be_visible()
+    # the first turn after a restart rebuilds the graph and reads the checkpoint: allow for a loaded machine
+    expect(page.get_by_text(re.compile(r"ranks first with reward")).last).to_be_visible(timeout=60_000)
     _shot(page, "restart.png", page.get_by_text(re.compile(r"^Welcome back")).last)
 
     _send(page, "use UCB")
-    page.get_by_text("A new run with strategy ucb1").last.wait_for()
+    page.get_by_text("A new run with strategy ucb1").last.wait_for(timeout=60_000)
     page.click("#chat-settings-open-modal")
     page.fill("[role=dialog] #budget", "300")
     page.click("[role=dialog] #confirm")
