@@ -3,6 +3,7 @@ refused with the valid range, limits set or lifted, top N. Answers come from the
 run can give them; anything that needs new evaluations or latency measurements is staged for approval first."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -23,6 +24,7 @@ class FollowUpReplies:
     def _reweigh(self, weights: dict[str, float], why: str) -> AIMessage: ...
     def _run_args(self, weights: dict[str, float], **overrides: Any) -> dict[str, Any]: ...
     def needs(self, *names: str) -> AIMessage | None: ...
+    reshortlist: Callable[[dict[str, float], dict[str, Any], str], AIMessage | None]   # ShortlistReplies
 
     def _call(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         from agent.offline import _call
@@ -112,6 +114,8 @@ class FollowUpReplies:
             return self._ai(why + " Re-ranking your last run from cached outcomes (0 new evaluations).",
                             self._call("rerank", {"weights": {}, "constraints": limits or None,
                                                   "lift_constraints": lifted}))
+        if not needs_timing and (again := self.reshortlist(self.facts.current_weights(), limits, why)):
+            return again
         if blocked := self.needs("run_bandit"):
             return blocked
         cost = f" A latency limit needs latency measured: {self._measure_cost()}." if needs_timing else ""

@@ -60,6 +60,7 @@ class Facts:
     prefs: dict[str, Any] = field(default_factory=dict)   # strategy/budget/sample asked for since the last run
     constraints: dict[str, Any] = field(default_factory=dict)   # hard limits in force (proposal, run, follow-ups)
     shortlist: list[str] | None = None          # candidates shortlisted since the last run (the next run's models)
+    shortlist_args: dict[str, Any] = field(default_factory=dict)   # the call that shortlisted them (k, source)
 
     @classmethod
     def read(cls, messages: Sequence[BaseMessage]) -> Facts:
@@ -92,9 +93,10 @@ class Facts:
                     facts.constraints = dict(facts.run_args.get("constraints") or {})
                     facts.rerank, facts.prefs, facts.shortlist = None, {}, None
                 elif name == "shortlist_models" and isinstance(msg.artifact, dict):
-                    facts.shortlist = list(msg.artifact.get("shortlist") or []) or None
+                    facts.shortlist, facts.shortlist_args = list(msg.artifact.get("shortlist") or []) or None, args
                     facts.weights = dict(args.get("weights") or {}) or facts.weights
-                    facts.constraints = dict(args.get("constraints") or {}) or facts.constraints
+                    if "constraints" in args:
+                        facts.constraints = dict(args["constraints"] or {})
                 elif name == "rerank":
                     facts.weights = {**(facts.weights or {}), **dict(args.get("weights") or {})}
                     artifact = revive(RerankArtifact, msg.artifact)
@@ -241,9 +243,11 @@ class Turn(FollowUpReplies, ToolReplies, ShortlistReplies):
             if blocked := self.needs("rerank"):
                 return blocked
             return _ai(why + " Re-ranking your last run from cached outcomes.", _call("rerank", {"weights": weights}))
+        full = {**self.facts.current_weights(), **weights}
+        if again := self.reshortlist(full, self.facts.constraints, why):
+            return again
         if blocked := self.needs("run_bandit"):
             return blocked
-        full = {**self.facts.current_weights(), **weights}
         return _ai(why + " There is no run yet, so I staged one with these weights.",
                    _call("run_bandit", self._run_args(full)))
 

@@ -25,6 +25,7 @@ class ShortlistReplies:
     """``on_shortlist``: which candidates to try, proposed from published figures before any evaluation."""
 
     facts: Any
+    tools: set[str]
 
     def needs(self, *names: str) -> AIMessage | None: ...      # provided by Turn
 
@@ -47,6 +48,16 @@ class ShortlistReplies:
         return AIMessage(content=f"A shortlist{' (' + detail + ')' if detail else ''} from the published ImageNet "
                                  f"figures under {whose}; this spends no evaluation calls.",
                          tool_calls=[_call("shortlist_models", args)])
+
+    def reshortlist(self, weights: dict[str, float], limits: dict[str, Any], why: str) -> AIMessage | None:
+        """After a shortlist and before any run, a weight or limit change proposes the shortlist again (same K and
+        source, no evaluation); None when there is a run or no shortlist."""
+        if self.facts.run_result is not None or not self.facts.shortlist or "shortlist_models" not in self.tools:
+            return None
+        args = {**self.facts.shortlist_args, "weights": {k: float(v) for k, v in weights.items()},
+                "constraints": {k: v for k, v in limits.items() if k != "latency_hardware" and v is not None}}
+        return AIMessage(content=f"{why} No run yet, so here is the shortlist again under the new settings; this "
+                                 "spends no evaluation calls.", tool_calls=[_call("shortlist_models", args)])
 
     def _shortlist_weights(self, text: str) -> tuple[dict[str, float], str]:
         """The conversation's weights; with none yet, those of a use case named in the request, else the base."""

@@ -147,3 +147,19 @@ def test_without_uploaded_images_the_shortlist_is_not_run_on_the_digits(no_evalu
     reply = s.send("run it")
     assert reply.interrupt is None and no_evaluation == []
     assert "Upload your images" in reply.text and "handwritten digits" in reply.text
+
+
+def test_changing_weights_or_limits_before_a_run_proposes_the_shortlist_again(no_evaluation):
+    s = session("reshortlist")
+    first = s.send("shortlist 10 models from timm").tool_calls()[0]["args"]
+    more = s.send("what if size matters more?").tool_calls()
+    assert [c["name"] for c in more] == ["shortlist_models"]
+    assert more[0]["args"]["weights"]["size"] > first["weights"]["size"]
+    assert (more[0]["args"]["k"], more[0]["args"]["source"]) == (10, "timm")
+    limited = s.send("only models under 10 MB please")
+    assert limited.tool_calls()[0]["args"]["constraints"] == {"max_size_mb": 10.0}
+    names = shortlist_message(limited).artifact["shortlist"]
+    lifted = s.send("drop the size limit").tool_calls()[0]
+    assert lifted["name"] == "shortlist_models" and lifted["args"]["constraints"] == {}
+    assert s.values().get("last_run") is None and no_evaluation == []
+    assert names != shortlist_message(s.send("shortlist 10 models from timm")).artifact["shortlist"]
