@@ -16,8 +16,8 @@ SOURCES = {"timm": "timm", "torchvision": "torchvision", "hugging face": "hf", "
 _SOURCE = r"timm|torchvision|hugging ?face|hf"
 _ASKS = (
     r"\bshort[- ]?list",
-    r"\bcandidates?\b.*\b(?:pick|propose|suggest|recommend|choose|would|should|could|give|show|list|try)\b|"
-    r"\b(?:pick|propose|suggest|recommend|choose|which|what|give|show|list)\b.*\bcandidates?\b",
+    (r"\bcandidates?\b.*\b(?:pick|propose|suggest|recommend|choose|would|should|could|give|show|list|try)\b|"
+     r"\b(?:pick|propose|suggest|recommend|choose|which|what|give|show|list)\b.*\bcandidates?\b"),
     r"\b(?:which|what)\s+models?\s+(?:should|would|could|do you (?:recommend|suggest))\b",
     r"\bmodels?\s+(?:should|would|could)\s+(?:i|we)\s+(?:try|test|evaluate|consider|compare)\b",
     r"\b(?:recommend|suggest|propose)\b.*\bmodels\b",
