@@ -11,7 +11,7 @@ front doors word them).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -91,6 +91,20 @@ def spread(front: np.ndarray, cost: np.ndarray, n: int) -> list[int]:
 def _arch(card: ModelCard) -> str:
     """The architecture of a hub card (``timm:resnet50.a1_in1k`` -> ``timm:resnet50``)."""
     return card.name.split(".", 1)[0]
+
+
+def proxy_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """The weights the proxy reward can use: those on metrics the core knows (user metrics are left out), by canonical
+    name; accuracy alone when none of them is positive."""
+    known: dict[str, float] = {}
+    for name, value in weights.items():
+        try:
+            known[resolve_metric(name).name] = float(value)
+        except GreenRunnerError:
+            continue
+    if not any(v > 0 for v in known.values()):
+        known = {"accuracy": 1.0}
+    return known
 
 
 def proxy_rewards(cards: Sequence[ModelCard], weights: Weights) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -46,16 +46,9 @@ def _overrides(settings: ToolSettings) -> dict[str, list[str]] | None:
 def _shortlister(weights: dict[str, float], constraints: dict[str, Any]) -> Any:
     """Catalog models that cover the classes -> the hub shortlist of them under the run's weights and limits."""
     from greenrunner_core.constraints import Constraints
-    from greenrunner_core.reward import Weights, resolve_metric
-    from greenrunner_core.shortlist import shortlist
-    known: dict[str, float] = {}
-    for name, value in weights.items():
-        try:
-            known[resolve_metric(name).name] = float(value)
-        except GreenRunnerError:
-            continue
-    if not any(v > 0 for v in known.values()):
-        known = {"accuracy": 1.0}
+    from greenrunner_core.reward import Weights
+    from greenrunner_core.shortlist import proxy_weights, shortlist
+    known = proxy_weights(weights)
     limits = {k: v for k, v in constraints.items() if k != "latency_hardware"}
 
     def pick(cards: list) -> list[str]:

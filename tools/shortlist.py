@@ -11,8 +11,8 @@ from pydantic import Field
 
 from greenrunner_core.constraints import Constraints
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.reward import Weights, resolve_metric
-from greenrunner_core.shortlist import DEFAULT_K, Reason, Shortlist, shortlist
+from greenrunner_core.reward import Weights
+from greenrunner_core.shortlist import DEFAULT_K, Reason, Shortlist, proxy_weights, shortlist
 from greenrunner_core.workspace import DEMO_DATASET, Workspace
 from tools.formatting import fmt_macs, fmt_weights, markdown_table
 from tools.result import ToolResult
@@ -46,15 +46,7 @@ def run_shortlist(ws: Workspace, weights: dict[str, float], constraints: dict[st
     cards = ws.registry.cards()
     if source:
         cards = [c for c in cards if c.source == source]
-    known = {}
-    for name, value in weights.items():
-        try:
-            known[resolve_metric(name).name] = float(value)
-        except GreenRunnerError:
-            continue
-    if not any(v > 0 for v in known.values()):
-        known = {"accuracy": 1.0}
-    return shortlist(cards, Weights(known), Constraints.from_mapping(constraints), k=k)
+    return shortlist(cards, Weights(proxy_weights(weights)), Constraints.from_mapping(constraints), k=k)
 
 
 def with_shortlist(ws: Workspace, models: list[str] | None, dataset: str | None, weights: dict[str, float],
