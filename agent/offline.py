@@ -18,11 +18,9 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from agent.explain import compare_text, explain, revive
 from agent.followup_replies import FollowUpReplies
 from agent.followups import parse_followup
-from agent.intents import PHRASINGS, Intent, _metric_words, parse_intent
+from agent.intents import PHRASINGS, Intent, parse_intent
 from agent.proposal import (
-    METRICS,
     ProposeWeightsArgs,
-    adjust_weight,
     proposal_markdown,
     propose_weights,
 )
@@ -32,6 +30,7 @@ from agent.shortlist_replies import ShortlistReplies
 from agent.staging import APPROVAL_WORDS, NOTHING_PENDING
 from agent.tool_replies import ToolReplies
 from agent.weighing import NotEnglishError
+from agent.weight_replies import WeightReplies
 from greenrunner_core.result import ExperimentResult, RankedModel, Rerank
 from greenrunner_core.reward import Weights
 from tools.result import RerankArtifact, RunRecord
@@ -135,7 +134,7 @@ class OfflineReasoner(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
-class Turn(FollowUpReplies, ToolReplies, ShortlistReplies):
+class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
     """One reply of the offline reasoner to the conversation so far."""
 
     def __init__(self, messages: Sequence[BaseMessage], tools: set[str]) -> None:
@@ -251,37 +250,6 @@ class Turn(FollowUpReplies, ToolReplies, ShortlistReplies):
         return _ai(why + " There is no run yet, so I staged one with these weights.",
                    _call("run_bandit", self._run_args(full)))
 
-    def _word_note(self, intent: Intent) -> str:
-        said = next((w for w, m in _metric_words() if m == intent.metric and w in intent.text.lower()), intent.metric)
-        if said and said != intent.metric:
-            return f" I read “{said}” as {intent.metric} ({_METRIC_MEANING[intent.metric or '']})."
-        return ""
-
-    def on_more(self, intent: Intent) -> AIMessage:
-        return self._move(intent, +1)
-
-    def on_less(self, intent: Intent) -> AIMessage:
-        return self._move(intent, -1)
-
-    def _move(self, intent: Intent, direction: int) -> AIMessage:
-        if intent.metric not in METRICS:
-            return _ai(self.not_understood(intent.text))
-        new, sentence = adjust_weight(self.facts.current_weights(), intent.metric, direction)
-        return self._reweigh({intent.metric: new[intent.metric]},
-                             f"{sentence} The other weights stay as they are.{self._word_note(intent)}")
-
-    def on_ignore(self, intent: Intent) -> AIMessage:
-        if intent.metric not in METRICS:
-            return _ai(self.not_understood(intent.text))
-        old = self.facts.current_weights().get(intent.metric, 0.0)
-        return self._reweigh({intent.metric: 0.0}, f"I set the {intent.metric} weight from {old:g} to 0, so "
-                                                   f"{intent.metric} no longer counts.{self._word_note(intent)}")
-
-    def on_set(self, intent: Intent) -> AIMessage:
-        current = self.facts.current_weights()
-        changes = ", ".join(f"{m} from {current.get(m, 0):g} to {v:g}" for m, v in intent.metrics.items())
-        return self._reweigh(dict(intent.metrics), f"I set {changes}.")
-
     def on_strategy(self, intent: Intent) -> AIMessage:
         if blocked := self.needs("run_bandit"):
             return blocked
@@ -336,10 +304,6 @@ class Turn(FollowUpReplies, ToolReplies, ShortlistReplies):
 
     def on_help(self, intent: Intent) -> AIMessage:
         return _ai(self.help("I pick the right pretrained model for your use case and your images."))
-
-
-_METRIC_MEANING = {"accuracy": "accuracy on your images", "size": "model size in MB",
-                   "complexity": "MACs per image, the stand-in for speed, latency and energy"}
 
 
 __all__ = ["NOT_UNDERSTOOD", "Facts", "OfflineReasoner", "compare_text", "explain", "proposal_markdown"]
