@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage
 
 from agent.followups import FollowUp
 from agent.proposal import adjust_weight, constraint_label
+from agent.replies import ai_reply, tool_call
 
 LATENCY_METRICS = ("latency", "energy")
 SECONDS_PER_UNTIMED_MODEL = 6       # latency at batch 1 and at the evaluation batch, ~3 s each at most
@@ -25,13 +26,6 @@ class FollowUpReplies:
     def _run_args(self, weights: dict[str, float], **overrides: Any) -> dict[str, Any]: ...
     def needs(self, *names: str) -> AIMessage | None: ...
     reshortlist: Callable[[dict[str, float], dict[str, Any], str], AIMessage | None]   # ShortlistReplies
-
-    def _call(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        from agent.offline import _call
-        return _call(name, args)
-
-    def _ai(self, content: str, *calls: dict[str, Any]) -> AIMessage:
-        return AIMessage(content=content, tool_calls=list(calls))
 
     def _latency_measured(self) -> bool:
         run = self.facts.run_result
@@ -54,9 +48,9 @@ class FollowUpReplies:
         if blocked := self.needs("run_bandit"):
             return blocked
         weights = {**self.facts.current_weights(), **changes}
-        return self._ai(f"{why} Latency is not measured yet, so this cannot come from the cache: {self._measure_cost()}"
+        return ai_reply(f"{why} Latency is not measured yet, so this cannot come from the cache: {self._measure_cost()}"
                         ". I staged that run (cached outcomes are reused); approve it first.",
-                        self._call("run_bandit", self._run_args(weights)))
+                        tool_call("run_bandit", self._run_args(weights)))
 
     def on_fu_adjust(self, fu: FollowUp) -> AIMessage:
         weights = self.facts.current_weights()
@@ -74,7 +68,7 @@ class FollowUpReplies:
         metric, factor = next(iter(fu.changes.items()))
         old = float(self.facts.current_weights().get(metric, 0.0))
         if old == 0 and factor > 1:
-            return self._ai(f"The {metric} weight is 0, and {factor:g} × 0 is still 0. Say e.g. “set {metric} to 0.3” "
+            return ai_reply(f"The {metric} weight is 0, and {factor:g} × 0 is still 0. Say e.g. “set {metric} to 0.3” "
                             "instead. I did not change anything.")
         new = round(min(1.0, max(0.0, old * factor)), 3)
         capped = " (capped at 1, the most a weight can count)" if old * factor > 1 else ""
@@ -91,15 +85,15 @@ class FollowUpReplies:
         return self._reweigh(dict(fu.changes), why)
 
     def on_fu_invalid(self, fu: FollowUp) -> AIMessage:
-        return self._ai(f"I did not change anything: {fu.reason}.")
+        return ai_reply(f"I did not change anything: {fu.reason}.")
 
     def on_fu_top_n(self, fu: FollowUp) -> AIMessage:
         if self.facts.run_result is None:
-            return self._ai("There is no run yet, so no ranking to show. Describe your use case first.")
+            return ai_reply("There is no run yet, so no ranking to show. Describe your use case first.")
         if blocked := self.needs("rerank"):
             return blocked
-        return self._ai(f"The top {fu.top_n} of your last run, from cached outcomes (0 new evaluations).",
-                        self._call("rerank", {"weights": {}, "top_n": fu.top_n}))
+        return ai_reply(f"The top {fu.top_n} of your last run, from cached outcomes (0 new evaluations).",
+                        tool_call("rerank", {"weights": {}, "top_n": fu.top_n}))
 
     def _limits(self, limits: dict[str, Any], lift: list[str], why: str) -> AIMessage:
         run = self.facts.run_result
@@ -111,8 +105,8 @@ class FollowUpReplies:
             if lifted and run.removed_by_constraints:
                 why += (" Models the old limit removed were never evaluated, so the cache cannot rank them; say "
                         "“run it” to stage a run that includes them.")
-            return self._ai(why + " Re-ranking your last run from cached outcomes (0 new evaluations).",
-                            self._call("rerank", {"weights": {}, "constraints": limits or None,
+            return ai_reply(why + " Re-ranking your last run from cached outcomes (0 new evaluations).",
+                            tool_call("rerank", {"weights": {}, "constraints": limits or None,
                                                   "lift_constraints": lifted}))
         if not needs_timing and (again := self.reshortlist(self.facts.current_weights(), limits, why)):
             return again
@@ -121,8 +115,8 @@ class FollowUpReplies:
         cost = f" A latency limit needs latency measured: {self._measure_cost()}." if needs_timing else ""
         args = self._run_args(self.facts.current_weights(), constraints=limits or None)
         args["constraints"] = limits or {}       # explicit: no limits (not "those of the proposal")
-        return self._ai(f"{why}{cost} I staged a run with these limits; approve it first.",
-                        self._call("run_bandit", args))
+        return ai_reply(f"{why}{cost} I staged a run with these limits; approve it first.",
+                        tool_call("run_bandit", args))
 
     def on_fu_constraint(self, fu: FollowUp) -> AIMessage:
         limits = {**self.facts.constraints, **fu.constraints}
@@ -137,7 +131,7 @@ class FollowUpReplies:
             limits.pop("latency_hardware", None)
         gone = [k for k in fu.lift if k in self.facts.constraints]
         if not gone:
-            return self._ai("There is no such limit in force, so nothing changes. Limits now: "
+            return ai_reply("There is no such limit in force, so nothing changes. Limits now: "
                             + (", ".join(constraint_label(k, v, limits) for k, v in limits.items()
                                          if k != "latency_hardware") or "none") + ".")
         return self._limits(limits, gone, f"I dropped the limit(s) {', '.join(gone)}.")

@@ -4,7 +4,6 @@ common follow-ups, and answers with real tool calls, so the very same graph runs
 When it does not understand, it says so and offers phrasings; it never guesses silently."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from agent.proposal import (
     propose_weights,
 )
 from agent.reading import is_english, reading_knowledge
+from agent.replies import ai_reply, tool_call
 from agent.shortlist_replies import NEXT as AFTER_SHORTLIST
 from agent.shortlist_replies import ShortlistReplies
 from agent.staging import APPROVAL_WORDS, NOTHING_PENDING
@@ -36,14 +36,6 @@ from greenrunner_core.reward import Weights
 from tools.result import RerankArtifact, RunRecord
 
 NOT_UNDERSTOOD = "I did not understand"
-
-
-def _call(name: str, args: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:16]}", "type": "tool_call"}
-
-
-def _ai(content: str, *calls: dict[str, Any]) -> AIMessage:
-    return AIMessage(content=content, tool_calls=list(calls))
 
 
 @dataclass
@@ -145,7 +137,7 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
     # ---- dispatch ------------------------------------------------------------------------------------------
     def reply(self) -> AIMessage:
         if not self.messages:
-            return _ai(self.help("Hello! I pick the right pretrained model for your use case and your images."))
+            return ai_reply(self.help("Hello! I pick the right pretrained model for your use case and your images."))
         last = self.messages[-1]
         if isinstance(last, ToolMessage):
             return self.after_tools()
@@ -153,22 +145,22 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
             text = last.content if isinstance(last.content, str) else " ".join(
                 str(p.get("text", "")) for p in last.content if isinstance(p, dict))
             if text.strip() and not is_english(text):
-                return _ai(reading_knowledge()["non_english"])
+                return ai_reply(reading_knowledge()["non_english"])
             if " ".join(text.lower().split()).strip(" .!") in APPROVAL_WORDS:
-                return _ai(NOTHING_PENDING)         # an approval typed when nothing is staged (e.g. sent twice)
+                return ai_reply(NOTHING_PENDING)         # an approval typed when nothing is staged (e.g. sent twice)
             followup = parse_followup(text)
             if followup is not None:
                 return getattr(self, f"on_fu_{followup.kind}")(followup)
             intent = parse_intent(text)
             if intent is None:
-                return _ai(self.not_understood(text))
+                return ai_reply(self.not_understood(text))
             return getattr(self, f"on_{intent.kind}")(intent)
-        return _ai(self.help("What would you like to do next?"))
+        return ai_reply(self.help("What would you like to do next?"))
 
     def needs(self, *names: str) -> AIMessage | None:
         missing = [n for n in names if n not in self.tools]
         if missing:
-            return _ai(f"I cannot do that here: the {', '.join(missing)} tool is not available in this app.")
+            return ai_reply(f"I cannot do that here: the {', '.join(missing)} tool is not available in this app.")
         return None
 
     @staticmethod
@@ -198,8 +190,8 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
                     parts.append(f"That did not work. {content}")
             elif tm.name == "propose_weights" and "run_bandit" in self.tools:
                 args = self._run_args(self.facts.current_weights())
-                return _ai("Before I spend evaluation calls on your images, please approve these weights or adjust "
-                           "them.", _call("run_bandit", args))
+                return ai_reply("Before I spend evaluation calls on your images, please approve these weights or adjust "
+                           "them.", tool_call("run_bandit", args))
             elif tm.name == "shortlist_models":
                 parts.append(f"{content}\n\n{AFTER_SHORTLIST}")
             elif tm.name == "run_bandit":
@@ -207,7 +199,7 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
                              "\"why this model?\", \"what did brute force cost?\"")
             else:
                 parts.append(content)
-        return _ai("\n\n".join(parts) if parts else "Done.")
+        return ai_reply("\n\n".join(parts) if parts else "Done.")
 
     # ---- intents ---------------------------------------------------------------------------------------------
     def on_use_case(self, intent: Intent) -> AIMessage:
@@ -216,11 +208,11 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
         try:
             proposal = propose_weights(intent.text)
         except NotEnglishError as err:
-            return _ai(str(err))
+            return ai_reply(str(err))
         args = ProposeWeightsArgs(use_case=intent.text, **proposal.model_dump()).model_dump()
         cues = ", ".join(proposal.cues) if proposal.cues else "none, so I start from the base weights"
-        return _ai(f"Deployment cues I found in your use case (knowledge base in prompts/): {cues}. Here is my "
-                   "weight proposal, each weight with its reason.", _call("propose_weights", args))
+        return ai_reply(f"Deployment cues I found in your use case (knowledge base in prompts/): {cues}. Here is my "
+                   "weight proposal, each weight with its reason.", tool_call("propose_weights", args))
 
     def _run_args(self, weights: dict[str, float], **overrides: Any) -> dict[str, Any]:
         base = dict(self.facts.run_args or {})
@@ -241,14 +233,14 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
         if self.facts.run_result is not None:
             if blocked := self.needs("rerank"):
                 return blocked
-            return _ai(why + " Re-ranking your last run from cached outcomes.", _call("rerank", {"weights": weights}))
+            return ai_reply(why + " Re-ranking your last run from cached outcomes.", tool_call("rerank", {"weights": weights}))
         full = {**self.facts.current_weights(), **weights}
         if again := self.reshortlist(full, self.facts.constraints, why):
             return again
         if blocked := self.needs("run_bandit"):
             return blocked
-        return _ai(why + " There is no run yet, so I staged one with these weights.",
-                   _call("run_bandit", self._run_args(full)))
+        return ai_reply(why + " There is no run yet, so I staged one with these weights.",
+                   tool_call("run_bandit", self._run_args(full)))
 
     def on_strategy(self, intent: Intent) -> AIMessage:
         if blocked := self.needs("run_bandit"):
@@ -256,13 +248,13 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
         if self.facts.weights is None:
             what = ", ".join(f"{k} {v}" for k, v in (("strategy", intent.strategy), ("budget", intent.budget),
                                                        ("sample", intent.sample)) if v)
-            return _ai(f"Noted: {what} for the next run. Describe your use case first (e.g. \"classify crops from a "
+            return ai_reply(f"Noted: {what} for the next run. Describe your use case first (e.g. \"classify crops from a "
                        "drone\") so I can propose weights, or say \"run it\" to use the base weights.")
         args = self._run_args(self.facts.current_weights(), strategy=intent.strategy, budget=intent.budget,
                               sample=intent.sample)
         changed = ", ".join(f"{k} {args[k]}" for k in ("strategy", "budget", "sample") if args.get(k) is not None)
-        return _ai(f"A new run with {changed or 'the same settings'} (outcomes already cached are reused, not "
-                   "recomputed). Approve it first.", _call("run_bandit", args))
+        return ai_reply(f"A new run with {changed or 'the same settings'} (outcomes already cached are reused, not "
+                   "recomputed). Approve it first.", tool_call("run_bandit", args))
 
     on_budget = on_strategy
 
@@ -271,39 +263,39 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
             return blocked
         weights = self.facts.current_weights()
         lead = "" if self.facts.weights else "No use case yet, so I use the base weights of the knowledge base. "
-        return _ai(lead + "Approve the weights to start the run.", _call("run_bandit", self._run_args(weights)))
+        return ai_reply(lead + "Approve the weights to start the run.", tool_call("run_bandit", self._run_args(weights)))
 
     def on_spend(self, intent: Intent) -> AIMessage:
         rr = self.facts.rerank
         if self.facts.run_result is None:
-            return _ai("There is no run yet, so nothing to settle. Describe your use case first.")
+            return ai_reply("There is no run yet, so nothing to settle. Describe your use case first.")
         if rr is None or rr.settled or not rr.calls_to_settle:
-            return _ai("Nothing to spend: the cached outcomes already settle the current ranking.")
+            return ai_reply("Nothing to spend: the cached outcomes already settle the current ranking.")
         if blocked := self.needs("run_bandit"):
             return blocked
         budget = self.facts.run_result.budget + rr.calls_to_settle
         args = self._run_args(self.facts.current_weights(), budget=budget)
-        return _ai(f"A run with budget {budget:,} ({rr.calls_to_settle:,} more calls than the last one; cached "
-                   "outcomes are reused) to settle the ranking. Approve it first.", _call("run_bandit", args))
+        return ai_reply(f"A run with budget {budget:,} ({rr.calls_to_settle:,} more calls than the last one; cached "
+                   "outcomes are reused) to settle the ranking. Approve it first.", tool_call("run_bandit", args))
 
     def on_why(self, intent: Intent) -> AIMessage:
         if self.facts.run_result is None:
-            return _ai("There is no result to explain yet. Describe your use case and I will run a selection.")
-        return _ai(explain(self.facts.ranking(), self.facts.current_weights(), self.facts.run_result,
+            return ai_reply("There is no result to explain yet. Describe your use case and I will run a selection.")
+        return ai_reply(explain(self.facts.ranking(), self.facts.current_weights(), self.facts.run_result,
                            self.facts.reward_weights()))
 
     def on_compare(self, intent: Intent) -> AIMessage:
         ranking = {r.name: r for r in self.facts.ranking()}
         if all(name in ranking for name in intent.models):
-            return _ai(compare_text([ranking[n] for n in intent.models], self.facts.current_weights()))
+            return ai_reply(compare_text([ranking[n] for n in intent.models], self.facts.current_weights()))
         if blocked := self.needs("list_models"):
             return blocked
         lead = ("Those models are not both in your last run, so here are their cards (no evaluation on your images "
                 "yet)." if self.facts.run_result else "No run yet; here are their cards.")
-        return _ai(lead, _call("list_models", {"names": intent.models}))
+        return ai_reply(lead, tool_call("list_models", {"names": intent.models}))
 
     def on_help(self, intent: Intent) -> AIMessage:
-        return _ai(self.help("I pick the right pretrained model for your use case and your images."))
+        return ai_reply(self.help("I pick the right pretrained model for your use case and your images."))
 
 
 __all__ = ["NOT_UNDERSTOOD", "Facts", "OfflineReasoner", "compare_text", "explain", "proposal_markdown"]

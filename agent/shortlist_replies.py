@@ -9,16 +9,12 @@ from langchain_core.messages import AIMessage
 
 from agent.intents import Intent
 from agent.proposal import propose_weights
+from agent.replies import tool_call
 from agent.weighing import NotEnglishError
 
 NEXT = ("Nothing was evaluated. Say “run it” to evaluate these candidates on your images (upload them first if you have "
         "not; staging lists the candidates for your approval, with any that cannot run and why), or change the weights "
         "or limits and ask again.")
-
-
-def _call(name: str, args: dict[str, Any]) -> dict[str, Any]:
-    from agent.offline import _call as make_call
-    return make_call(name, args)
 
 
 class ShortlistReplies:
@@ -47,7 +43,7 @@ class ShortlistReplies:
         detail = ", ".join(s for s in said if s)
         return AIMessage(content=f"A shortlist{' (' + detail + ')' if detail else ''} from the published ImageNet "
                                  f"figures under {whose}; this spends no evaluation calls.",
-                         tool_calls=[_call("shortlist_models", args)])
+                         tool_calls=[tool_call("shortlist_models", args)])
 
     def reshortlist(self, weights: dict[str, float], limits: dict[str, Any], why: str) -> AIMessage | None:
         """After a shortlist and before any run, a weight or limit change proposes the shortlist again (same K and
@@ -57,7 +53,7 @@ class ShortlistReplies:
         args = {**self.facts.shortlist_args, "weights": {k: float(v) for k, v in weights.items()},
                 "constraints": {k: v for k, v in limits.items() if k != "latency_hardware" and v is not None}}
         return AIMessage(content=f"{why} No run yet, so here is the shortlist again under the new settings; this "
-                                 "spends no evaluation calls.", tool_calls=[_call("shortlist_models", args)])
+                                 "spends no evaluation calls.", tool_calls=[tool_call("shortlist_models", args)])
 
     def _shortlist_weights(self, text: str) -> tuple[dict[str, float], str]:
         """The conversation's weights; with none yet, those of a use case named in the request, else the base."""

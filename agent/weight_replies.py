@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 
 from agent.intents import Intent, _metric_words
 from agent.proposal import METRICS, adjust_weight
+from agent.replies import ai_reply
 
 _METRIC_MEANING = {"accuracy": "accuracy on your images", "size": "model size in MB",
                    "complexity": "MACs per image, the stand-in for speed, latency and energy"}
@@ -24,9 +25,6 @@ class WeightReplies:
     @staticmethod
     def not_understood(text: str) -> str: ...
 
-    def _ai(self, content: str, *calls: dict[str, Any]) -> AIMessage:
-        return AIMessage(content=content, tool_calls=list(calls))
-
     def _word_note(self, intent: Intent) -> str:
         said = next((w for w, m in _metric_words() if m == intent.metric and w in intent.text.lower()), intent.metric)
         if said and said != intent.metric:
@@ -41,14 +39,14 @@ class WeightReplies:
 
     def _move(self, intent: Intent, direction: int) -> AIMessage:
         if intent.metric not in METRICS:
-            return self._ai(self.not_understood(intent.text))
+            return ai_reply(self.not_understood(intent.text))
         new, sentence = adjust_weight(self.facts.current_weights(), intent.metric, direction)
         return self._reweigh({intent.metric: new[intent.metric]},
                              f"{sentence} The other weights stay as they are.{self._word_note(intent)}")
 
     def on_ignore(self, intent: Intent) -> AIMessage:
         if intent.metric not in METRICS:
-            return self._ai(self.not_understood(intent.text))
+            return ai_reply(self.not_understood(intent.text))
         old = self.facts.current_weights().get(intent.metric, 0.0)
         return self._reweigh({intent.metric: 0.0}, f"I set the {intent.metric} weight from {old:g} to 0, so "
                                                    f"{intent.metric} no longer counts.{self._word_note(intent)}")
