@@ -26,10 +26,10 @@ METHODS = (DEFAULT_STRATEGY, GUARANTEE_STRATEGY, "thompson", "successive_halving
            "optuna_sh", "benchmark_card", "brute_force")
 # seeds per (method, N) when fewer than all: the slow peers (Wilcoxon's permutation tests, long runs at N=10,000)
 SEEDS_FOR: dict[tuple[str, int], int] = {
-    ("optuna_wilcoxon", 100): 6, ("optuna_wilcoxon", 200): 6, ("optuna_wilcoxon", 1000): 4,
+    ("optuna_wilcoxon", 100): 5, ("optuna_wilcoxon", 200): 5, ("optuna_wilcoxon", 1000): 3,
     ("optuna_wilcoxon", 10_000): 0, ("optuna_sh", 10_000): 5, (GUARANTEE_STRATEGY, 10_000): 5,
-    ("thompson", 10_000): 5, ("successive_halving", 10_000): 5, (GUARANTEE_STRATEGY, 1000): 100,
-    ("thompson", 1000): 100, ("successive_halving", 1000): 100, ("optuna_sh", 1000): 100,
+    ("thompson", 10_000): 5, ("successive_halving", 10_000): 5, (GUARANTEE_STRATEGY, 1000): 60,
+    ("thompson", 1000): 60, ("successive_halving", 1000): 60, ("optuna_sh", 1000): 60,
 }
 BUDGET_DEPENDENT = frozenset({DEFAULT_STRATEGY, "successive_halving"})   # one run per fixed budget
 

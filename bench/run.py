@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small smoke version (few seeds, few instances)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per real-outcome cell (default 200, quick 10)")
     parser.add_argument("--synthetic-seeds", type=int, default=None,
-                        help="seeds per synthetic-suite cell (default 100, quick 10)")
+                        help="seeds per synthetic-suite cell (default 50, quick 10)")
     parser.add_argument("--full", action="store_true", help="also the CIFAR-10 1000-image instances (slow)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--out", type=Path, default=None,
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comparison strategies besides the default (default: {','.join(COMPARISONS)})")
     args = parser.parse_args(argv)
     real_seeds = args.seeds or (10 if args.quick else 200)
-    seeds = range(args.synthetic_seeds or (10 if args.quick else 100))
+    seeds = range(args.synthetic_seeds or (10 if args.quick else 50))
     args.out = args.out or (ROOT / "build" / "bench-quick" if args.quick else ROOT / "docs")
     fractions = QUICK_FRACTIONS if args.quick else FRACTIONS
     weights = ["drone", "accuracy"] if args.quick else list(WEIGHT_SETS)
