@@ -109,13 +109,19 @@ def _meter_stop(meter: EnergyMeter | None, started: bool) -> EnergyReading | Non
         return None
 
 
+# Loaded models kept between pulls: the default strategy reads several models per step, so keeping only two
+# reloaded checkpoints every step; bounded by memory instead (same default as a Ray worker).
+DEFAULT_MODEL_BYTES = 2 * 1024 ** 3
+
+
 class PullWorker:
     """What one process keeps between pulls: loaded models (least recently used dropped beyond ``max_models``,
     or beyond ``max_bytes`` of parameters + buffers; the model in use is always kept) and the image decoder
     pool. An ``Evaluator`` owns one; a worker process or Ray actor can hold one for its lifetime, on ``device``.
     It pickles to an empty worker (models and threads stay in the process that made them)."""
 
-    def __init__(self, max_models: int = 2, decoder: ImageDecoder | None = None, *, max_bytes: int | None = None,
+    def __init__(self, max_models: int = 64, decoder: ImageDecoder | None = None, *,
+                 max_bytes: int | None = DEFAULT_MODEL_BYTES,
                  device: str = "cpu") -> None:
         if max_models < 1:
             raise ValueError(f"PullWorker max_models={max_models} must be >= 1 (a pull needs its model loaded)")

@@ -101,5 +101,5 @@ def test_a_stop_through_the_real_graph_reaches_the_running_tool(tmp_path):
                 assert canceller.cancel() == ["run_bandit"]
     assert progress == 2                                   # nothing ran after the stop
     record = session.values()["last_run"]
-    assert record.result.interrupted and record.result.stop_reason.startswith("stopped by the user")
+    assert record.result.interrupted and record.result.stop_reason.startswith("interrupted, stopped by the user")
     assert 0 < record.result.spent.calls < 5000
