@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
 from tools.formatting import fmt_seconds
 from tools.result import RunRecord
 
@@ -36,10 +37,10 @@ def run_cost_lines(args: dict[str, Any], last_run: RunRecord | None, settings: A
         lines.append(f"- Spends at most {int(budget):,} evaluation calls ({_estimate(int(budget), last_run)}).")
     elif last_run is not None:
         calls = last_run.result.budget
-        lines.append(f"- Spends at most about {calls:,} evaluation calls, 25 % of brute force "
+        lines.append(f"- Spends at most about {calls:,} evaluation calls, {DEFAULT_BUDGET_TEXT} "
                      f"({_estimate(calls, last_run)}).")
     else:
-        lines.append("- Spends at most 25 % of brute force in evaluation calls; cached outcomes are free.")
+        lines.append(f"- Spends at most {DEFAULT_BUDGET_TEXT} in evaluation calls; cached outcomes are free.")
     weights = {str(k).lower(): float(v) for k, v in (args.get("weights") or {}).items()}
     timing = any(weights.get(m, 0) > 0 for m in ("latency", "energy")) or \
         (args.get("constraints") or {}).get("max_latency_ms") is not None

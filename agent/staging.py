@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY
+from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
 from tools.text import weights_table
 
 NOTHING_PENDING = ("There is nothing waiting for your approval: that run was already approved (or refused) and has "
@@ -73,7 +74,7 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
     weights = dict(args.get("weights") or {})
     same = proposal is not None and dict(proposal.get("weights") or {}) == weights
     justification = dict(proposal.get("justification") or {}) if same and proposal else {}
-    run = {"strategy": args.get("strategy") or DEFAULT_STRATEGY, "budget": args.get("budget") or "25 % of brute force",
+    run = {"strategy": args.get("strategy") or DEFAULT_STRATEGY, "budget": args.get("budget") or DEFAULT_BUDGET_TEXT,
            "models": args.get("models") or "the demo zoo (for uploaded images: the hub shortlist)", "dataset": args.get("dataset") or "demo",
            "sample": args.get("sample"), "seed": args.get("seed", 0)}
     lines = ["**Approve this run?** It evaluates models on your images (one call = one model on one image).", "",

@@ -116,7 +116,7 @@ class Summary:
     macs_pct: np.ndarray
     seconds: float              # mean wall seconds per run (the longest run, i.e. the largest budget)
     seeds: int
-    auto: dict[str, float] = field(default_factory=dict)   # runs left to stop on their own (full budget)
+    auto: dict[str, float] = field(default_factory=dict)   # runs left to stop on their own (under the default budget cap)
 
 
 def summarise(instance: Instance, weights_name: str, strategy: str, fractions: np.ndarray,
@@ -144,13 +144,13 @@ def evaluate(instance: Instance, weights_name: str, strategy: str, seeds: Sequen
     auto: dict[str, float] = {}
     t0 = time.perf_counter()
     top = int(max(budgets[-1], round(auto_budget_fraction * bf_calls)))
-    auto_run = top > budgets[-1]
+    auto_run = auto_budget_fraction > 0
     if strategy in BUDGET_DEPENDENT:
         for seed in seeds:
             parts = [run_trace(instance, weights, strategy, seed, int(b), np.array([np.inf]), regret_of, **params)
                      for b in budgets]
             last = run_trace(instance, weights, strategy, seed, top, np.array([np.inf]), regret_of, **params) \
-                if auto_run else parts[-1]
+                if top > budgets[-1] else parts[-1]
             traces.append(RunTrace(np.array([p.final_calls for p in parts]), np.array([p.final_macs for p in parts]),
                                    np.array([p.final_regret for p in parts]), last.final_calls, last.final_macs,
                                    last.final_regret, last.seconds, last.stop_reason))

@@ -16,6 +16,7 @@ from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy, serial_executor
 from greenrunner_core.strategies.base import within_budget
+from greenrunner_core.workspace import default_budget
 
 USER_BATCH = 16   # `greenrunner select --batch-size` default (images per pull)
 
@@ -58,9 +59,9 @@ def _drive(strategy, matrix: OutcomeMatrix, weights: Weights, budget: int, check
 
 def strategy_run(name: str, matrix: OutcomeMatrix, weights: Weights, seed: int, budgets: Sequence[int],
                  per_budget: bool = False, **params) -> PeerRun:
-    """A GreenRunner strategy at the user's batch size: self-stopping with the whole brute-force budget, and
+    """A GreenRunner strategy at the user's batch size: self-stopping under the user's default budget cap, and
     its pick at each budget (one run per budget when its schedule depends on the budget)."""
-    full = matrix.correct.size
+    full = default_budget(len(matrix.cards), matrix.correct.shape[1])
     make = lambda: make_strategy(name, seed=seed, batch_size=USER_BATCH, **params)
     if per_budget:
         at = np.array([_drive(make(), matrix, weights, int(b))[1] for b in budgets])

@@ -9,6 +9,7 @@ import numpy as np
 from bench.real import CURVE_SIZES, FRACTIONS, METHODS, SEEDS_FOR, Outcome, ok
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY
+from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
 
 # issue 10: (N, weights) -> (max calls %, max MACs % or None), at P(regret <= 0.01) >= 0.95
 TARGETS = {(200, "accuracy"): (30.0, None), (200, "drone"): (12.0, 4.5),
@@ -43,8 +44,8 @@ def sections(results: Sequence[Outcome], seeds: int, seconds: float, cards: Sequ
               "on `imagenet_val.npz`), real per-image outcomes from `matched_frequency.npz` (10,000 images). Per seed, "
               "a target set of N images is drawn (`default_rng([N, seed])`); every method runs on the same target "
               "set and the same shared image order. Strategies run at the user's defaults (`greenrunner select`: "
-              "batch size 16); self-stopping methods get the whole brute-force budget and stop on their own "
-              f"(the CLI's default budget, 25 % of brute force, caps them further). {seeds} seeds per cell, "
+              f"batch size 16, the default budget cap of {DEFAULT_BUDGET_TEXT}); self-stopping methods run under that cap "
+              f"and stop on their own. {seeds} seeds per cell, "
               f"computed in {seconds / 60:.1f} min."), ""]
     sampled = sorted({(m, n, k) for (m, n), k in SEEDS_FOR.items() if k < seeds and n in sizes})
     if sampled:

@@ -77,7 +77,7 @@ def write_report(out: Path, summaries: list[Summary], instances: Sequence[Instan
               (f"Target: P(regret <= {REGRET_OK}) >= {TARGET_P} within 25 % of brute-force calls (drone) / 35 % "
                f"(accuracy only), <= {TARGET_MACS_DRONE:g} % of brute-force MACs (drone), and better than every "
                "comparison strategy at equal calls."), "",
-              ("| instance | weights | budget | P(regret<=0.01) | MACs % | stops on its own (full budget): "
+              ("| instance | weights | budget | P(regret<=0.01) | MACs % | stops on its own (default cap): "
                "P / calls % / MACs % | met | best comparison at this budget |"), "|---|---|---|---|---|---|---|---|"]
     verdicts: list[str] = []
     for inst in big:
@@ -141,7 +141,7 @@ def write_report(out: Path, summaries: list[Summary], instances: Sequence[Instan
         for w in weights:
             lines.append(f"- {w}: {_difficulty(inst, w)}")
         lines += ["", ("| weights | strategy | P@10% | P@25% | P@35% | P@50% | mean regret @25% | calls % @25% "
-                       "| MACs % @25% | full budget: P / calls % / MACs % | ms per run |"),
+                       "| MACs % @25% | default cap: P / calls % / MACs % | ms per run |"),
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for w in weights:
             for strat in strategies:
@@ -196,8 +196,8 @@ WHY = """Why (read with the per-instance difficulty line above): success means r
 With accuracy-only weights on a 100-image target that is *one image*: when several models sit within a few
 images of the best, no strategy can be sure which is best without evaluating those models on (nearly) every
 image, and a small budget cannot pay for that. A 95 %-confidence stop then needs (nearly) the whole target
-for each close model, which is why the default strategy's own stop (the "full budget" column: success rate,
-calls and MACs when it may use the whole brute-force budget and stops when its tests allow) spends more than
+for each close model, which is why the default strategy's own stop (the "default cap" column: success rate,
+calls and MACs under the user's default budget cap, stopping when its tests allow) spends more than
 the target there. With the drone weights the known size/MACs terms separate the models, so the race drops
 most candidates before or right after their first batch."""
 

@@ -24,6 +24,7 @@ from bench.record import MATRICES, cifar_available
 from bench.synthetic import synthetic_instance
 from greenrunner_core.replay import OutcomeMatrix
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES
+from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION
 
 ROOT = Path(__file__).resolve().parents[1]
 FRACTIONS = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.50)
@@ -78,9 +79,9 @@ def _cell(args: tuple) -> Summary:
     instance, weights, strategy, seeds, fractions = args
     if strategy in BUDGET_DEPENDENT:
         fractions = tuple(f for f in fractions if f in BUDGET_RUN_FRACTIONS) or fractions
-    # the default strategy may stop on its own: give it the whole brute-force budget and trace it
+    # the self-stopping strategies run under the user's default budget cap and stop on their own: trace them
     return evaluate(instance, weights, strategy, seeds, fractions,
-                    auto_budget_fraction=1.0 if strategy in SELF_STOPPING else 0.0)
+                    auto_budget_fraction=DEFAULT_BUDGET_FRACTION if strategy in SELF_STOPPING else 0.0)
 
 
 def machine() -> dict[str, str]:

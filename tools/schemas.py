@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES
+from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
 
 _STRATEGY_HELP = (f"selection strategy: one of {', '.join(STRATEGIES)} (aliases: ucb, ts, sh, eps); "
                   f"null = the default ({DEFAULT_STRATEGY})")
@@ -90,7 +91,7 @@ class RunBanditArgs(_WeightedArgs):
     weights: dict[str, float] = Field(description=_WEIGHTS_HELP)
     strategy: str | None = Field(None, description=_STRATEGY_HELP)
     budget: int | None = Field(None, ge=1, description="evaluation calls to spend (one call = one model on one "
-                                                       "image); null = 25 % of brute force")
+                                                       f"image); null = {DEFAULT_BUDGET_TEXT}")
     models: list[str] | None = Field(None, description="candidate model names; null = the demo zoo on the demo data")
     dataset: str | None = Field(None, description="target ImageFolder path or .zip; null or 'demo' = the built-in "
                                                   "demo (digits seen through a new camera)")

@@ -19,7 +19,7 @@ from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, make_strategy
 from greenrunner_core.strategies.base import ProgressEvent
-from greenrunner_core.workspace import DEMO_DATASET, Workspace
+from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, DEMO_DATASET, Workspace
 from tools.catalog import filter_cards
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
@@ -291,7 +291,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     matrix = OutcomeMatrix.load(args.matrix)
     weights = Weights.parse(args.weights)
-    budget = args.budget or max(len(matrix.cards), int(0.25 * matrix.correct.size))
+    budget = args.budget or max(len(matrix.cards), int(DEFAULT_BUDGET_FRACTION * matrix.correct.size))
     strategies = _csv(args.strategy) or [DEFAULT_STRATEGY]
     truth = run_brute_force(ReplayEnvironment(matrix), weights)
     best = truth.best.name if truth.best else None

@@ -5,6 +5,7 @@ import argparse
 from collections.abc import Callable, Mapping
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, STRATEGIES
+from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
 from ui import cli_types as types
 
 Command = Callable[[argparse.Namespace], int]
@@ -87,7 +88,7 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.add_argument("--guarantee", action="store_true",
                    help=f"use {GUARANTEE_STRATEGY}: anytime-valid tests, P(pick within 0.01 of the best) >= 95 %% "
                         "however often it looks; costs more calls than the default (docs/benchmarks.md)")
-    p.add_argument("--budget", type=types.BUDGET, help="evaluation calls (default: 25 %% of brute force)")
+    p.add_argument("--budget", type=types.BUDGET, help="evaluation calls (default: " + DEFAULT_BUDGET_TEXT.replace("%", "%%") + ")")
     p.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
     # a size that is not a finite number >= 0 is refused by the parser; Constraints checks the rest (> 0), as in chat
     p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="hard limit: remove models larger than this")

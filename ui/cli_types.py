@@ -6,6 +6,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
+
 
 def whole(minimum: int, what: str) -> Callable[[str], int]:
     """A whole number >= ``minimum``; the error names the value, the rule and what to do instead."""
@@ -37,7 +39,7 @@ def number(minimum: float, maximum: float = math.inf, what: str = "") -> Callabl
 
 
 SAMPLE = whole(1, "give the number of target images to sample (>= 1), or leave --sample out to use them all")
-BUDGET = whole(1, "give the evaluation calls to spend (>= 1), or leave --budget out for 25 % of brute force")
+BUDGET = whole(1, "give the evaluation calls to spend (>= 1), or leave --budget out for " + DEFAULT_BUDGET_TEXT)
 BATCH = whole(1, "give the images per pull (>= 1, e.g. 16)")
 SEED = whole(0, "give a seed >= 0 (e.g. 0)")
 WORKERS = whole(0, "give 0 (in process) or a number of Ray workers")

@@ -12,6 +12,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError,
 
 from agent.settings import EnvSettings
 from greenrunner_core.strategies import ALIASES, DEFAULT_STRATEGY, STRATEGIES
+from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
 from greenrunner_core.zip_extract import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, ZipLimits
 
 METRICS = ("accuracy", "size", "complexity")
@@ -107,7 +108,7 @@ class ChatSettingsModel(BaseModel):
     w_complexity: float = Field(default_factory=lambda: _base_weight("complexity"), ge=0, le=1,
                                 description="weight of MACs per image (fewer is better)")
     strategy: str = Field(DEFAULT_STRATEGY, description="selection strategy")
-    budget: int = Field(0, ge=0, le=10_000_000, description="evaluation calls to spend; 0 = 25 % of brute force")
+    budget: int = Field(0, ge=0, le=10_000_000, description=f"evaluation calls to spend; 0 = {DEFAULT_BUDGET_TEXT}")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed (same seed = same result)")
 
     @field_validator("strategy")
@@ -139,7 +140,7 @@ class ChatSettingsModel(BaseModel):
                 "budget": self.budget or None, "seed": self.seed}
 
     def describe(self) -> str:
-        budget = f"{self.budget:,} calls" if self.budget else "25 % of brute force"
+        budget = f"{self.budget:,} calls" if self.budget else DEFAULT_BUDGET_TEXT
         return (f"accuracy={self.w_accuracy:g}, size={self.w_size:g}, complexity={self.w_complexity:g}; "
                 f"strategy {self.strategy}, budget {budget}, seed {self.seed}")
 
