@@ -13,7 +13,8 @@ from greenrunner_core.execution import environment_executor
 from greenrunner_core.experiment import assemble_result, reward_model_for
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
-from greenrunner_core.strategies.base import BanditState, ProgressCallback, ProgressEvent, Pull
+from greenrunner_core.strategies.base import BanditState, Pull
+from greenrunner_core.strategies.progress import ProgressCallback, ProgressEvent
 
 
 def run_brute_force(env: Environment, weights: Weights, *, batch_size: int = 64, dataset: str = "",

@@ -22,7 +22,8 @@ from greenrunner_core.execution import environment_executor
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult, RankedModel
 from greenrunner_core.reward import RewardModel, Weights
-from greenrunner_core.strategies.base import BanditState, Executor, ProgressCallback, Strategy
+from greenrunner_core.strategies.base import BanditState, Executor, Strategy
+from greenrunner_core.strategies.progress import ProgressCallback
 
 __all__ = ["ExperimentResult", "assemble_result", "build_ranking", "reward_model_for", "run_experiment"]
 

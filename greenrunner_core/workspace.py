@@ -34,7 +34,7 @@ from greenrunner_core.registry.label_sets import fit_to_dataset
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
-from greenrunner_core.strategies.base import ProgressCallback
+from greenrunner_core.strategies.progress import ProgressCallback
 from greenrunner_core.tactic_source import add_variants, skip_notes
 from greenrunner_core.tactics import parse_tactics
 from greenrunner_core.zip_extract import ZipLimits

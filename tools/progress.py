@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from greenrunner_core.strategies.base import ProgressCallback, ProgressEvent
+from greenrunner_core.strategies.progress import ProgressCallback, ProgressEvent
 
 
 @dataclass(frozen=True)

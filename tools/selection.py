@@ -17,7 +17,7 @@ from greenrunner_core.rerank import rerank as core_rerank
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import BUILTIN_METRICS, Weights, resolve_metric
 from greenrunner_core.strategies import DEFAULT_STRATEGY
-from greenrunner_core.strategies.base import ProgressCallback
+from greenrunner_core.strategies.progress import ProgressCallback
 from greenrunner_core.workspace import Workspace, dataset_label
 from tools import constraints as limits
 from tools import text

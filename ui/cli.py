@@ -18,7 +18,7 @@ from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, make_strategy
-from greenrunner_core.strategies.base import ProgressEvent
+from greenrunner_core.strategies.progress import ProgressEvent
 from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, DEMO_DATASET, Workspace
 from tools.catalog import filter_cards
 from tools.schemas import ListModelsArgs

@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.session import Event
 from agent.tools import STAGED_TOOLS
-from greenrunner_core.strategies.base import ProgressEvent
+from greenrunner_core.strategies.progress import ProgressEvent
 from tools.progress import ToolProgress
 from ui.present.markdown import progress_markdown
 from ui.present.turn import tool_step_output, warmup_step_text

@@ -7,7 +7,6 @@ from greenrunner_core.errors import GreenRunnerError, suggest
 from greenrunner_core.strategies.base import (
     BanditState,
     Executor,
-    ProgressEvent,
     Pull,
     PullResult,
     SequentialStrategy,
@@ -19,6 +18,7 @@ from greenrunner_core.strategies.energy_halving import EnergyAwareHalving
 from greenrunner_core.strategies.epsilon_greedy import EpsilonGreedy
 from greenrunner_core.strategies.paired_elimination import PairedElimination
 from greenrunner_core.strategies.paired_race import PairedRace
+from greenrunner_core.strategies.progress import ProgressEvent
 from greenrunner_core.strategies.successive_halving import SuccessiveHalving
 from greenrunner_core.strategies.thompson import ThompsonSampling
 from greenrunner_core.strategies.ucb import UCB1

@@ -19,28 +19,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from greenrunner_core.cancel import CancelToken, Cancelled
+from greenrunner_core.cancel import Cancelled, CancelToken
 from greenrunner_core.environment import Environment, ModelFailedError
 from greenrunner_core.errors import BudgetError, GreenRunnerError
 from greenrunner_core.estimates import Z_95, accuracy_interval
 from greenrunner_core.reward import RewardModel
+from greenrunner_core.strategies.progress import ProgressCallback, ProgressEvent
 
 UNSEEN = -1
-
-
-@dataclass
-class ProgressEvent:
-    """Sent after every pull (UIs show it live)."""
-
-    spent: int
-    budget: int
-    model: str
-    batch_calls: int
-    leader: str | None
-    counts: dict[str, int]
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
 
 
 @dataclass(frozen=True)

@@ -85,10 +85,9 @@ class EnergyAwareHalving(SuccessiveHalving):
     def select(self, state: HalvingState) -> int | None:  # type: ignore[override]
         assert isinstance(state, EnergyState)
         if state.phase == "explore":
-            state.survivors = [a for a in state.survivors if a not in state.excluded]
-            if not state.survivors:
+            pending = self.owed(state)
+            if pending is None:
                 return None
-            pending = [a for a in state.survivors if state.pulls[a] < state.target[a]]
             if pending:
                 return self.pick(state, pending)
             state.explore_images = int(max(state.pulls[a] for a in state.survivors))   # pulls come in whole batches

@@ -33,6 +33,7 @@ from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.base import BanditState, Pull, Strategy
+from greenrunner_core.strategies.notes import never_evaluated_note
 
 
 class EliminationState(BanditState):
@@ -314,11 +315,7 @@ class PairedElimination(Strategy):
     def finish(self, state: BanditState) -> list[str]:
         assert isinstance(state, EliminationState)
         notes = super().finish(state)
-        never = [state.names[a] for a in np.flatnonzero(state.pruned & (state.pulls == 0))]
-        if never:
-            notes.append(f"{len(never)} model(s) dropped before any evaluation: their best possible reward (accuracy "
-                         f"1.0) cannot beat the leader's lower bound ({', '.join(never[:8])}"
-                         f"{', ...' if len(never) > 8 else ''})")
+        notes += never_evaluated_note(state.names, state.pruned & (state.pulls == 0), "the leader's lower bound")
         dropped = int(np.count_nonzero((state.dropped >= 0) & (state.pulls > 0)))
         if dropped:
             notes.append(f"{dropped} model(s) dropped after paired comparisons on shared images showed them unlikely "

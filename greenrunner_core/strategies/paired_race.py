@@ -36,6 +36,7 @@ from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy
 from greenrunner_core.strategies.betting import DEFAULT_CAP, PairedEProcesses, SingleCS, log_threshold
+from greenrunner_core.strategies.notes import never_evaluated_note
 
 
 def _boundary(w: float, reward_gap: np.ndarray) -> np.ndarray:
@@ -104,11 +105,8 @@ class PairedRace(SequentialStrategy):
         assert isinstance(state, RaceState)
         state.estimates = self.adjusted_rewards(state)     # the order uses these: the report shows them
         notes = super().finish(state)
-        never = [state.names[a] for a in np.flatnonzero(state.pruned_known & (state.pulls == 0))]
-        if never:
-            notes.append(f"{len(never)} model(s) dropped before any evaluation: their best possible reward "
-                         f"(accuracy 1.0) cannot beat the leader's proven lower bound ({', '.join(never[:8])}"
-                         f"{', ...' if len(never) > 8 else ''})")
+        notes += never_evaluated_note(state.names, state.pruned_known & (state.pulls == 0),
+                                      "the leader's proven lower bound")
         dropped = np.flatnonzero(state.beaten & ~state.dead & (state.pulls > 0))
         if dropped.size:
             notes.append(f"{len(dropped)} model(s) dropped after paired comparisons showed them worse than another "

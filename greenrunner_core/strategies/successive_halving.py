@@ -72,11 +72,17 @@ class SuccessiveHalving(SequentialStrategy):
         return False
 
     # ---- the rounds ----------------------------------------------------------------------------
-    def select(self, state: HalvingState) -> int | None:  # type: ignore[override]
+    def owed(self, state: HalvingState) -> list[int] | None:
+        """Survivors still owed images this round (None: no survivor left)."""
         state.survivors = [a for a in state.survivors if a not in state.excluded]
         if not state.survivors:
             return None
-        pending = [a for a in state.survivors if state.pulls[a] < state.target[a]]
+        return [a for a in state.survivors if state.pulls[a] < state.target[a]]
+
+    def select(self, state: HalvingState) -> int | None:  # type: ignore[override]
+        pending = self.owed(state)
+        if pending is None:
+            return None
         if pending:
             return self.pick(state, pending)
         if self.settled(state):

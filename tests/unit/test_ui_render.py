@@ -12,7 +12,7 @@ from greenrunner_core.replay import ReplayEnvironment
 from greenrunner_core.result import Rerank
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
-from greenrunner_core.strategies.base import ProgressEvent
+from greenrunner_core.strategies.progress import ProgressEvent
 from tests.conftest import synthetic_matrix
 from ui.present.charts import reranked, reward_vs_macs_figure
 from ui.present.markdown import progress_markdown, savings_markdown, top3_markdown

@@ -3,7 +3,7 @@ uncertainty and selection counts, the savings panel against brute force, and liv
 from __future__ import annotations
 
 from greenrunner_core.result import ExperimentResult
-from greenrunner_core.strategies.base import ProgressEvent
+from greenrunner_core.strategies.progress import ProgressEvent
 from tools.formatting import fmt_co2, fmt_joules, fmt_weights, markdown_table
 from tools.text import excluded_models_line, savings_lines
 from ui.present.tables import green_header, green_sections, top_header, top_table_rows
