@@ -61,7 +61,7 @@ def strategy_run(name: str, matrix: OutcomeMatrix, weights: Weights, seed: int, 
                  per_budget: bool = False, **params) -> PeerRun:
     """A GreenRunner strategy at the user's batch size: self-stopping under the user's default budget cap, and
     its pick at each budget (one run per budget when its schedule depends on the budget)."""
-    full = default_budget(len(matrix.cards), matrix.correct.shape[1])
+    full = default_budget(len(matrix.cards), matrix.correct.shape[1], name)
     make = lambda: make_strategy(name, seed=seed, batch_size=USER_BATCH, **params)
     if per_budget:
         at = np.array([_drive(make(), matrix, weights, int(b))[1] for b in budgets])

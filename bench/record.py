@@ -10,6 +10,7 @@ from the cache. Matrices are small (bits packed) and are committed under ``bench
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.replay import OutcomeMatrix
 
 MATRICES = Path(__file__).resolve().parent / "matrices"
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("GREENRUNNER_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 CIFAR_IMAGES_PER_CLASS = 100
 CIFAR_SEED = 0
 

@@ -24,7 +24,7 @@ from bench.record import MATRICES, cifar_available
 from bench.synthetic import synthetic_instance
 from greenrunner_core.replay import OutcomeMatrix
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES
-from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION
+from greenrunner_core.workspace import default_budget
 
 ROOT = Path(__file__).resolve().parents[1]
 FRACTIONS = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.50)
@@ -81,7 +81,8 @@ def _cell(args: tuple) -> Summary:
         fractions = tuple(f for f in fractions if f in BUDGET_RUN_FRACTIONS) or fractions
     # the self-stopping strategies run under the user's default budget cap and stop on their own: trace them
     return evaluate(instance, weights, strategy, seeds, fractions,
-                    auto_budget_fraction=DEFAULT_BUDGET_FRACTION if strategy in SELF_STOPPING else 0.0)
+                    # (the cap as a fraction of brute force: the default budget of one model on 100 images)
+                    auto_budget_fraction=default_budget(1, 100, strategy) / 100 if strategy in SELF_STOPPING else 0.0)
 
 
 def machine() -> dict[str, str]:

@@ -33,7 +33,7 @@ from greenrunner_core.registry.demo_zoo import DemoZooSource
 from greenrunner_core.registry.label_sets import fit_to_dataset
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
-from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
+from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, make_strategy
 from greenrunner_core.strategies.progress import ProgressCallback
 from greenrunner_core.tactic_source import add_variants, skip_notes
 from greenrunner_core.tactics import parse_tactics
@@ -278,7 +278,7 @@ class Workspace:
         dataset = self.dataset(data, cards, sample=sample, seed=seed, target=target)
         env = self.environment(cards, dataset, batch_size=eval_batch, cancel=cancel)
         if budget is None:
-            budget = default_budget(len(cards), len(dataset))
+            budget = default_budget(len(cards), len(dataset), strategy)
         if strategy == "brute_force":
             result = run_brute_force(env, weights, dataset=dataset_label(data), use_case=use_case, progress=progress)
         elif strategy == "benchmark_card":
@@ -323,8 +323,11 @@ class Workspace:
         result.latency = {n: asdict(s) for n, s in stats.items()}
         result.notes.extend(latency_notes(stats))
 
-def default_budget(n_models: int, n_images: int) -> int:
-    """``DEFAULT_BUDGET_FRACTION`` of brute force, and never less than one batch per model."""
+def default_budget(n_models: int, n_images: int, strategy: str = DEFAULT_STRATEGY) -> int:
+    """``DEFAULT_BUDGET_FRACTION`` of brute force, and never less than one batch per model; the anytime-valid
+    ``--guarantee`` strategy stops on its own and is capped only by brute force (a cap would void its guarantee)."""
+    if strategy == GUARANTEE_STRATEGY:
+        return n_models * n_images
     return max(n_models * 8, int(DEFAULT_BUDGET_FRACTION * n_models * n_images))
 
 
