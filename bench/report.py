@@ -188,8 +188,19 @@ def write_report(out: Path, summaries: list[Summary], instances: Sequence[Instan
         if html:
             lines += [f"Interactive version of every curve: [bench/{html.name}](bench/{html.name}).", ""]
     path = out / ("benchmarks-quick.md" if quick else "benchmarks.md")
-    path.write_text("\n".join(line.replace("{PLOT_EXT}", ext) for line in lines) + "\n")
+    text = "\n".join(line.replace("{PLOT_EXT}", ext) for line in lines) + "\n"
+    path.write_text(text + _kept_sections(path))
     return path
+
+
+KEPT_SECTION = "## Scaling on Ray workers"    # measured by `python -m bench.scaling` (a live cluster), not by this run
+
+
+def _kept_sections(path: Path) -> str:
+    """The sections other benchmark commands wrote into the same file, kept when this one regenerates it."""
+    old = path.read_text() if path.exists() else ""
+    at = old.find(KEPT_SECTION)
+    return "" if at < 0 else "\n" + old[at:]
 
 
 WHY = """Why (read with the per-instance difficulty line above): success means regret <= 0.01 in reward units.
