@@ -13,6 +13,29 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("GREENRUNNER_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+def app_env(data: Path, cache: Path, **settings: str) -> dict[str, str]:
+    """The web app's environment for a browser test: its own folders, the offline reasoner, no Slack/login/LLM keys."""
+    env = {**os.environ, "GREENRUNNER_CACHE_DIR": str(cache),
+           "GREENRUNNER_CONVERSATIONS_DB": str(data / "conversations.sqlite"),
+           "GREENRUNNER_UPLOADS_DIR": str(data / "uploads"), "GREENRUNNER_LLM": "offline",
+           "BROWSER_PATH": str(CHROMIUM), **settings}
+    for key in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "GREENRUNNER_AUTH_USERS", "OPENAI_API_KEY"):
+        env.pop(key, None)
+    return env
+
+
+def launch_chromium():
+    """Debian's Chromium driven by Playwright (no browser download): yields the browser, closes it after."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def fresh_cache(session_cache: Path, folder: Path) -> Path:

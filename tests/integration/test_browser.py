@@ -14,14 +14,11 @@ from pathlib import Path
 import pytest
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY
-from tests.integration.app_server import REPO, AppServer, fresh_cache
+from tests.integration.app_server import CHROMIUM, REPO, AppServer, app_env, fresh_cache, launch_chromium
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path(os.environ.get("GREENRUNNER_TEST_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = Path(os.environ.get("GREENRUNNER_SCREENSHOTS", REPO / "docs" / "screenshots"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-        "--no-first-run", "--disable-component-update", "--disable-sync"]
 DRONE = "detect digits on parcels from a delivery drone"
 RUN_TIMEOUT = 240_000          # ms: a first run evaluates ~1,300 calls on 2 busy cores
 
@@ -33,12 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, _isolated_cache: Path) -> I
     pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
     data = tmp_path_factory.mktemp("app")
     cache = fresh_cache(_isolated_cache, data / "cache")       # the zoo of the session, no cached outcomes
-    env = {**os.environ, "GREENRUNNER_CACHE_DIR": str(cache),
-           "GREENRUNNER_CONVERSATIONS_DB": str(data / "conversations.sqlite"),
-           "GREENRUNNER_UPLOADS_DIR": str(data / "uploads"), "GREENRUNNER_MAX_UPLOAD_MB": "1",
-           "GREENRUNNER_LLM": "offline", "GREENRUNNER_INCLUDE_TORCHVISION": "false", "BROWSER_PATH": str(CHROMIUM)}
-    for key in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "GREENRUNNER_AUTH_USERS", "OPENAI_API_KEY"):
-        env.pop(key, None)
+    env = app_env(data, cache, GREENRUNNER_MAX_UPLOAD_MB="1", GREENRUNNER_INCLUDE_TORCHVISION="false")
     app = AppServer(env, data / "server.log").start()
     yield app
     app.stop()
@@ -46,11 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, _isolated_cache: Path) -> I
 
 @pytest.fixture(scope="module")
 def browser(server: AppServer):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launch_chromium()
 
 
 def _new_page(browser, server: AppServer):

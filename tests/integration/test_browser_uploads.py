@@ -17,15 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.app_server import REPO, AppServer, fresh_cache
+from tests.integration.app_server import CHROMIUM, REPO, AppServer, app_env, fresh_cache, launch_chromium
 from tests.integration.test_upload_flow import CHECKPOINTS, make_cifar_zip
 
 pytestmark = pytest.mark.integration
 
 SHOTS = Path(os.environ.get("GREENRUNNER_SCREENSHOTS", REPO / "docs" / "screenshots"))
-CHROMIUM = Path(os.environ.get("GREENRUNNER_TEST_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-        "--no-first-run", "--disable-component-update", "--disable-sync"]
 RUN_TIMEOUT = 300_000
 IMAGENET_MODELS = ("mobilenet_v3_small", "squeezenet1_1")
 
@@ -60,13 +57,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, _isolated_cache: Path) -> I
     data = tmp_path_factory.mktemp("upload_app")
     cache = fresh_cache(_isolated_cache, data / "cache")
     _cache_random_torchvision_weights(data / "torch_home")
-    env = {**os.environ, "GREENRUNNER_CACHE_DIR": str(cache),
-           "GREENRUNNER_CONVERSATIONS_DB": str(data / "conversations.sqlite"),
-           "GREENRUNNER_UPLOADS_DIR": str(data / "uploads"), "GREENRUNNER_MAX_UPLOAD_MB": "20",
-           "GREENRUNNER_LLM": "offline", "GREENRUNNER_INCLUDE_TORCHVISION": "true", "BROWSER_PATH": str(CHROMIUM),
-           "TORCH_HOME": str(data / "torch_home"), "HF_HUB_OFFLINE": "1", "HF_HOME": str(data / "hf_home")}
-    for key in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "GREENRUNNER_AUTH_USERS", "OPENAI_API_KEY"):
-        env.pop(key, None)
+    env = app_env(data, cache, GREENRUNNER_MAX_UPLOAD_MB="20", GREENRUNNER_INCLUDE_TORCHVISION="true",
+                  TORCH_HOME=str(data / "torch_home"), HF_HUB_OFFLINE="1", HF_HOME=str(data / "hf_home"))
     app = AppServer(env, data / "server.log").start()
     app.shared = shared
     yield app
@@ -75,11 +67,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, _isolated_cache: Path) -> I
 
 @pytest.fixture(scope="module")
 def browser(server: AppServer):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launch_chromium()
 
 
 def _page(browser, server: AppServer):
