@@ -183,7 +183,9 @@ def load_target(path: str | Path, *, label_map: str | Path | Mapping | None = No
         if checked == 0 and not zip_issues:
             raise DatasetError(f"no images found in {src}; expected one sub-folder per class holding the images "
                                f"(e.g. {src.name}/cat/1.jpg, {src.name}/dog/2.jpg)")
-        raise DatasetError(f"no usable images in {src}.\n{report.summary()}")
+        skipped = [i.path for i in issues]
+        raise DatasetError(f"no usable images in {src}: all {len(skipped)} files checked were skipped "
+                           f"({', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''})", report)
     return TargetDataset(root, images, classes, dataset_label_map, report)
 
 

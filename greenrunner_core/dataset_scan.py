@@ -60,25 +60,11 @@ class ValidationReport:
         """Number of issues per kind (only kinds that occur)."""
         return dict(Counter(i.kind for i in self.issues))
 
-    def summary(self, max_per_kind: int = 5) -> str:
-        """Human-readable, multi-line; names up to ``max_per_kind`` files per kind of issue."""
-        shown = ", ".join(self.classes[:20]) + (f", ... ({len(self.classes)} in all)" if len(self.classes) > 20 else "")
-        lines = [(f"Dataset {self.source}: {self.usable} usable images in {len(self.classes)} classes "
-                  f"({self.total_files} files checked).")]
-        if self.classes:
-            lines.append(f"Classes: {shown}")
-        if not self.issues:
-            lines.append("No problems found.")
-            return "\n".join(lines)
-        lines.append(f"Skipped {len(self.issues)} (never counted as wrong answers):")
-        for kind, n in sorted(self.counts().items(), key=lambda kv: ISSUE_KINDS.index(kv[0])):
-            lines.append(f"  {kind}: {n}")
-            of_kind = [i for i in self.issues if i.kind == kind]
-            for issue in of_kind[:max_per_kind]:
-                lines.append(f"    - {issue.path}: {issue.detail}")
-            if n > max_per_kind:
-                lines.append(f"    ... and {n - max_per_kind} more")
-        return "\n".join(lines)
+    def headline(self) -> str:
+        """One line: usable images, classes, files checked. Kept here only for the workspace's "dataset:" run note
+        until run notes are typed; the full wording is ``tools/dataset_text.dataset_summary``."""
+        return (f"Dataset {self.source}: {self.usable} usable images in {len(self.classes)} classes "
+                f"({self.total_files} files checked).")
 
 
 def ignored(name: str) -> bool:

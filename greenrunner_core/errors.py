@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from greenrunner_core.dataset_scan import ValidationReport
 
 
 class GreenRunnerError(ValueError):
@@ -38,7 +42,12 @@ class UnsafeCheckpointError(GreenRunnerError):
 
 
 class DatasetError(GreenRunnerError):
-    """A target dataset that cannot be used at all (missing, empty, nothing mapped)."""
+    """A target dataset that cannot be used at all (missing, empty, nothing mapped); ``report`` is the typed
+    validation report when the files were checked (front doors show it worded, ``tools/dataset_text.py``)."""
+
+    def __init__(self, message: str, report: ValidationReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class InvalidWeightsError(GreenRunnerError):

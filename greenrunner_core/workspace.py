@@ -280,16 +280,16 @@ class Workspace:
         if budget is None:
             budget = default_budget(len(cards), len(dataset), strategy)
         if strategy == "brute_force":
-            result = run_brute_force(env, weights, dataset=dataset_label(data), use_case=use_case, progress=progress)
+            result = run_brute_force(env, weights, dataset=dataset_name(data), use_case=use_case, progress=progress)
         elif strategy == "benchmark_card":
-            result = run_benchmark_card(env, weights, dataset=dataset_label(data), use_case=use_case)
+            result = run_benchmark_card(env, weights, dataset=dataset_name(data), use_case=use_case)
         else:
             chosen = make_strategy(strategy, seed=seed, batch_size=batch_size, **dict(strategy_params or {}))
-            result = run_experiment(env, weights, chosen, budget, dataset=dataset_label(data), use_case=use_case,
+            result = run_experiment(env, weights, chosen, budget, dataset=dataset_name(data), use_case=use_case,
                                     progress=progress, cancel=cancel)
         if cards and all(c.name in result.excluded for c in cards) and not result.interrupted:
             raise NoUsableCandidateError(result.excluded)
-        result.notes[:0] = [f"dataset: {dataset.report.summary().splitlines()[0]}"] if dataset.report.issues else []
+        result.notes[:0] = [f"dataset: {dataset.report.headline()}"] if dataset.report.issues else []
         self._annotate(result, cards)
         result.notes.extend(extra_notes)
         result.constraints = constraints.to_dict()
@@ -331,5 +331,7 @@ def default_budget(n_models: int, n_images: int, strategy: str = DEFAULT_STRATEG
     return max(n_models * 8, int(DEFAULT_BUDGET_FRACTION * n_models * n_images))
 
 
-def dataset_label(data: str | Path | None) -> str:
-    return "demo (digits through a new camera)" if data in (None, "", DEMO_DATASET) else str(data)
+def dataset_name(data: str | Path | None) -> str:
+    """The target a result records: ``DEMO_DATASET`` for the demo, else the path as given (worded for the user by
+    ``tools/dataset_text.dataset_label``)."""
+    return DEMO_DATASET if data in (None, "", DEMO_DATASET) else str(data)

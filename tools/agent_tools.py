@@ -18,6 +18,7 @@ from langgraph.types import Command
 
 from greenrunner_core.errors import GreenRunnerError
 from tools import catalog, selection, shortlist, user_metrics
+from tools.dataset_text import error_text
 from tools.progress import stream_progress
 from tools.result import ToolResult
 from tools.schemas import (
@@ -52,7 +53,7 @@ def _respond(name: str, runtime: ToolRuntime, work: Callable[[], ToolResult]) ->
     except GraphBubbleUp:
         raise                         # LangGraph control flow (interrupts), not an error
     except GreenRunnerError as err:
-        raise ToolException(f"{name} failed: {err}") from err
+        raise ToolException(f"{name} failed: {error_text(err)}") from err
     except Exception as err:          # a bug: still answer the tool call, so the conversation stays usable
         _log.exception("tool %s failed unexpectedly", name)
         raise ToolException(f"{name} failed unexpectedly ({type(err).__name__}: {err}); this is a GreenRunner bug, "

@@ -15,6 +15,7 @@ from typing import Any
 from greenrunner_core.candidate_plan import CandidatePlan, plan_candidates
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.workspace import DEFAULT_EVAL_BATCH, DEMO_DATASET, Workspace, default_budget
+from tools.dataset_text import error_text
 from tools.formatting import fmt_seconds
 from tools.settings import ToolSettings, workspace_for
 
@@ -84,7 +85,7 @@ def stage_run(args: Mapping[str, Any], settings: ToolSettings | None,
         plan = _plan(ws, str(data), out.get("models"), _overrides(settings),
                      _shortlister(dict(out.get("weights") or {}), constraints))
     except GreenRunnerError as err:
-        return StagedRun(out, [f"Nothing can run on `{Path(str(data)).name}`: {err}"], runnable=False)
+        return StagedRun(out, [f"Nothing can run on `{Path(str(data)).name}`: {error_text(err)}"], runnable=False)
     lines = plan_lines(plan, ws)
     if not plan.runnable:
         why = ("fewer than 2 candidate models can be evaluated on it" if len(plan.kept) < 2
@@ -266,7 +267,7 @@ def plan_for_cli(ws: Workspace, data: str, weights: dict[str, float], constraint
     try:
         plan = plan_candidates(ws, data, None, label_map, shortlister=_shortlister(weights, dict(constraints)))
     except GreenRunnerError as err:
-        return [], None, [f"Nothing can run on {Path(data).name}: {err}"], False
+        return [], None, [f"Nothing can run on {Path(data).name}: {error_text(err)}"], False
     lines = plan_lines(plan, ws)
     within = _within_limits(ws, plan.names, constraints) if plan.runnable else None
     if within is not None:

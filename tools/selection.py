@@ -18,9 +18,10 @@ from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import BUILTIN_METRICS, Weights, resolve_metric
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from greenrunner_core.strategies.progress import ProgressCallback
-from greenrunner_core.workspace import Workspace, dataset_label
+from greenrunner_core.workspace import Workspace, dataset_name
 from tools import constraints as limits
 from tools import text
+from tools.dataset_text import dataset_label
 from tools.formatting import fmt_acc, fmt_macs, fmt_seconds, fmt_weights, markdown_table
 from tools.result import BaselinesArtifact, BruteForceBaseline, RerankArtifact, RunRecord, ToolResult
 from tools.schemas import CompareBaselinesArgs, RerankArgs, RunBanditArgs
@@ -113,7 +114,7 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
                                     "constraints": constraints.to_dict() or None}
     metric_lines, metric_runs = measure_enabled_user_metrics(ws, result, dataset, settings)
     lines = [(f"**Top 3** — {result.strategy}, {result.n_models} models × {result.n_images} target images "
-             f"({result.dataset}), budget {result.budget:,} calls, seed {args.seed}"),
+             f"({dataset_label(result.dataset)}), budget {result.budget:,} calls, seed {args.seed}"),
              f"Weights in the reward: {fmt_weights(weights.values)}"]
     lines += _excluded_lines(excluded, args.weights)
     lines += limits.constraint_lines(constraints, result.removed_by_constraints)
@@ -279,7 +280,7 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRe
             artifact.brute_force = BruteForceBaseline(run=False, calls=total, new_calls_needed=uncached, limit=limit)
         else:
             env = ws.environment(cards, dataset, cancel=cancel)
-            bf = run_brute_force(env, weights, dataset=dataset_label(data), progress=progress)
+            bf = run_brute_force(env, weights, dataset=dataset_name(data), progress=progress)
             new_evaluations += bf.spent.new_evaluations
             pick = bf.best
             rows.append(["brute force", pick.name if pick else "-", fmt_acc(pick) if pick else "-",
@@ -299,7 +300,7 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRe
         else:
             env = ws.environment(cards, dataset)
             try:
-                bc = run_benchmark_card(env, weights, dataset=dataset_label(data))
+                bc = run_benchmark_card(env, weights, dataset=dataset_name(data))
             except GreenRunnerError as err:
                 lines.append(f"Benchmark-card baseline not available: {err}")
             else:

@@ -21,6 +21,7 @@ from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, ma
 from greenrunner_core.strategies.progress import ProgressEvent
 from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, DEMO_DATASET, Workspace
 from tools.catalog import filter_cards
+from tools.dataset_text import dataset_summary, error_text
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
 from ui.present.html import html_report
@@ -251,7 +252,7 @@ def cmd_select(args: argparse.Namespace) -> int:
             bar.close()
         ws.close()
     if dataset.report.issues:
-        print(dataset.report.summary())
+        print(dataset_summary(dataset.report))
     for name, why in result.removed_by_constraints.items():
         print(f"removed by a constraint: {name}: {why}")
     print(terminal_report(result))
@@ -312,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.settings = AppSettings()           # the environment, read once here and passed down
         return int(args.func(args))
     except GreenRunnerError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {error_text(err)}", file=sys.stderr)
         return 2
     except ValidationError as err:              # a GREENRUNNER_* variable that is not valid
         print(f"error: {err}", file=sys.stderr)

@@ -25,6 +25,7 @@ from greenrunner_core.registry.checkpoint_files import (
 )
 from greenrunner_core.registry.local import MANIFEST_KEYS, LocalCheckpointSource
 from greenrunner_core.zip_extract import ZipLimits
+from tools.dataset_text import dataset_summary, error_text
 
 Kind = Literal["dataset", "checkpoint", "manifest", "label_map", "unsupported"]
 LABEL_MAP_FILE = "label_map.json"           # the user's label map edits (uploaded JSON and chat edits, merged)
@@ -191,14 +192,14 @@ class ConversationUploads:
             dataset = load_target(dest, cache_dir=self.cache_dir / "datasets", zip_limits=self.zip_limits)
         except (GreenRunnerError, zipfile.BadZipFile, OSError, EOFError) as err:
             dest.unlink(missing_ok=True)
-            text = str(err).replace(str(dest.resolve()), shown).replace(str(dest), shown).replace(dest.name, shown)
+            text = error_text(err).replace(str(dest.resolve()), shown).replace(str(dest), shown).replace(dest.name, shown)
             first, _, rest = text.partition("\n")
             detail = f"\n\n```\n{rest}\n```" if rest.strip() else ""
             return UploadReply(False, "dataset", shown, f"**{shown}** cannot be used as a target dataset: {first}"
                                                         f"{detail}")
         self._save_state(dataset=str(dest))
         report = dataset.report
-        summary = report.summary().replace(str(dest.resolve()), shown).replace(str(dest), shown).replace(dest.name, shown)
+        summary = dataset_summary(report).replace(str(dest.resolve()), shown).replace(str(dest), shown).replace(dest.name, shown)
         return UploadReply(True, "dataset", shown,
                            f"**{shown}**: target dataset accepted — {report.usable} usable images in "
                            f"{len(report.classes)} classes.\n\n```\n{summary}\n```",

@@ -17,6 +17,7 @@ from PIL import Image
 
 from greenrunner_core.data import TargetDataset, load_target
 from greenrunner_core.errors import DatasetError
+from tools.dataset_text import dataset_summary
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -109,7 +110,7 @@ def test_bad_files_are_skipped_and_reported_never_usable(tmp_path):
                                "unmapped_class": 1}
     dup = next(i for i in report.issues if i.kind == "duplicate")
     assert "cat/0.png" in dup.detail
-    text = report.summary()
+    text = dataset_summary(report)
     for path in ("cat/truncated.jpg", "dog/empty.png", "dog/notes.txt", "dog/gone.png", "loose.png"):
         assert path in text
 
@@ -196,7 +197,7 @@ def test_zip_slip_entries_are_refused_and_reported(tmp_path):
     written = {p.name for p in tmp_path.rglob("*") if p.is_file() or p.is_symlink()}
     assert not written & {"escaped.png", "escaped2.png", "escaped3.png", "link.png"}
     assert not Path("/abs/escaped3.png").exists()
-    assert "unsafe_path" in ds.report.summary()
+    assert "unsafe_path" in dataset_summary(ds.report)
     # the reused extraction still reports the refused entries
     assert {i.path for i in load_target(archive, cache_dir=cache).report.issues} == unsafe
 

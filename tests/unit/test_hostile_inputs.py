@@ -34,6 +34,7 @@ from torch import nn
 from greenrunner_core.data import load_target
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.zip_extract import ZipLimits
+from tools.dataset_text import dataset_summary, error_text
 from ui.cli import main as cli_main
 from ui.present.turn import check_text
 from ui.settings import parse_settings, staging_answer
@@ -141,8 +142,8 @@ def load(path: str, **kw) -> Callable[[Path], Seen]:
         try:
             ds = load_target(case / path, cache_dir=case / "cache" / "datasets", **kw)
         except GreenRunnerError as err:
-            return Seen(f"error: {err}")
-        return Seen(ds.report.summary())
+            return Seen(f"error: {error_text(err)}")
+        return Seen(dataset_summary(ds.report))
     return run
 
 
@@ -156,8 +157,8 @@ def mapped(label_map: object) -> Callable[[Path], Seen]:
         try:
             ds = load_target(case / "in" / "d", label_map=spec).restrict_to([CIFAR_LIKE])
         except GreenRunnerError as err:
-            return Seen(f"error: {err}")
-        return Seen(ds.report.summary())
+            return Seen(f"error: {error_text(err)}")
+        return Seen(dataset_summary(ds.report))
     return run
 
 
