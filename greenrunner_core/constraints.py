@@ -16,7 +16,8 @@ from typing import Any
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.registry.card import ModelCard
 
-__all__ = ["LIMITS", "ConstraintError", "Constraints", "Limit", "Removal", "Split", "Violation", "split_cards"]
+__all__ = ["LIMITS", "ConstraintError", "Constraints", "Limit", "Removal", "Split", "Violation", "short_number",
+           "split_cards"]
 
 
 class ConstraintError(GreenRunnerError):
@@ -132,21 +133,32 @@ class Violation:
     limit: float
     unit: str
 
-    @property
-    def note(self) -> str:
-        return f"{self.metric} {_fmt(self.value)} {self.unit} > limit {_fmt(self.limit)} {self.unit}"
-
 
 @dataclass(frozen=True)
 class Removal:
-    """A card the constraints removed, with every limit it breaks."""
+    """A card the constraints removed: every limit it breaks, or (``unmeasured``) why its latency, which a latency
+    limit needs, could not be measured. ``saved_text`` holds the words a run saved before removals were typed.
+    Worded by ``tools/constraints.removal_reason``."""
 
     name: str
-    violations: tuple[Violation, ...]
+    violations: tuple[Violation, ...] = ()
+    unmeasured: str | None = None
+    saved_text: str = ""
 
-    @property
-    def note(self) -> str:
-        return f"{self.name}: " + "; ".join(v.note for v in self.violations)
+    def __post_init__(self) -> None:
+        # a checkpointer and JSON give lists (of dicts) back: keep one shape
+        object.__setattr__(self, "violations", tuple(v if isinstance(v, Violation) else Violation(**v)
+                                                     for v in self.violations))
+
+    @classmethod
+    def revive(cls, name: str, value: Removal | Mapping[str, Any] | str) -> Removal:
+        """The removal itself, its stored form (JSON, checkpoint), or the reason text of an older saved run."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            return cls(name, saved_text=value)
+        return cls(str(value.get("name") or name), tuple(value.get("violations") or ()), value.get("unmeasured"),
+                   str(value.get("saved_text") or ""))
 
 
 @dataclass(frozen=True)
@@ -170,8 +182,8 @@ class Split:
         for limit, value in constraints.active():
             smallest = [v.value for r in self.removed for v in r.violations if v.field == limit.field]
             if smallest:
-                hints.append(f"{limit.field}={_fmt(value)} (the smallest candidate has {_fmt(min(smallest))} "
-                             f"{limit.unit})")
+                hints.append(f"{limit.field}={short_number(value)} (the smallest candidate has "
+                             f"{short_number(min(smallest))} {limit.unit})")
         raise ConstraintError(f"the constraints remove all {len(self.removed)} candidate models: "
                               f"{'; '.join(hints) or constraints.to_dict()} — raise or drop a limit")
 
@@ -205,8 +217,9 @@ def split_cards(cards: Iterable[ModelCard], constraints: Constraints) -> Split:
     return Split(tuple(kept), tuple(removed), tuple(dict.fromkeys(unmeasured)))
 
 
-def _fmt(value: float) -> str:
-    """Short number for a note (3 significant digits, thousands as k/M/G)."""
+def short_number(value: float) -> str:
+    """Short number for a limit (3 significant digits, thousands as k/M/G): the errors here and the words of a
+    removal (``tools/constraints.py``) show limits alike."""
     for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= factor * 10:
             return f"{value / factor:.3g}{suffix}"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from greenrunner_core.constraints import Removal
 from greenrunner_core.energy import is_estimated
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, grams_co2
 
@@ -96,7 +97,7 @@ class ExperimentResult:
     latency: dict[str, dict[str, Any]] = field(default_factory=dict)    # name -> LatencyStats as a dict
     variants: dict[str, dict[str, str]] = field(default_factory=dict)   # variant -> {"base", "tactic", "note"}
     constraints: dict[str, Any] = field(default_factory=dict)           # Constraints.to_dict() the run honoured
-    removed_by_constraints: dict[str, str] = field(default_factory=dict)  # name -> the limits it breaks
+    removed_by_constraints: dict[str, Removal] = field(default_factory=dict)  # name -> the limits it breaks
     execution: str = ""           # where evaluations ran: "in process", or the Ray workers and nodes
     placement: dict[str, list[str]] = field(default_factory=dict)   # model -> workers that computed it in this run
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)  # worker -> WorkerAccount as a dict (summed = spent)
@@ -104,6 +105,7 @@ class ExperimentResult:
     def __post_init__(self) -> None:
         # a checkpointer stores tuples as lists: keep one shape
         self.observations = {k: (int(v[0]), int(v[1])) for k, v in self.observations.items()}
+        self.removed_by_constraints = {k: Removal.revive(k, v) for k, v in self.removed_by_constraints.items()}
 
     @property
     def top3(self) -> list[RankedModel]:

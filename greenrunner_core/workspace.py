@@ -14,7 +14,7 @@ from typing import Any
 
 from greenrunner_core.baselines import run_benchmark_card, run_brute_force
 from greenrunner_core.cancel import CancelToken
-from greenrunner_core.constraints import Constraints, split_cards
+from greenrunner_core.constraints import Constraints, Removal, split_cards
 from greenrunner_core.data import TargetDataset, load_target
 from greenrunner_core.energy import EnergyMeter, default_meter
 from greenrunner_core.energy_ledger import CarbonIntensity
@@ -297,17 +297,16 @@ class Workspace:
         return result, dataset
 
     def constrained(self, cards: Sequence[ModelCard], constraints: Constraints,
-                    batch_size: int = DEFAULT_EVAL_BATCH) -> tuple[list[ModelCard], dict[str, str]]:
+                    batch_size: int = DEFAULT_EVAL_BATCH) -> tuple[list[ModelCard], dict[str, Removal]]:
         """The cards within every limit (latency measured first when a latency limit is set, cached per machine),
-        and a note per removed card. A card whose latency cannot be measured is removed under a latency limit."""
+        and the removal of each removed card. A card whose latency cannot be measured is removed under a latency limit."""
         if not constraints:
             return list(cards), {}
         if constraints.needs_latency:
             cards = self.with_latency(cards, batch_size)
         split = split_cards(cards, constraints).require_some(constraints)
-        removed = {r.name: "; ".join(v.note for v in r.violations) for r in split.removed}
-        removed |= {n: f"latency could not be measured ({self.latency_failures.get(n, 'unknown')})"
-                    for n in split.unmeasured}
+        removed = {r.name: r for r in split.removed}
+        removed |= {n: Removal(n, unmeasured=self.latency_failures.get(n, "unknown")) for n in split.unmeasured}
         kept = [c for c in split.kept if c.name not in split.unmeasured]
         if len(kept) < 2:
             raise GreenRunnerError(f"the constraints {constraints.to_dict()} leave {len(kept)} candidate model(s) "

@@ -105,7 +105,7 @@ def _within_limits(ws: Workspace, names: list[str], constraints: Mapping[str, An
     """Why the hard limits would leave fewer than 2 of the candidates (known sizes and MACs; latency is measured
     at run time), or None."""
     from greenrunner_core.constraints import split_cards
-    from tools.constraints import from_args
+    from tools.constraints import from_args, removal_reason
     if not constraints:
         return None
     try:
@@ -117,7 +117,7 @@ def _within_limits(ws: Workspace, names: list[str], constraints: Mapping[str, An
     split = split_cards([ws.registry.get(n) for n in names], limits)
     if len(split.kept) >= 2:
         return None
-    removed = "; ".join(f"`{r.name}`: " + ", ".join(v.note for v in r.violations) for r in split.removed[:4])
+    removed = "; ".join(f"`{r.name}`: {removal_reason(r, ', ')}" for r in split.removed[:4])
     return (f"**Nothing can run on your images yet**: the hard limits leave {len(split.kept)} of the "
             f"{len(names)} candidates ({removed}). Raise or drop a limit.")
 

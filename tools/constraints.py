@@ -6,12 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from greenrunner_core.constraints import LIMITS, Constraints, split_cards
+from greenrunner_core.constraints import LIMITS, Constraints, Removal, Violation, short_number, split_cards
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult
 
-__all__ = ["constraint_lines", "from_args", "limit_text", "narrow_run", "with_cached_latency", "within"]
+__all__ = ["constraint_lines", "from_args", "limit_text", "narrow_run", "removal_reason", "removal_text",
+           "violation_text", "with_cached_latency", "within"]
 
 
 def from_args(raw: Mapping[str, Any] | None) -> Constraints:
@@ -36,12 +37,32 @@ def limit_text(constraints: Constraints) -> str:
     return ", ".join(parts) or "none"
 
 
-def constraint_lines(constraints: Constraints, removed: Mapping[str, str]) -> list[str]:
+def violation_text(violation: Violation) -> str:
+    """"size 97.8 MB > limit 50 MB"."""
+    v = violation
+    return f"{v.metric} {short_number(v.value)} {v.unit} > limit {short_number(v.limit)} {v.unit}"
+
+
+def removal_reason(removal: Removal, sep: str = "; ") -> str:
+    """Why a model was removed: the limits it breaks (joined by ``sep``), or why its latency is unknown."""
+    if removal.saved_text:
+        return removal.saved_text
+    if removal.unmeasured is not None:
+        return f"latency could not be measured ({removal.unmeasured})"
+    return sep.join(violation_text(v) for v in removal.violations)
+
+
+def removal_text(removal: Removal) -> str:
+    """"big: size 97.8 MB > limit 50 MB; MACs ..." — the model and why it was removed."""
+    return f"{removal.name}: {removal_reason(removal)}"
+
+
+def constraint_lines(constraints: Constraints, removed: Mapping[str, Removal]) -> list[str]:
     if not constraints:
         return []
     lines = [f"Hard constraints: {limit_text(constraints)} — {len(removed)} model(s) removed before evaluation"
              + (":" if removed else ".")]
-    lines += [f"- {name}: {why}" for name, why in removed.items()]
+    lines += [f"- {removal_text(r)}" for r in removed.values()]
     return lines
 
 
@@ -57,9 +78,9 @@ def with_cached_latency(cards: Sequence[ModelCard], result: ExperimentResult) ->
 
 
 def narrow_run(result: ExperimentResult, cards: Sequence[ModelCard], constraints: Constraints
-               ) -> tuple[ExperimentResult, list[ModelCard], dict[str, str]]:
+               ) -> tuple[ExperimentResult, list[ModelCard], dict[str, Removal]]:
     """The last run restricted to the models within ``constraints`` (observations kept, nothing evaluated), the
-    kept cards, and a note per removed model. A latency limit uses the latency the run measured; models without a
+    kept cards, and the removal of each removed model. A latency limit uses the latency the run measured; models without a
     measured latency cannot be judged from the cache, so that raises with what to do."""
     if not constraints:
         return result, list(cards), {}
@@ -77,7 +98,7 @@ def narrow_run(result: ExperimentResult, cards: Sequence[ModelCard], constraints
     narrowed = replace(result, observations={k: v for k, v in result.observations.items() if k in kept},
                        excluded={k: v for k, v in result.excluded.items() if k in kept},
                        constraints=constraints.to_dict(),
-                       removed_by_constraints={r.name: "; ".join(v.note for v in r.violations) for r in split.removed})
+                       removed_by_constraints={r.name: r for r in split.removed})
     return narrowed, list(split.kept), dict(narrowed.removed_by_constraints)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenrunner_core.constraints import Removal, Violation
 from greenrunner_core.metrics_protocol import MetricRun
 from greenrunner_core.result import Cost, ExperimentResult, RankedModel, Rerank
 
@@ -53,7 +54,7 @@ class RerankArtifact:
     excluded_weights: dict[str, str] = field(default_factory=dict)
     new_evaluations: int = 0
     constraints: dict[str, Any] = field(default_factory=dict)            # limits in force after the what-if
-    removed_by_constraints: dict[str, str] = field(default_factory=dict)  # last-run models over them -> why
+    removed_by_constraints: dict[str, Removal] = field(default_factory=dict)  # last-run models over them -> why
 
     @classmethod
     def revive(cls, value: RerankArtifact | Mapping[str, Any]) -> RerankArtifact:
@@ -65,7 +66,8 @@ class RerankArtifact:
                    excluded_weights=dict(value.get("excluded_weights") or {}),
                    new_evaluations=int(value.get("new_evaluations") or 0),
                    constraints=dict(value.get("constraints") or {}),
-                   removed_by_constraints=dict(value.get("removed_by_constraints") or {}))
+                   removed_by_constraints={k: Removal.revive(k, v) for k, v in
+                                           dict(value.get("removed_by_constraints") or {}).items()})
 
 
 @dataclass
@@ -93,5 +95,5 @@ class BaselinesArtifact:
     bandit_rank_in_brute_force: int | None = None
 
 
-CHECKPOINTED_TYPES: tuple[type, ...] = (RunRecord, ExperimentResult, RankedModel, Cost, MetricRun)
+CHECKPOINTED_TYPES: tuple[type, ...] = (RunRecord, ExperimentResult, RankedModel, Cost, MetricRun, Removal, Violation)
 """Types the graph state holds (``last_run`` and its parts): the checkpointer is told to revive exactly these."""

@@ -194,7 +194,8 @@ def rerank(ws: Workspace, args: RerankArgs, last_run: RunRecord | None,
     if after_limits != before_limits or after_limits:
         lines.append(f"Limits: {limits.limit_text(before_limits)} → {limits.limit_text(after_limits)}; "
                      f"{len(removed)} model(s) of the last run are over them"
-                     + (": " + "; ".join(f"{n} ({why})" for n, why in removed.items()) if removed else "") + ".")
+                     + (": " + "; ".join(f"{n} ({limits.removal_reason(r)})" for n, r in removed.items()) if removed
+                        else "") + ".")
         lifted = set(before_limits.to_dict()) - set(after_limits.to_dict())
         if lifted and result.removed_by_constraints:
             lines.append("Models removed by a lifted limit were never evaluated, so they are not in this ranking; a "

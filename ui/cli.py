@@ -21,6 +21,7 @@ from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, ma
 from greenrunner_core.strategies.progress import ProgressEvent
 from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, DEMO_DATASET, Workspace
 from tools.catalog import filter_cards
+from tools.constraints import removal_text
 from tools.dataset_text import dataset_summary, error_text
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
@@ -253,8 +254,8 @@ def cmd_select(args: argparse.Namespace) -> int:
         ws.close()
     if dataset.report.issues:
         print(dataset_summary(dataset.report))
-    for name, why in result.removed_by_constraints.items():
-        print(f"removed by a constraint: {name}: {why}")
+    for removal in result.removed_by_constraints.values():
+        print(f"removed by a constraint: {removal_text(removal)}")
     print(terminal_report(result))
     json_path, html_path = _write_reports(result, Path(args.out), str(weights))
     print(f"\nReport: {html_path}\nJSON:   {json_path}")

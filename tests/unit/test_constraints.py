@@ -1,9 +1,12 @@
+import json
 import math
+from dataclasses import asdict
 
 import pytest
 
 from greenrunner_core.constraints import ConstraintError, Constraints, split_cards
 from greenrunner_core.registry.card import ModelCard, Preprocess
+from tools.constraints import removal_text
 
 PRE = Preprocess(crop=(8, 8), mean=(0.5,), std=(0.5,), channels=1)
 
@@ -21,7 +24,7 @@ def test_size_limit_removes_with_a_note_per_model_and_keeps_order():
     split = split_cards(CARDS, Constraints(max_size_mb=50))
     assert split.kept_names == ("small", "mid")
     assert [r.name for r in split.removed] == ["big"]
-    assert "size 97.8 MB > limit 50 MB" in split.removed[0].note
+    assert "size 97.8 MB > limit 50 MB" in removal_text(split.removed[0])
 
 
 def test_every_broken_limit_is_listed():
@@ -60,3 +63,16 @@ def test_constraints_removing_everything_say_what_to_relax():
     c = Constraints(max_size_mb=1)
     with pytest.raises(ConstraintError, match="smallest candidate has 2 MB"):
         split_cards(CARDS, c).require_some(c)
+
+
+def test_removals_are_data_worded_by_the_tools_and_read_back_from_json():
+    from greenrunner_core.constraints import Removal
+    split = split_cards(CARDS, Constraints(max_size_mb=10, max_macs=1e8))
+    mid = {r.name: r for r in split.removed}["mid"]
+    assert removal_text(mid) == "mid: size 40 MB > limit 10 MB; complexity 500M MACs > limit 100M MACs"
+    assert Removal.revive("mid", json.loads(json.dumps(asdict(mid)))) == mid
+    assert removal_text(Removal("x", unmeasured="no torch")) == "x: latency could not be measured (no torch)"
+    assert removal_text(Removal.revive("old", "size 97.8 MB > limit 50 MB")) == "old: size 97.8 MB > limit 50 MB"
+    from agent.graph import checkpoint_serde       # the graph state keeps a run's removals typed across a restart
+    serde = checkpoint_serde()
+    assert serde.loads_typed(serde.dumps_typed({"mid": mid})) == {"mid": mid}

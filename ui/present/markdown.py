@@ -31,11 +31,11 @@ def constraints_markdown(result: ExperimentResult) -> str:
     if not result.constraints:
         return ""
     from greenrunner_core.constraints import Constraints
-    from tools.constraints import limit_text
+    from tools.constraints import limit_text, removal_text
     removed = result.removed_by_constraints
     lines = [f"**Hard constraints**: {limit_text(Constraints.from_mapping(result.constraints))} — "
              f"{len(removed)} model(s) removed before evaluation" + (":" if removed else ".")]
-    lines += [f"- {name}: {why}" for name, why in removed.items()]
+    lines += [f"- {removal_text(r)}" for r in removed.values()]
     return "\n".join(lines)
 
 
