@@ -24,6 +24,13 @@ class Context(ToolSettings):
         "description": "OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama ($OPENAI_BASE_URL)."})
     api_key: str | None = field(default_factory=lambda: EnvSettings().api_key(), repr=False, metadata={
         "description": "API key ($OPENAI_API_KEY); in the runtime context only, never in the graph state."})
+    # the tools' settings an unconfigured caller (LangGraph Server) takes from the environment, through EnvSettings
+    cache_dir: str | None = field(default_factory=lambda: _env_path(EnvSettings().cache_dir), metadata={
+        "description": "GreenRunner cache folder ($GREENRUNNER_CACHE_DIR); None = the user cache dir."})
+    metrics_dir: str | None = field(default_factory=lambda: _env_path(EnvSettings().metrics_dir), metadata={
+        "description": "The user's metrics folder ($GREENRUNNER_METRICS_DIR); None = <cache>/metrics."})
+    cpu_watts_per_core: float | None = field(default_factory=lambda: EnvSettings().cpu_watts_per_core, metadata={
+        "description": "Power of one busy core for the energy estimate ($GREENRUNNER_CPU_WATTS_PER_CORE)."})
     llm_timeout: float = field(default=60.0, metadata={"description": "Seconds per LLM request."})
     llm_max_retries: int = field(default=2, metadata={"description": "Retries of a failed LLM request."})
     temperature: float = field(default=0.0, metadata={"description": "Sampling temperature of the LLM."})
@@ -34,7 +41,7 @@ class Context(ToolSettings):
         values: dict[str, Any] = dict(
             llm=env.llm, model=env.model, base_url=env.openai_base_url, api_key=env.api_key(),
             cache_dir=str(env.cache_root()), include_torchvision=env.include_torchvision, default_sample=env.sample,
-            metrics_dir=str(env.metrics_dir) if env.metrics_dir else None)
+            metrics_dir=str(env.metrics_dir) if env.metrics_dir else None, cpu_watts_per_core=env.cpu_watts_per_core)
         return cls(**(values | overrides))
 
     def resolved_api_key(self) -> str | None:
@@ -48,3 +55,7 @@ class Context(ToolSettings):
         if self.llm == "openai":
             return True
         return self.resolved_api_key() is not None or bool(self.base_url)
+
+
+def _env_path(path: object) -> str | None:
+    return str(path) if path else None

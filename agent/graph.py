@@ -151,8 +151,9 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
 
 
 def default_conversations_path() -> Path:
-    from greenrunner_core.paths import cache_dir
-    return cache_dir() / "conversations.sqlite"
+    """``<cache>/conversations.sqlite`` of a caller that names no file (the cache folder from ``EnvSettings``)."""
+    from agent.settings import EnvSettings
+    return EnvSettings().cache_root() / "conversations.sqlite"
 
 
 def checkpoint_serde() -> Any:

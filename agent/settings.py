@@ -1,15 +1,16 @@
 """The environment of every front door, read in one place: ``GREENRUNNER_*`` variables (or a ``.env`` file) and the
 OpenAI-compatible endpoint (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``). The web app extends it (``ui/settings.py``);
 the CLI and LangGraph Server read it as it is. Front doors read it once and pass values down (``Context``,
-``Workspace``); the core keeps its own documented fallbacks (``GREENRUNNER_CACHE_DIR``, ``GREENRUNNER_METRICS_DIR``,
-``GREENRUNNER_CPU_WATTS_PER_CORE``) only for callers that give nothing.
+``Workspace``); the core reads no environment variable (a library caller that passes nothing gets the user cache dir
+and the 10 W per core estimate).
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -22,6 +23,8 @@ class EnvSettings(BaseSettings):
 
     cache_dir: Path | None = Field(None, description="cache folder (demo zoo, outcomes); None = the user cache dir")
     metrics_dir: Path | None = Field(None, description="the user's metric stubs; None = <cache>/metrics")
+    cpu_watts_per_core: float | None = Field(None, description="power of one busy core for the energy estimate "
+                                                               "(without RAPL); None = 10 W")
     include_torchvision: bool = Field(True, description="list the torchvision catalog next to the demo zoo")
     sample: int | None = Field(None, ge=1, description="evaluate on a seeded sample of this many target images")
     llm: Literal["auto", "offline", "openai"] = Field("auto", description="auto: OpenAI-compatible endpoint when "
@@ -32,11 +35,28 @@ class EnvSettings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"),
                                              description="API key of the endpoint (any value for local servers)")
 
+    @field_validator("cpu_watts_per_core", mode="before")
+    @classmethod
+    def _watts(cls, raw: Any) -> float | None:
+        from greenrunner_core.energy import WATTS_ENV
+        if raw is None or raw == "":
+            return None
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            value = -1.0
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{WATTS_ENV}={raw!r} is not a power in watts > 0; e.g. {WATTS_ENV}=8")
+        return value
+
     def cache_root(self) -> Path:
-        if self.cache_dir is not None:
-            return Path(self.cache_dir).expanduser()
+        """``cache_dir``, else the user cache dir (created)."""
         from greenrunner_core.paths import cache_dir
-        return cache_dir()
+        return cache_dir(self.cache_dir)
+
+    def metrics_root(self) -> Path:
+        """``metrics_dir``, else ``<cache>/metrics``."""
+        return Path(self.metrics_dir).expanduser() if self.metrics_dir else self.cache_root() / "metrics"
 
     def api_key(self) -> str | None:
         return self.openai_api_key.get_secret_value() if self.openai_api_key else None

@@ -23,7 +23,6 @@ from greenrunner_core.data import load_target
 from greenrunner_core.environment import ModelFailedError
 from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.outcome_cache import OutcomeCache
-from greenrunner_core.paths import cache_dir
 from greenrunner_core.registry.base import Registry
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.replay import OutcomeMatrix
@@ -58,6 +57,12 @@ def _jpeg(img: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 CORRUPTIONS: dict[str, Corruption | None] = {"clean": None, "noise": _noise, "blur": _blur,
                                              "contrast": _contrast, "jpeg": _jpeg}
+
+
+def bench_cache() -> Path:
+    """The bench's cache folder: ``GREENRUNNER_CACHE_DIR`` read through the front doors' settings, else the user's."""
+    from agent.settings import EnvSettings
+    return EnvSettings().cache_root()
 
 
 def cifar_available(shared: Path = SHARED_DATA) -> bool:
@@ -118,7 +123,7 @@ def record_cifar(shared: Path = SHARED_DATA, out_dir: Path = MATRICES, condition
                  log: Callable[[str], None] = print) -> list[Path]:
     from greenrunner_core.registry.cifar10_shared import cifar10_shared_source
 
-    work = cache_dir() / "bench"
+    work = bench_cache() / "bench"
     source = cifar10_shared_source(shared / "cifar10" / "models", complexity_cache=work / "complexity.json")
     registry = Registry([source])
     cards: list[ModelCard] = source.cards()
@@ -138,7 +143,7 @@ def record_cifar(shared: Path = SHARED_DATA, out_dir: Path = MATRICES, condition
 def record_demo(out_dir: Path = MATRICES, log: Callable[[str], None] = print) -> Path:
     from greenrunner_core.workspace import Workspace
 
-    ws = Workspace(cache_dir=cache_dir(), include_torchvision=False)
+    ws = Workspace(cache_dir=bench_cache(), include_torchvision=False)
     cards = ws.demo_cards()
     dataset = ws.dataset(None, cards)
     log(f"recording demo zoo ({len(cards)} models x {len(dataset)} target images)")

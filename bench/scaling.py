@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
+from bench.record import bench_cache
 from greenrunner_core.execution import ExecutionSettings
-from greenrunner_core.paths import cache_dir
 from greenrunner_core.reward import Weights
 from greenrunner_core.workspace import Workspace
 
@@ -68,8 +68,9 @@ def run_once(strategy: str, workers: int, data: Path, seed: int, models: tuple[s
 def _run_once(strategy: str, workers: int, data: Path, seed: int, models: tuple[str, ...],
               threads: int | None) -> Timing:
     with tempfile.TemporaryDirectory(prefix="gr-scaling-") as tmp:
-        Workspace(include_torchvision=False).demo.ensure_built()      # the registry lists the demo zoo: build once,
-        shutil.copytree(cache_dir() / "demo_zoo", Path(tmp) / "demo_zoo")   # then copy it (no outcomes)
+        cache = bench_cache()
+        Workspace(cache_dir=cache, include_torchvision=False).demo.ensure_built()   # the registry lists the demo zoo:
+        shutil.copytree(cache / "demo_zoo", Path(tmp) / "demo_zoo")   # build once, then copy it (no outcomes)
         ws = Workspace(cache_dir=Path(tmp), checkpoints=[SHARED_DATA / "cifar10" / "models"], include_torchvision=False,
                        execution=ExecutionSettings(workers=workers))
         try:

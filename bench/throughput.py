@@ -9,12 +9,11 @@ from pathlib import Path
 
 import torch
 
-from bench.record import SHARED_DATA, cifar_subset, write_corrupted
+from bench.record import SHARED_DATA, bench_cache, cifar_subset, write_corrupted
 from greenrunner_core.data import load_target
 from greenrunner_core.decode import ImagePrep, load_image
 from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.outcome_cache import OutcomeCache
-from greenrunner_core.paths import cache_dir
 from greenrunner_core.registry.base import Registry
 
 
@@ -51,7 +50,7 @@ def measure(model_name: str = "resnet56_chenyaofo", n_images: int = 512, batch: 
             shared: Path = SHARED_DATA) -> Throughput:
     from greenrunner_core.registry.cifar10_shared import cifar10_shared_source
 
-    work = cache_dir() / "bench"
+    work = bench_cache() / "bench"
     source = cifar10_shared_source(shared / "cifar10" / "models", complexity_cache=work / "complexity.json")
     card = next(c for c in source.cards() if c.name == model_name)
     folder = write_corrupted(cifar_subset(shared)[:n_images + batch], work / "throughput", None, seed=0)

@@ -49,7 +49,7 @@ POWERCAP = "/sys/class/powercap"
 # Per busy core: TDP / cores of current x86 parts is about 4-12 W (server) and 10-15 W (desktop); 10 W is a
 # mid-range figure. Set GREENRUNNER_CPU_WATTS_PER_CORE to your machine's figure.
 DEFAULT_WATTS_PER_CORE = 10.0
-WATTS_ENV = "GREENRUNNER_CPU_WATTS_PER_CORE"
+WATTS_ENV = "GREENRUNNER_CPU_WATTS_PER_CORE"   # read by the front doors' settings (agent/settings.py), named in hints
 
 
 class EnergyUnavailableError(GreenRunnerError):
@@ -200,27 +200,13 @@ class RaplMeter(CounterMeter):
 # ----------------------------------------------------------------------------------------------- estimate
 
 
-def _watts_per_core() -> tuple[float, str]:
-    raw = os.environ.get(WATTS_ENV)
-    if raw:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if not (math.isfinite(value) and value > 0):
-            raise EnergyUnavailableError(f"{WATTS_ENV}={raw!r} is not a power in watts > 0; e.g. {WATTS_ENV}=8")
-        return value, f"{value:g} W per busy core (from {WATTS_ENV})"
-    return DEFAULT_WATTS_PER_CORE, (f"{DEFAULT_WATTS_PER_CORE:g} W per busy core (default; set {WATTS_ENV} "
-                                    "to your CPU's TDP / cores)")
-
-
 @dataclass
 class EstimatedMeter(CounterMeter):
     """Energy = CPU seconds of this process (all its threads) x watts per busy core, labelled "estimated".
 
     CPU seconds rather than wall seconds: a one-thread stretch of Python costs one core, a batched
-    forward on every core costs them all. ``watts_per_core=None`` reads ``GREENRUNNER_CPU_WATTS_PER_CORE``
-    or uses 10 W.
+    forward on every core costs them all. ``watts_per_core=None`` uses 10 W; front doors pass the user's figure
+    (``GREENRUNNER_CPU_WATTS_PER_CORE``, read by their settings).
     """
 
     watts_per_core: float | None = None
@@ -231,7 +217,8 @@ class EstimatedMeter(CounterMeter):
 
     def __post_init__(self) -> None:
         if self.watts_per_core is None:
-            self.watts_per_core, how = _watts_per_core()
+            self.watts_per_core = DEFAULT_WATTS_PER_CORE
+            how = f"{DEFAULT_WATTS_PER_CORE:g} W per busy core (default; set {WATTS_ENV} to your CPU's TDP / cores)"
         else:
             if not (math.isfinite(self.watts_per_core) and self.watts_per_core > 0):
                 raise EnergyUnavailableError(f"watts_per_core={self.watts_per_core!r} must be a power in watts > 0")
@@ -246,9 +233,10 @@ class EstimatedMeter(CounterMeter):
         return max(after - before, 0.0) * self.watts_per_core
 
 
-def default_meter(root: str | os.PathLike[str] = POWERCAP) -> EnergyMeter:
-    """RAPL when its counters are readable here, else the labelled time x power estimate (with the reason)."""
+def default_meter(root: str | os.PathLike[str] = POWERCAP, watts_per_core: float | None = None) -> EnergyMeter:
+    """RAPL when its counters are readable here, else the labelled time x power estimate (``watts_per_core``, default
+    10 W) with the reason."""
     try:
         return RaplMeter(str(root))
     except EnergyUnavailableError:
-        return EstimatedMeter(reason=f"no readable RAPL counters under {root}")
+        return EstimatedMeter(watts_per_core=watts_per_core, reason=f"no readable RAPL counters under {root}")

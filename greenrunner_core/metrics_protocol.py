@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import keyword
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,13 +44,11 @@ class UserMetric(Protocol):
     def measure(self, model: Any, card: ModelCard, images: Any, correct: Sequence[frozenset[int]]) -> float: ...
 
 
-def metrics_dir() -> Path:
-    """``$GREENRUNNER_METRICS_DIR`` if set, else ``<cache dir>/metrics``."""
-    env = os.environ.get("GREENRUNNER_METRICS_DIR")
-    if env:
-        return Path(env).expanduser()
+def metrics_dir(cache_root: str | Path | None = None) -> Path:
+    """``<cache dir>/metrics`` (``cache_root`` or the user cache dir); a front door passes the user's metrics folder
+    (``GREENRUNNER_METRICS_DIR``, read by its settings) instead."""
     from greenrunner_core.paths import cache_dir
-    return cache_dir() / "metrics"
+    return cache_dir(cache_root) / "metrics"
 
 
 def metric_name(text: str) -> str:

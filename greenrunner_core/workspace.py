@@ -61,6 +61,7 @@ class Workspace:
     measure_latency: bool = False                 # time every candidate once (cached): the "latency" metric
     tactics: Sequence[str] = ()                   # e.g. ("quantize", "compile"): optimised variants as arms
     energy_meter: EnergyMeter | None = None       # injected by a front door (e.g. CodeCarbon); default: RAPL/estimate
+    cpu_watts_per_core: float | None = None       # the estimate's power per busy core when RAPL is unreadable (10 W)
     carbon: CarbonIntensity | None = None         # grid intensity for grams of CO2 (default: world average)
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)   # in process (default) or Ray workers
     zip_limits: ZipLimits = field(default_factory=ZipLimits)   # how much a dataset zip may unpack to
@@ -119,7 +120,8 @@ class Workspace:
     def meter(self) -> EnergyMeter:
         """The injected energy meter, else RAPL when readable, else the labelled estimate."""
         if self._meter is None:
-            self._meter = self.energy_meter if self.energy_meter is not None else default_meter()
+            self._meter = self.energy_meter if self.energy_meter is not None else \
+                default_meter(watts_per_core=self.cpu_watts_per_core)
         return self._meter
 
     @property

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -12,12 +14,15 @@ SHARED_DATA = Path(os.environ.get("GREENRUNNER_SHARED_DATA") or REPO.parent / "s
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tests never touch the user's cache; the demo zoo is built at most once per session."""
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests never touch the user's cache; the demo zoo is built at most once per session. The front doors (and child
+    processes) read the folder from GREENRUNNER_CACHE_DIR through their settings; library calls that name no folder
+    get it as the core's user cache dir."""
     existing = os.environ.get("GREENRUNNER_TEST_CACHE_DIR")
     path = Path(existing) if existing else tmp_path_factory.mktemp("greenrunner-cache")
     os.environ["GREENRUNNER_CACHE_DIR"] = str(path)
-    return path
+    with mock.patch("greenrunner_core.paths.user_cache_dir", return_value=path):
+        yield path
 
 
 @pytest.fixture

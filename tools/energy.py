@@ -184,9 +184,11 @@ class NvmlMeter(CounterMeter):
 # ------------------------------------------------------------------------------------------------------ choose
 
 
-def meter_for(name: str = "auto", country_iso_code: str | None = None) -> tuple[EnergyMeter, str]:
+def meter_for(name: str = "auto", country_iso_code: str | None = None,
+              watts_per_core: float | None = None) -> tuple[EnergyMeter, str]:
     """(meter, one line saying what it measures) for ``--energy-meter``: auto (RAPL, else estimate), codecarbon,
-    rapl, estimate or nvml. A meter that cannot work here raises with the reason."""
+    rapl, estimate or nvml; the estimate at ``watts_per_core`` (default 10 W). A meter that cannot work here raises
+    with the reason."""
     key = (name or "auto").strip().lower()
     if key not in METERS:
         close = suggest(key, list(METERS))
@@ -194,7 +196,7 @@ def meter_for(name: str = "auto", country_iso_code: str | None = None) -> tuple[
                                + (f"did you mean {', '.join(close)}?" if close else f"choose one of {', '.join(METERS)}"))
     meter: EnergyMeter
     if key == "auto":
-        meter = default_meter()
+        meter = default_meter(watts_per_core=watts_per_core)
     elif key == "codecarbon":
         meter = CodeCarbonMeter(country_iso_code=(country_iso_code or "USA").upper())
     elif key == "rapl":
@@ -202,5 +204,5 @@ def meter_for(name: str = "auto", country_iso_code: str | None = None) -> tuple[
     elif key == "nvml":
         meter = NvmlMeter()
     else:
-        meter = EstimatedMeter()
+        meter = EstimatedMeter(watts_per_core=watts_per_core)
     return meter, f"energy: {meter.kind} — {meter.detail}"

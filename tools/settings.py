@@ -17,8 +17,7 @@ class ToolSettings:
     """Settings the tools read from the graph's runtime context (the agent's ``Context`` extends this)."""
 
     cache_dir: str | None = field(default=None, metadata={
-        "description": "GreenRunner cache folder (outcomes, demo zoo, complexity); None = $GREENRUNNER_CACHE_DIR "
-                       "or the user cache dir."})
+        "description": "GreenRunner cache folder (outcomes, demo zoo, complexity); None = the user cache dir."})
     checkpoints: tuple[str, ...] = field(default=(), metadata={
         "description": "Local checkpoint folders added to the model registry."})
     include_torchvision: bool = field(default=True, metadata={
@@ -27,8 +26,9 @@ class ToolSettings:
         "description": "Include timm's pretrained classifiers (cards from the shipped catalog; weights from the "
                        "Hugging Face cache)."})
     metrics_dir: str | None = field(default=None, metadata={
-        "description": "The user's metrics folder for metric stubs; None = $GREENRUNNER_METRICS_DIR or "
-                       "<cache>/metrics."})
+        "description": "The user's metrics folder for metric stubs; None = <cache>/metrics."})
+    cpu_watts_per_core: float | None = field(default=None, metadata={
+        "description": "Power of one busy core for the energy estimate when RAPL is unreadable; None = 10 W."})
     user_metric_timeout: float = field(default=30.0, metadata={
         "description": "Seconds an enabled user metric may take per model before it is reported as timed out."})
     max_brute_force_calls: int = field(default=5000, metadata={
@@ -63,23 +63,23 @@ def workspace_for(settings: ToolSettings | None) -> Workspace:
     """One Workspace per (cache dir, checkpoints, torchvision) so registries and caches are built once."""
     settings = settings if isinstance(settings, ToolSettings) else ToolSettings()
     from greenrunner_core.paths import cache_dir
-    root = Path(settings.cache_dir).expanduser() if settings.cache_dir else cache_dir()
+    root = cache_dir(settings.cache_dir)
     execution = settings.execution()
     key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision,
-           settings.include_timm, execution, settings.zip_limits)
+           settings.include_timm, execution, settings.zip_limits, settings.cpu_watts_per_core)
     with _lock:
         ws = _workspaces.get(key)
         if ws is None:
             ws = Workspace(cache_dir=root, checkpoints=[Path(c) for c in settings.checkpoints],
                            include_torchvision=settings.include_torchvision, include_timm=settings.include_timm,
-                           execution=execution,
-                           zip_limits=settings.zip_limits)
+                           execution=execution, zip_limits=settings.zip_limits,
+                           cpu_watts_per_core=settings.cpu_watts_per_core)
             _workspaces[key] = ws
         return ws
 
 
 def metrics_folder(settings: ToolSettings | None) -> Path:
+    """The user's metrics folder: ``metrics_dir``, else ``<cache>/metrics``."""
     from greenrunner_core.metrics_protocol import metrics_dir
-    if isinstance(settings, ToolSettings) and settings.metrics_dir:
-        return Path(settings.metrics_dir).expanduser()
-    return metrics_dir()
+    settings = settings if isinstance(settings, ToolSettings) else ToolSettings()
+    return Path(settings.metrics_dir).expanduser() if settings.metrics_dir else metrics_dir(settings.cache_dir)

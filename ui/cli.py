@@ -35,16 +35,16 @@ def _csv(text: str | None) -> list[str] | None:
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
-    green: dict = {}
+    settings: AppSettings = args.settings
+    green: dict = {"cpu_watts_per_core": settings.cpu_watts_per_core}
     if hasattr(args, "energy_meter"):
         from tools.energy import carbon_intensity_for, meter_for
-        meter, _ = meter_for(args.energy_meter, args.country)
+        meter, _ = meter_for(args.energy_meter, args.country, settings.cpu_watts_per_core)
         green = {"energy_meter": meter, "carbon": carbon_intensity_for(args.country),
                  "measure_latency": bool(args.measure_latency), "tactics": _csv(args.tactics) or ()}
     if hasattr(args, "workers"):
         from greenrunner_core.execution import ExecutionSettings
         green["execution"] = ExecutionSettings.from_options(args.workers, args.ray_address, args.gpus_per_worker)
-    settings: AppSettings = args.settings
     ws = Workspace(cache_dir=settings.cache_root(), checkpoints=[Path(p) for p in (args.checkpoints or [])],
                    include_torchvision=settings.include_torchvision and not getattr(args, "no_torchvision", False),
                    include_timm=not getattr(args, "no_timm", False), zip_limits=settings.zip_limits(), include_demo=_uses_demo(args), **green)

@@ -249,8 +249,10 @@ def test_errors_name_the_problem(zoo: DemoZooSource, tmp_path: Path) -> None:
 
 
 def test_default_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the front doors' settings (the core reads no environment variable); see also test_ui_settings."""
+    from agent.settings import EnvSettings
     monkeypatch.setenv("GREENRUNNER_CACHE_DIR", str(tmp_path / "here"))
-    source = DemoZooSource()
+    source = DemoZooSource(EnvSettings().cache_root())
     assert source.cache_dir == tmp_path / "here"
     assert source.root.parent == tmp_path / "here" / "demo_zoo"
     assert not source.root.exists()                       # constructing is free; building waits for first use

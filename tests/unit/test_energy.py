@@ -176,11 +176,11 @@ def test_estimate_is_cpu_seconds_times_watts(monkeypatch):
     meter = EstimatedMeter(watts_per_core=8.0)
     meter.start()
     assert meter.stop().joules == pytest.approx(2.5 * 8.0)
-    monkeypatch.setenv(energy.WATTS_ENV, "12")
-    assert EstimatedMeter().watts_per_core == 12.0
-    monkeypatch.setenv(energy.WATTS_ENV, "lots")
-    with pytest.raises(EnergyUnavailableError, match="GREENRUNNER_CPU_WATTS_PER_CORE"):
-        EstimatedMeter()
+    monkeypatch.setenv(energy.WATTS_ENV, "12")          # the core reads no environment: the front doors' settings do
+    assert EstimatedMeter().watts_per_core == energy.DEFAULT_WATTS_PER_CORE
+    assert energy.WATTS_ENV in EstimatedMeter().detail
+    with pytest.raises(EnergyUnavailableError, match="watts_per_core=-1"):
+        EstimatedMeter(watts_per_core=-1.0)
 
 
 def test_co2_and_formatting():

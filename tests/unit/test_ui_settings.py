@@ -97,3 +97,34 @@ def test_paths_default_under_the_cache(tmp_path):
     assert settings.conversations_path() == tmp_path / "conversations.sqlite"
     assert settings.uploads_root() == tmp_path / "uploads"
     assert AppSettings(cache_dir=tmp_path, uploads_dir=tmp_path / "up").uploads_root() == tmp_path / "up"
+
+
+def test_the_environment_reaches_the_core_through_the_front_doors_settings(tmp_path, monkeypatch, capsys):
+    """GREENRUNNER_CACHE_DIR, GREENRUNNER_METRICS_DIR and GREENRUNNER_CPU_WATTS_PER_CORE are read once, by the settings
+    object, and passed down (the core reads no environment variable)."""
+    from pydantic import ValidationError
+
+    from agent.context import Context
+    from greenrunner_core.energy import ESTIMATED
+    from tools.energy import meter_for
+    from tools.settings import metrics_folder, workspace_for
+    from ui.cli import main as cli_main
+
+    monkeypatch.setenv("GREENRUNNER_CACHE_DIR", str(tmp_path / "here"))
+    monkeypatch.setenv("GREENRUNNER_METRICS_DIR", str(tmp_path / "mine"))
+    monkeypatch.setenv("GREENRUNNER_CPU_WATTS_PER_CORE", "12")
+    settings = AppSettings()
+    assert settings.cache_root() == tmp_path / "here" and settings.metrics_root() == tmp_path / "mine"
+    for context in (Context.from_settings(settings), Context()):        # a front door's, and LangGraph Server's
+        ws = workspace_for(context)
+        assert ws.cache_dir == tmp_path / "here" and ws.demo.cache_dir == tmp_path / "here"
+        assert not ws.demo.root.exists()                  # constructing is free; building waits for first use
+        assert metrics_folder(context) == tmp_path / "mine" and ws.cpu_watts_per_core == 12.0
+    meter, line = meter_for("estimate", watts_per_core=settings.cpu_watts_per_core)
+    assert meter.kind == ESTIMATED and meter.watts_per_core == 12.0 and "12 W per busy core" in line
+
+    monkeypatch.setenv("GREENRUNNER_CPU_WATTS_PER_CORE", "lots")
+    with pytest.raises(ValidationError, match="GREENRUNNER_CPU_WATTS_PER_CORE='lots' is not a power in watts > 0"):
+        AppSettings()
+    assert cli_main(["models"]) == 2
+    assert "GREENRUNNER_CPU_WATTS_PER_CORE='lots'" in capsys.readouterr().err
