@@ -2,12 +2,18 @@
 
 Nothing is injected into another thread: the run finishes the batch in flight (committed to the outcome cache),
 stops at the next check and returns the ranking so far, like Ctrl-C in the CLI.
+
+Ctrl-C itself is asynchronous (a SIGINT handled at whatever bytecode the main thread is on), so the few steps
+that must happen together (a batch's cache commit and its accounting) run under ``interrupts_deferred``.
 """
 from __future__ import annotations
 
+import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["CancelToken", "Cancelled"]
+__all__ = ["CancelToken", "Cancelled", "interrupts_deferred"]
 
 
 class Cancelled(Exception):
@@ -37,3 +43,24 @@ class CancelToken:
 
     def __repr__(self) -> str:
         return f"CancelToken(cancelled={self.cancelled})"
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Run the block whole: a SIGINT (Ctrl-C) arriving inside it is held and delivered, to the handler that was
+    installed, as soon as the block ends (so a batch is either written *and* counted, or neither).
+
+    Signals reach only the main thread, so elsewhere (the web app's run threads) this is a plain block; it is
+    one too when the SIGINT handler was not installed from Python and so cannot be put back.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)

@@ -3,15 +3,20 @@
 ``Evaluator`` asks the cache first and computes only what is missing (one batch per transaction, so an
 interruption loses at most the batch in flight), with per-model accounting of calls, seconds and energy;
 ``LiveEnvironment`` turns its predictions into correctness for the strategies.
+
+A stop (Ctrl-C or a ``CancelToken``) may land anywhere: a finished batch's cache write and its accounting are
+one unit (``interrupts_deferred``), each batch is recorded at most once, and on a stop the backend hands back
+the batches that already finished, which are recorded before the stop goes on. So what an interrupted run
+reports as evaluated is exactly what the cache holds, and a rerun evaluates exactly the rest.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from greenrunner_core.cancel import CancelToken
+from greenrunner_core.cancel import Cancelled, CancelToken, interrupts_deferred
 from greenrunner_core.energy import EnergyMeter, default_meter
 from greenrunner_core.energy_ledger import CarbonIntensity, EnergyLedger
 from greenrunner_core.environment import Accounting, ModelFailedError
@@ -96,10 +101,7 @@ class Evaluator:
         if tasks:
             if self.cancel is not None:
                 self.cancel.check()
-            for done in self.backend.run(tasks):
-                self._record(requests[owner[done.index]][0], known[owner[done.index]], done, failures, owner)
-                if self.cancel is not None:
-                    self.cancel.check()      # after the batch is committed: closing the run stops the rest
+            self._run(tasks, requests, known, failures, owner)
         answers: list[list[Outcome] | ModelFailedError] = []
         for r, (card, images) in enumerate(requests):
             if r in failures:
@@ -107,6 +109,33 @@ class Evaluator:
                 continue
             answers.append(self._answer(card, images, known[r], n_missing[r]))
         return answers
+
+    def _run(self, tasks: Sequence[PullTask], requests: Sequence[tuple[ModelCard, Sequence[TargetImage]]],
+             known: list[dict[str, Outcome]], failures: dict[int, ModelFailedError], owner: Sequence[int]) -> None:
+        """Record every task as it finishes; on a stop, record what the backend hands back, then re-raise."""
+        recorded: set[int] = set()
+
+        def record(done: TaskDone) -> None:
+            if done.index in recorded:       # a backend that is stopped may hand a finished task back again
+                return
+            with interrupts_deferred():      # written and counted together, or neither
+                self._record(requests[owner[done.index]][0], known[owner[done.index]], done, failures, owner)
+                recorded.add(done.index)
+
+        runs = self.backend.run(tasks)
+        try:
+            for done in runs:
+                record(done)
+                if self.cancel is not None:
+                    self.cancel.check()      # after the batch is committed: closing the run stops the rest
+        except (KeyboardInterrupt, Cancelled) as stop:
+            for done in _finished_on_stop(runs, stop):
+                record(done)
+            raise
+        finally:
+            close = getattr(runs, "close", None)
+            if close is not None:
+                close()                      # a backend cancels what is still running (Ray: at once, not at GC)
 
     def _record(self, card: ModelCard, known: dict[str, Outcome], done: TaskDone,
                 failures: dict[int, ModelFailedError], owner: Sequence[int]) -> None:
@@ -148,6 +177,22 @@ class Evaluator:
                 if o.energy_kind:
                     energy.kinds.add(o.energy_kind)
         return outcomes
+
+
+def _finished_on_stop(runs: Iterator[TaskDone], stop: BaseException) -> Iterator[TaskDone]:
+    """The tasks a backend hands back when the stop that reached the driver is thrown in at its ``yield``
+    (the Ray backend: every task already finished; in process: none). A stop raised inside the backend has
+    already drained it (then there is nothing left)."""
+    throw = getattr(runs, "throw", None)
+    if throw is None:
+        return
+    try:
+        done = throw(stop)
+        while True:
+            yield done
+            done = next(runs)
+    except (Exception, KeyboardInterrupt):  # noqa: BLE001 - the stop itself (re-raised by the caller) or the end
+        return
 
 
 class LiveEnvironment:

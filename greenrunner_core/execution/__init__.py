@@ -116,7 +116,12 @@ class WorkerAccount:
 
 
 class PullBackend(Protocol):
-    """Runs pull tasks; ``run`` yields each ``TaskDone`` as it finishes. Ctrl-C cancels what is outstanding."""
+    """Runs pull tasks; ``run`` yields each ``TaskDone`` as it finishes.
+
+    A stop (``KeyboardInterrupt`` or ``Cancelled``) raised while it waits, or thrown in at its ``yield`` by the
+    driver, cancels what is not finished, yields what already finished (a task may come twice: the driver
+    records each index once), then re-raises.
+    """
 
     settings: ExecutionSettings
 

@@ -6,7 +6,10 @@
 * Faults: actors restart after their process dies (``max_restarts``) and Ray retries the task that was
   running there (``max_task_retries``); a worker that is gone for good has its tasks re-sent to the others.
   A model that fails to load comes back as a failure (the model is excluded), never as a retry.
-* Ctrl-C cancels every task not finished; what finished is handed back first, so the driver caches it.
+* A stop (Ctrl-C while waiting here, or Ctrl-C / a cancel thrown in at a ``yield`` by the driver) cancels every
+  task not finished and hands back every one already finished, so the driver caches it. A task stays in flight
+  until it has been handed over, so none is lost between Ray returning it and the driver taking it; one may
+  be handed back twice, and the driver records each task once.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import ray
 import ray.exceptions
 
 import greenrunner_core
+from greenrunner_core.cancel import Cancelled
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.execution import ExecutionSettings, TaskDone
 from greenrunner_core.execution.ray_worker import RayPullWorker, WorkerInfo
@@ -137,7 +141,7 @@ class RayBackend:
 
     # --------------------------------------------------------------------------------------------- running
     def run(self, tasks: Sequence[PullTask]) -> Iterator[TaskDone]:
-        """Yield each task's ``TaskDone`` as it finishes; on Ctrl-C cancel the rest, yield what finished, re-raise."""
+        """Yield each task's ``TaskDone`` as it finishes; on a stop cancel the rest, yield what finished, re-raise."""
         self.start()
         queue: deque[int] = deque(range(len(tasks)))
         in_flight: dict[Any, tuple[int, int]] = {}          # ref -> (task index, worker)
@@ -169,16 +173,18 @@ class RayBackend:
                     continue
                 ready, _ = ray.wait(list(in_flight), num_returns=1)
                 for ref in ready:
-                    index, worker = in_flight.pop(ref)
+                    index, worker = in_flight[ref]   # left in flight until handed over (a stop drains it)
                     try:
                         done, pid = ray.get(ref)
                     except ray.exceptions.ActorUnavailableError:   # restarting or unreachable for now
+                        del in_flight[ref]
                         unavailable[worker] += 1
                         if unavailable[worker] >= MAX_UNAVAILABLE:
                             self._lose(worker)
                         queue.appendleft(index)
                         continue
                     except ray.exceptions.RayActorError:         # restarts exhausted: gone for good
+                        del in_flight[ref]
                         self._lose(worker)
                         queue.appendleft(index)      # re-sent to a worker still alive
                         continue
@@ -193,7 +199,8 @@ class RayBackend:
                         failed[_key(tasks[index])] = done.failure
                         self._holds[worker].discard(_key(tasks[index]))
                     yield done
-        except KeyboardInterrupt:
+                    del in_flight[ref]
+        except (KeyboardInterrupt, Cancelled):
             for done in self._cancel(in_flight):
                 yield done
             raise
@@ -220,7 +227,8 @@ class RayBackend:
         self._holds[worker].clear()
 
     def _cancel(self, in_flight: dict[Any, tuple[int, int]]) -> list[TaskDone]:
-        """Cancel unfinished tasks; the ones already finished are returned so the driver caches them."""
+        """Cancel unfinished tasks (only those: a running actor task is not interrupted, its result is dropped);
+        the ones already finished are returned so the driver caches them."""
         if not in_flight:
             return []
         ready, pending = ray.wait(list(in_flight), num_returns=len(in_flight), timeout=0)
