@@ -38,10 +38,11 @@ class Context(ToolSettings):
     @classmethod
     def from_settings(cls, env: EnvSettings, **overrides: Any) -> Context:
         """The context of a front door that read the environment once (``env``), with per-conversation overrides."""
-        values: dict[str, Any] = dict(
-            llm=env.llm, model=env.model, base_url=env.openai_base_url, api_key=env.api_key(),
-            cache_dir=str(env.cache_root()), include_torchvision=env.include_torchvision, default_sample=env.sample,
-            metrics_dir=str(env.metrics_dir) if env.metrics_dir else None, cpu_watts_per_core=env.cpu_watts_per_core)
+        values: dict[str, Any] = {
+            "llm": env.llm, "model": env.model, "base_url": env.openai_base_url, "api_key": env.api_key(),
+            "cache_dir": str(env.cache_root()), "include_torchvision": env.include_torchvision,
+            "default_sample": env.sample, "metrics_dir": str(env.metrics_dir) if env.metrics_dir else None,
+            "cpu_watts_per_core": env.cpu_watts_per_core}
         return cls(**(values | overrides))
 
     def resolved_api_key(self) -> str | None:

@@ -3,12 +3,43 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, STRATEGIES
 from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
 from ui import cli_types as types
 
 Command = Callable[[argparse.Namespace], int]
+
+RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--models", {"help": "comma-separated model names (default: the demo zoo)"}),
+    ("--data", {"help": "target ImageFolder directory or .zip (default: the demo target)"}),
+    ("--label-map", {"help": "JSON file mapping dataset classes to sets of model classes"}),
+    ("--auto-label-map", {"action": argparse.BooleanOptionalAction, "default": True,
+                          "help": "without --label-map, map class folder names onto the models' labels automatically "
+                                  "(exact names, synonyms, the WordNet tree for ImageNet models), printed for review"}),
+    ("--sample", {"type": types.SAMPLE, "help": "evaluate on a seeded sample of N target images"}),
+    ("--seed", {"type": types.SEED, "default": 0}),
+    ("--batch-size", {"type": types.BATCH, "default": 16, "help": "images per pull"}),
+    ("--measure-latency", {"action": "store_true",
+                           "help": "time every candidate once on this machine (cached) so 'latency' can be weighted"}),
+    ("--tactics", {"metavar": "LIST",
+                   "help": "offer optimised variants as extra candidates: quantize (dynamic int8, CPU), compile "
+                           "(torch.compile), fp16/bf16 (GPU only), e.g. --tactics quantize,compile"}),
+    ("--energy-meter", {"default": "auto", "metavar": "METER",
+                        "help": "auto (RAPL when readable, else a labelled time x W estimate), codecarbon, rapl, "
+                                "estimate or nvml"}),
+    ("--country", {"metavar": "ISO3", "help": "grid carbon intensity of this country for grams of CO2, e.g. FRA "
+                                              "(default: world average 475 g/kWh)"}),
+    ("--workers", {"type": types.WORKERS, "default": 0, "metavar": "N",
+                   "help": "evaluate on N Ray workers (a local Ray runtime, or N actors on --ray-address); default "
+                           "0 = in this process, without Ray"}),
+    ("--ray-address", {"metavar": "ADDR", "help": "join an existing Ray cluster: auto or HOST:PORT (default: "
+                                                  "$RAY_ADDRESS; 'local' ignores it); see docs/scale.md"}),
+    ("--gpus-per-worker", {"type": types.GPUS, "default": 0.0, "metavar": "G",
+                           "help": "GPUs each Ray worker requests (e.g. 1, or 0.5 to share one GPU by two workers)"}),
+)
+"""The options of every command that runs models (select, record): flag and ``add_argument`` keywords."""
 
 
 def build_parser(commands: Mapping[str, Command], description: str = "") -> argparse.ArgumentParser:
@@ -49,34 +80,8 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.set_defaults(func=commands["shortlist"])
 
     def run_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--models", help="comma-separated model names (default: the demo zoo)")
-        p.add_argument("--data", help="target ImageFolder directory or .zip (default: the demo target)")
-        p.add_argument("--label-map", help="JSON file mapping dataset classes to sets of model classes")
-        p.add_argument("--auto-label-map", action=argparse.BooleanOptionalAction, default=True,
-                       help="without --label-map, map class folder names onto the models' labels automatically "
-                            "(exact names, synonyms, the WordNet tree for ImageNet models), printed for review")
-        p.add_argument("--sample", type=types.SAMPLE, help="evaluate on a seeded sample of N target images")
-        p.add_argument("--seed", type=types.SEED, default=0)
-        p.add_argument("--batch-size", type=types.BATCH, default=16, help="images per pull")
-        p.add_argument("--measure-latency", action="store_true",
-                       help="time every candidate once on this machine (cached) so 'latency' can be weighted")
-        p.add_argument("--tactics", metavar="LIST",
-                       help="offer optimised variants as extra candidates: quantize (dynamic int8, CPU), compile "
-                            "(torch.compile), fp16/bf16 (GPU only), e.g. --tactics quantize,compile")
-        p.add_argument("--energy-meter", default="auto", metavar="METER",
-                       help="auto (RAPL when readable, else a labelled time x W estimate), codecarbon, rapl, "
-                            "estimate or nvml")
-        p.add_argument("--country", metavar="ISO3",
-                       help="grid carbon intensity of this country for grams of CO2, e.g. FRA (default: world "
-                            "average 475 g/kWh)")
-        p.add_argument("--workers", type=types.WORKERS, default=0, metavar="N",
-                       help="evaluate on N Ray workers (a local Ray runtime, or N actors on --ray-address); "
-                            "default 0 = in this process, without Ray")
-        p.add_argument("--ray-address", metavar="ADDR",
-                       help="join an existing Ray cluster: auto or HOST:PORT (default: $RAY_ADDRESS; 'local' "
-                            "ignores it); see docs/scale.md")
-        p.add_argument("--gpus-per-worker", type=types.GPUS, default=0.0, metavar="G",
-                       help="GPUs each Ray worker requests (e.g. 1, or 0.5 to share one GPU by two workers)")
+        for flag, options in RUN_OPTIONS:
+            p.add_argument(flag, **options)
 
     p = sub.add_parser("select", help="pick the best model for a use case on target images")
     common(p)

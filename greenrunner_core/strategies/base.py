@@ -15,7 +15,7 @@ import math
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -150,6 +150,16 @@ class StrategyRun:
     notes: list[str] = field(default_factory=list)
 
 
+T = TypeVar("T")
+
+
+def checked(name: str, value: T, valid: bool, rule: str) -> T:
+    """``value`` when ``valid``, else a ``GreenRunnerError`` naming the setting, its value and the rule."""
+    if not valid:
+        raise GreenRunnerError(f"{name}={value!r} {rule}")
+    return value
+
+
 class _FrozenAfterInit(ABCMeta):
     """Strategies are configuration: attributes are fixed once ``__init__`` returns."""
 
@@ -168,15 +178,13 @@ class Strategy(metaclass=_FrozenAfterInit):
 
     name: ClassVar[str] = "base"
     state_class: ClassVar[type[BanditState]] = BanditState
+    own_params: ClassVar[tuple[str, ...]] = ()     # the subclass's settings ``params()`` reports after the base's
 
     def __init__(self, *, seed: int | None = 0, batch_size: int = 16, confidence: float = 0.95) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise GreenRunnerError(f"batch_size={batch_size!r} must be an integer >= 1")
-        if not 0.5 <= confidence < 1.0:
-            raise GreenRunnerError(f"confidence={confidence!r} must be in [0.5, 1)")
+        self.batch_size = checked("batch_size", batch_size, isinstance(batch_size, int) and batch_size >= 1,
+                                  "must be an integer >= 1")
+        self.confidence = checked("confidence", confidence, 0.5 <= confidence < 1.0, "must be in [0.5, 1)")
         self.seed = seed
-        self.batch_size = batch_size
-        self.confidence = confidence
 
     def __setattr__(self, key: str, value: Any) -> None:
         if getattr(self, "_frozen", False):
@@ -185,7 +193,8 @@ class Strategy(metaclass=_FrozenAfterInit):
         object.__setattr__(self, key, value)
 
     def params(self) -> dict[str, Any]:
-        return {"seed": self.seed, "batch_size": self.batch_size}
+        """The settings a result records: seed, batch size and the subclass's ``own_params``."""
+        return {"seed": self.seed, "batch_size": self.batch_size, **{k: getattr(self, k) for k in self.own_params}}
 
     # ---- the protocol ------------------------------------------------------------------------
     def start(self, env: Environment, reward_model: RewardModel, budget: int) -> BanditState:

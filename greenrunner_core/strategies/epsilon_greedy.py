@@ -3,21 +3,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.strategies.base import BanditState, SequentialStrategy
+from greenrunner_core.strategies.base import BanditState, SequentialStrategy, checked
 
 
 class EpsilonGreedy(SequentialStrategy):
     name: ClassVar[str] = "epsilon_greedy"
+    own_params: ClassVar[tuple[str, ...]] = ("epsilon",)
 
     def __init__(self, *, epsilon: float = 0.1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not 0.0 <= epsilon <= 1.0:
-            raise GreenRunnerError(f"epsilon={epsilon!r} must be in [0, 1]")
-        self.epsilon = epsilon
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "epsilon": self.epsilon}
+        self.epsilon = checked("epsilon", epsilon, 0.0 <= epsilon <= 1.0, "must be in [0, 1]")
 
     def select(self, state: BanditState) -> int | None:
         active = state.active()

@@ -12,9 +12,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from greenrunner_core.environment import Environment
-from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.reward import RewardModel
-from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy
+from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy, checked
 
 
 class HalvingState(SequentialState):
@@ -31,15 +30,11 @@ class SuccessiveHalving(SequentialStrategy):
     name: ClassVar[str] = "successive_halving"
     initial_round: ClassVar[bool] = False
     state_class: ClassVar[type[BanditState]] = HalvingState
+    own_params: ClassVar[tuple[str, ...]] = ("eta",)
 
     def __init__(self, *, eta: int = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not isinstance(eta, int) or eta < 2:
-            raise GreenRunnerError(f"eta={eta!r} must be an integer >= 2")
-        self.eta = eta
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "eta": self.eta}
+        self.eta = checked("eta", eta, isinstance(eta, int) and eta >= 2, "must be an integer >= 2")
 
     def start(self, env: Environment, reward_model: RewardModel, budget: int) -> HalvingState:
         state = super().start(env, reward_model, budget)

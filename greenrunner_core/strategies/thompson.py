@@ -9,21 +9,17 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.strategies.base import BanditState, SequentialStrategy
+from greenrunner_core.strategies.base import BanditState, SequentialStrategy, checked
 
 
 class ThompsonSampling(SequentialStrategy):
     name: ClassVar[str] = "thompson"
+    own_params: ClassVar[tuple[str, ...]] = ("recommend_by",)
 
     def __init__(self, *, recommend_by: Literal["most_selected", "reward"] = "most_selected", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if recommend_by not in ("most_selected", "reward"):
-            raise GreenRunnerError(f"recommend_by={recommend_by!r} must be 'most_selected' or 'reward'")
-        self.recommend_by = recommend_by
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "recommend_by": self.recommend_by}
+        self.recommend_by = checked("recommend_by", recommend_by, recommend_by in ("most_selected", "reward"),
+                                    "must be 'most_selected' or 'reward'")
 
     def select(self, state: BanditState) -> int | None:
         active = state.active()

@@ -5,23 +5,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.strategies.base import BanditState, SequentialStrategy, log_term
+from greenrunner_core.strategies.base import BanditState, SequentialStrategy, checked, log_term
 
 
 class UCB1(SequentialStrategy):
     """Pick argmax of reward(acc_hat + c * sqrt(2 ln t / n)); t and n count evaluated images."""
 
     name: ClassVar[str] = "ucb1"
+    own_params: ClassVar[tuple[str, ...]] = ("exploration",)
 
     def __init__(self, *, exploration: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not exploration >= 0:
-            raise GreenRunnerError(f"exploration={exploration!r} must be >= 0")
-        self.exploration = exploration
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "exploration": self.exploration}
+        self.exploration = checked("exploration", exploration, exploration >= 0, "must be >= 0")
 
     def select(self, state: BanditState) -> int | None:
         active = state.active()

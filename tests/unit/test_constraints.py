@@ -4,7 +4,8 @@ from dataclasses import asdict
 
 import pytest
 
-from greenrunner_core.constraints import ConstraintError, Constraints, split_cards
+from agent.graph import checkpoint_serde
+from greenrunner_core.constraints import ConstraintError, Constraints, Removal, split_cards
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from tools.constraints import removal_text
 
@@ -66,13 +67,11 @@ def test_constraints_removing_everything_say_what_to_relax():
 
 
 def test_removals_are_data_worded_by_the_tools_and_read_back_from_json():
-    from greenrunner_core.constraints import Removal
     split = split_cards(CARDS, Constraints(max_size_mb=10, max_macs=1e8))
     mid = {r.name: r for r in split.removed}["mid"]
     assert removal_text(mid) == "mid: size 40 MB > limit 10 MB; complexity 500M MACs > limit 100M MACs"
     assert Removal.revive("mid", json.loads(json.dumps(asdict(mid)))) == mid
     assert removal_text(Removal("x", unmeasured="no torch")) == "x: latency could not be measured (no torch)"
     assert removal_text(Removal.revive("old", "size 97.8 MB > limit 50 MB")) == "old: size 97.8 MB > limit 50 MB"
-    from agent.graph import checkpoint_serde       # the graph state keeps a run's removals typed across a restart
-    serde = checkpoint_serde()
+    serde = checkpoint_serde()                     # the graph state keeps a run's removals typed across a restart
     assert serde.loads_typed(serde.dumps_typed({"mid": mid})) == {"mid": mid}

@@ -8,6 +8,7 @@ else in a fresh interpreter (zip bombs). Every case asserts the peak grew by les
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -16,15 +17,14 @@ import resource
 import struct
 import subprocess
 import sys
-import zipfile
-import zlib
-import contextlib
 import tempfile
 import warnings
-from unittest import mock
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch

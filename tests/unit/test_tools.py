@@ -17,18 +17,9 @@ from greenrunner_core import metrics_protocol, user_metric_runs
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, UnknownModelError
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from greenrunner_core.workspace import Workspace
-from tools import catalog, selection, user_metrics
+from tools import catalog, schemas, selection, user_metrics
 from tools.agent_tools import STAGED_TOOLS, TOOLS
 from tools.progress import stream_progress
-from tools.schemas import (
-    CompareBaselinesArgs,
-    ComputeComplexityArgs,
-    EnableMetricArgs,
-    GenerateMetricStubArgs,
-    ListModelsArgs,
-    RerankArgs,
-    RunBanditArgs,
-)
 from tools.settings import ToolSettings, workspace_for
 
 WEIGHTS = {"accuracy": 0.6, "size": 0.2, "complexity": 0.2}
@@ -47,7 +38,7 @@ def ws(settings: ToolSettings) -> Workspace:
 @pytest.fixture(scope="module")
 def run(ws: Workspace, settings: ToolSettings):
     """One real bandit run on 40 target images, shared by the tests that need a previous run."""
-    return selection.run_bandit(ws, RunBanditArgs(weights=WEIGHTS, sample=40, seed=3), settings)
+    return selection.run_bandit(ws, schemas.RunBanditArgs(weights=WEIGHTS, sample=40, seed=3), settings)
 
 
 def _rows(ws: Workspace) -> int:
@@ -57,28 +48,32 @@ def _rows(ws: Workspace) -> int:
 # ---- schemas -----------------------------------------------------------------------------------------------------
 
 def test_every_tool_argument_is_described_and_staging_covers_spending_tools():
+    from agent.tools import TOOLS_BY_NAME
+    assert {t.name for t in TOOLS} | {"propose_weights"} == set(TOOLS_BY_NAME)   # the graph binds every tool
+    assert STAGED_TOOLS <= {t.name for t in TOOLS}
     for t in TOOLS:
+        assert t.description.strip() and t.args_schema.__doc__, f"{t.name}: the LLM reads what it does"
         props = t.tool_call_schema.model_json_schema().get("properties", {})
         assert props, t.name
         for name, prop in props.items():
             assert prop.get("description"), f"{t.name}.{name} has no description"
         assert "runtime" not in props                       # injected by LangGraph, invisible to the LLM
     assert STAGED_TOOLS == {"run_bandit", "enable_metric"}
-    assert DEFAULT_STRATEGY in RunBanditArgs.model_fields["strategy"].description
+    assert DEFAULT_STRATEGY in schemas.RunBanditArgs.model_fields["strategy"].description
 
 
 def test_weights_are_validated_before_anything_runs():
     with pytest.raises(ValueError, match="must be a finite number >= 0"):
-        RunBanditArgs(weights={"accuracy": -1})
+        schemas.RunBanditArgs(weights={"accuracy": -1})
     with pytest.raises(ValueError, match="valid number"):
-        RerankArgs(weights={"size": "big"})
-    assert RerankArgs(weights={" Size ": 1}).weights == {"size": 1.0}
+        schemas.RerankArgs(weights={"size": "big"})
+    assert schemas.RerankArgs(weights={" Size ": 1}).weights == {"size": 1.0}
 
 
 # ---- list_models / compute_complexity -------------------------------------------------------------------------------
 
 def test_list_models_filters_and_returns_cards_as_artifact(ws):
-    out = catalog.list_models(ws, ListModelsArgs(max_size_mb=0.05, source="demo"))
+    out = catalog.list_models(ws, schemas.ListModelsArgs(max_size_mb=0.05, source="demo"))
     cards = out.artifact["cards"]
     demo = [c for c in ws.demo_cards() if c.size_mb <= 0.05]
     assert sorted(c["name"] for c in cards) == sorted(c.name for c in demo)
@@ -86,15 +81,15 @@ def test_list_models_filters_and_returns_cards_as_artifact(ws):
     for c in demo:
         assert f"| {c.name} |" in out.text
     assert "size <= 0.05 MB" in out.text
-    none = catalog.list_models(ws, ListModelsArgs(max_mmacs=1e-9))
+    none = catalog.list_models(ws, schemas.ListModelsArgs(max_mmacs=1e-9))
     assert none.artifact["cards"] == [] and "No model matches" in none.text
 
 
 def test_unknown_model_name_suggests_close_names(ws):
     with pytest.raises(UnknownModelError, match="did you mean demo_resnet_s"):
-        catalog.list_models(ws, ListModelsArgs(names=["demo_resnet"]))
+        catalog.list_models(ws, schemas.ListModelsArgs(names=["demo_resnet"]))
     with pytest.raises(GreenRunnerError, match="unknown source 'tv'"):
-        catalog.list_models(ws, ListModelsArgs(source="tv"))
+        catalog.list_models(ws, schemas.ListModelsArgs(source="tv"))
 
 
 def test_tool_errors_become_tool_messages_the_llm_can_act_on(settings):
@@ -113,7 +108,7 @@ def test_tool_errors_become_tool_messages_the_llm_can_act_on(settings):
 
 
 def test_compute_complexity_measures_with_fvcore_and_caches(ws):
-    out = catalog.compute_complexity(ws, ComputeComplexityArgs(models=["demo_lenet", "demo_linear"]))
+    out = catalog.compute_complexity(ws, schemas.ComputeComplexityArgs(models=["demo_lenet", "demo_linear"]))
     rows = {r["name"]: r for r in out.artifact["complexity"]}
     assert rows["demo_linear"]["macs"] == 10 * 16 * 16           # one 256 -> 10 linear layer
     assert rows["demo_lenet"]["macs"] == ws.registry.get("demo_lenet").macs
@@ -138,7 +133,7 @@ def test_run_bandit_returns_summary_artifact_and_state_updates(run):
 
 def test_rerank_uses_cached_outcomes_only(ws, run, settings):
     rows = _rows(ws)
-    out = selection.rerank(ws, RerankArgs(weights={"size": 0.9}), run.updates["last_run"], WEIGHTS, settings)
+    out = selection.rerank(ws, schemas.RerankArgs(weights={"size": 0.9}), run.updates["last_run"], WEIGHTS, settings)
     assert _rows(ws) == rows                                  # not one evaluation computed
     assert out.artifact.new_evaluations == 0 and "0 new evaluations" in out.text
     assert out.artifact.after.weights == {**WEIGHTS, "size": 0.9}
@@ -150,8 +145,8 @@ def test_rerank_uses_cached_outcomes_only(ws, run, settings):
     else:
         assert out.artifact.after.calls_to_settle > 0 and "spend them" in out.text
     # accuracy only: the order is by observed accuracy
-    acc = selection.rerank(ws, RerankArgs(weights={"size": 0, "complexity": 0}), run.updates["last_run"], WEIGHTS,
-                           settings)
+    acc = selection.rerank(ws, schemas.RerankArgs(weights={"size": 0, "complexity": 0}), run.updates["last_run"],
+                           WEIGHTS, settings)
     seen = [r.est_accuracy for r in acc.artifact.after.ranking if r.est_accuracy is not None]
     assert seen == sorted(seen, reverse=True)
 
@@ -166,7 +161,8 @@ def test_weights_the_reward_cannot_use_are_left_out_and_said(ws, settings, run):
         selection.split_weights({"acuracy": 1.0}, cards)
     with pytest.raises(InvalidWeightsError, match="no usable weight"):
         selection.split_weights({"calibration": 1.0}, cards)
-    out = selection.rerank(ws, RerankArgs(weights={"calibration": 0.3}), run.updates["last_run"], WEIGHTS, settings)
+    out = selection.rerank(ws, schemas.RerankArgs(weights={"calibration": 0.3}), run.updates["last_run"], WEIGHTS,
+                           settings)
     assert "calibration=0.3 is left out of the reward" in out.text
 
 
@@ -178,7 +174,7 @@ def test_progress_is_a_no_op_outside_a_graph_run():
 
 def test_brute_force_is_not_run_beyond_the_limit_and_its_cost_is_stated(ws, settings, run):
     rows = _rows(ws)
-    args = CompareBaselinesArgs(baselines=["brute_force"], max_new_calls=0, sample=40, seed=11)
+    args = schemas.CompareBaselinesArgs(baselines=["brute_force"], max_new_calls=0, sample=40, seed=11)
     out = selection.compare_baselines(ws, args, run.updates["last_run"], WEIGHTS, settings)
     bf = out.artifact.brute_force
     if out.artifact.brute_force_uncached_calls == 0:
@@ -189,7 +185,7 @@ def test_brute_force_is_not_run_beyond_the_limit_and_its_cost_is_stated(ws, sett
 
 
 def test_baselines_within_the_limit_compare_the_picks(ws, settings, run):
-    out = selection.compare_baselines(ws, CompareBaselinesArgs(), run.updates["last_run"], WEIGHTS, settings)
+    out = selection.compare_baselines(ws, schemas.CompareBaselinesArgs(), run.updates["last_run"], WEIGHTS, settings)
     bf = out.artifact.brute_force
     assert bf.run is True
     exact = [r for r in bf.result.ranking if r.excluded is None]
@@ -198,8 +194,8 @@ def test_baselines_within_the_limit_compare_the_picks(ws, settings, run):
     assert "benchmark card" in out.text and "brute force" in out.text
     # now fully cached: asking again computes nothing
     rows = _rows(ws)
-    again = selection.compare_baselines(ws, CompareBaselinesArgs(max_new_calls=0), run.updates["last_run"], WEIGHTS,
-                                        settings)
+    again = selection.compare_baselines(ws, schemas.CompareBaselinesArgs(max_new_calls=0), run.updates["last_run"],
+                                        WEIGHTS, settings)
     assert again.artifact.brute_force.run is True and again.updates["evaluations"] == 0
     assert _rows(ws) == rows
 
@@ -225,7 +221,7 @@ def _implement(path: Path, body: str) -> None:
 
 def test_metric_stub_is_written_checked_and_never_run_until_enabled(tmp_path, ws, settings, run):
     local = ToolSettings(include_torchvision=False, metrics_dir=str(tmp_path))
-    out = user_metrics.generate_metric_stub(GenerateMetricStubArgs(
+    out = user_metrics.generate_metric_stub(schemas.GenerateMetricStubArgs(
         name="blur robustness", description="accuracy under blur", direction="higher", normalisation="identity"),
         local)
     path = Path(out.artifact["path"])
@@ -238,12 +234,12 @@ def test_metric_stub_is_written_checked_and_never_run_until_enabled(tmp_path, ws
     _, excluded = selection.split_weights({"accuracy": 1, "blur_robustness": 0.4}, ws.demo_cards(), tmp_path)
     assert "stub that is not enabled" in excluded["blur_robustness"]
     with pytest.raises(GreenRunnerError, match="NotImplementedError"):
-        user_metrics.enable_metric(EnableMetricArgs(name="blur_robustness"), local)
+        user_metrics.enable_metric(schemas.EnableMetricArgs(name="blur_robustness"), local)
     with pytest.raises(GreenRunnerError, match="not enabled"):
         user_metric_runs.load_metric("blur_robustness", tmp_path)
     # writing again keeps the user's file
     path.write_text(path.read_text() + "\n# my notes\n")
-    user_metrics.generate_metric_stub(GenerateMetricStubArgs(name="blur_robustness", description="x",
+    user_metrics.generate_metric_stub(schemas.GenerateMetricStubArgs(name="blur_robustness", description="x",
                                                              direction="higher"), local)
     assert path.read_text().endswith("# my notes\n")
 
@@ -251,7 +247,7 @@ def test_metric_stub_is_written_checked_and_never_run_until_enabled(tmp_path, ws
 def test_enabled_metric_runs_with_a_timeout_and_errors_are_reported(tmp_path, ws):
     check = metrics_protocol.write_stub("blur_acc", "accuracy under blur", folder=tmp_path)
     _implement(check.path, IMPLEMENTED)
-    out = user_metrics.enable_metric(EnableMetricArgs(name="blur_acc"),
+    out = user_metrics.enable_metric(schemas.EnableMetricArgs(name="blur_acc"),
                                      ToolSettings(include_torchvision=False, metrics_dir=str(tmp_path),
                                                   user_metric_timeout=30))
     assert out.artifact["loaded"] and "Enabled user metric blur_acc" in out.text
