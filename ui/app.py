@@ -4,7 +4,8 @@
     chainlit run ui/app.py --host 127.0.0.1 --port 8000 --headless        (what `make run` does)
 
 Conversations live in a LangGraph SQLite checkpointer keyed by Chainlit's thread id (Slack: one per Slack thread),
-so a restarted server continues them. Settings: ``ui/settings.py`` (``GREENRUNNER_*`` environment variables), read
+so a restarted server continues them; Chainlit's own data layer and login (``ui/web_history.py``: one local user on
+127.0.0.1, no form) let a page reload or the history sidebar resume a thread (``on_chat_resume``). Settings: ``ui/settings.py`` (``GREENRUNNER_*`` environment variables), read
 here once; the app's runtime (conversations, warm-up, busy threads) is built at startup (``ui/runtime.py``).
 """
 from __future__ import annotations
@@ -15,8 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import chainlit as cl
+from chainlit.config import config as chainlit_config
+from chainlit.data.base import BaseDataLayer
+from starlette.datastructures import Headers
 
 from ui import chat_flow as flow
+from ui import web_history as history
 from ui.present.turn import check_text
 from ui.runtime import install, runtime
 from ui.settings import AppSettings, parse_settings
@@ -38,10 +43,25 @@ async def start() -> None:
 if SETTINGS.users():
     @cl.password_auth_callback
     async def login(username: str, password: str) -> cl.User | None:
-        """Chainlit's password login, enabled by GREENRUNNER_AUTH_USERS (needs CHAINLIT_AUTH_SECRET)."""
+        """Chainlit's password login, enabled by GREENRUNNER_AUTH_USERS."""
         if SETTINGS.check_password(username, password):
             return cl.User(identifier=username, metadata={"provider": "greenrunner-password"})
         return None
+elif history.local_login(SETTINGS, chainlit_config.run.host):
+    @cl.header_auth_callback
+    async def local_login(headers: Headers) -> cl.User | None:
+        """The one local user of an app bound to 127.0.0.1 (no form); refused for a non-loopback Host header."""
+        if not history.is_loopback(headers.get("host", "")):
+            return None
+        return cl.User(identifier=history.LOCAL_USER, metadata={"provider": "greenrunner-local"})
+
+if SETTINGS.users() or history.local_login(SETTINGS, chainlit_config.run.host):
+    history.ensure_auth_secret(SETTINGS)        # before Chainlit checks it, right after loading this module
+
+    @cl.data_layer
+    def thread_history() -> BaseDataLayer:
+        """Chainlit's SQLAlchemy data layer on SQLite: the threads a logged-in user can reopen and resume."""
+        return history.data_layer(SETTINGS)
 
 
 @cl.on_chat_start
@@ -54,8 +74,8 @@ async def on_chat_start() -> None:
 @cl.on_chat_resume
 @flow.guarded
 async def on_chat_resume(thread: dict[str, Any]) -> None:
-    """A thread reopened from the history (needs a Chainlit data layer): same thread id, same conversation."""
-    await flow.resume_thread(str(thread.get("id") or flow.current_thread_id()))
+    """A thread reopened (page reload, history, server restart; needs the login + data layer): same conversation."""
+    await flow.continue_thread(str(thread.get("id") or flow.current_thread_id()), shown=thread)  # type: ignore[arg-type]
 
 
 @cl.on_message

@@ -60,34 +60,43 @@ async def send_settings_panel(pending: dict[str, Any] | None) -> None:
 
 
 async def open_web_chat() -> None:
-    """A browser chat starts: continue its conversation (the page reconnects after a server restart with its session
-    id, and gets a fresh thread id from Chainlit) or welcome the user."""
-    session = cl.context.session
-    conversations = runtime().conversations
-    thread_id, _ = await asyncio.to_thread(conversations.claim_thread, session.id, current_thread_id())
-    session.thread_id = thread_id
-    chat = conversations.session(thread_id)
-    pending = await asyncio.to_thread(chat.pending)
-    history = await asyncio.to_thread(chat.history)
-    _log.info("chat start: browser session %s, thread %s, %d messages", session.id, thread_id, len(history))
-    await send_settings_panel(pending)
+    """A browser chat starts: continue its conversation or welcome the user. After a server restart the page
+    reconnects with its thread id (Chainlit's client sends it once the thread had a message), so the thread's
+    checkpoint is found even without Chainlit's data layer."""
+    thread_id = current_thread_id()
+    history = await asyncio.to_thread(runtime().conversations.session(thread_id).history)
+    _log.info("chat start: browser session %s, thread %s, %d messages", cl.context.session.id, thread_id,
+              len(history))
     if history:
-        await say(f"Welcome back: this conversation ({len(history)} messages) continues where it was before the "
-                  "server restarted.")
-        if pending:
-            await send_staging(thread_id, pending)
-    else:
-        warmup = runtime().warmup
-        await say(welcome_text(warmup.done, warmup.step, warmup.error))
+        return await continue_thread(thread_id)
+    await send_settings_panel(None)
+    warmup = runtime().warmup
+    await say(welcome_text(warmup.done, warmup.step, warmup.error))
 
 
-async def resume_thread(thread_id: str) -> None:
-    """A thread reopened from Chainlit's history: this browser session shows it now."""
-    await asyncio.to_thread(runtime().conversations.bind_thread, cl.context.session.id, thread_id)
-    pending = await asyncio.to_thread(runtime().conversations.session(thread_id).pending)
+async def continue_thread(thread_id: str, shown: dict[str, Any] | None = None) -> None:
+    """An earlier conversation shows again (server restart, page reload, Chainlit's history): say so, restore the
+    settings panel and the staging question it waits on. ``shown`` is the thread ``on_chat_resume`` is about to show:
+    Chainlit replaces the page's messages with its steps after the handler returns (chainlit/socket.py
+    ``connection_successful``; Chainlit issue #2611), so these messages join its steps instead of being sent."""
+    chat = runtime().conversations.session(thread_id)
+    messages, pending = len(await asyncio.to_thread(chat.history)), await asyncio.to_thread(chat.pending)
     await send_settings_panel(pending)
-    if pending:
-        await send_staging(thread_id, pending)
+    greeting = cl.Message(content=f"Welcome back: this conversation ({messages} messages) continues where it left off.")
+    staging = await staging_message(thread_id, pending) if pending else None
+    if shown is None:
+        await greeting.send()
+        if staging is not None:
+            await staging.send()
+    else:
+        for message in (greeting, staging):
+            if message is not None:
+                message.created_at = utc_now()
+                shown.setdefault("steps", []).append(message.to_dict())
+                for action in message.actions:
+                    await action.send(for_id=message.id)
+    if staging is not None:
+        cl.user_session.set("staging_actions", staging.actions)
 
 
 def uploads_extras(thread_id: str) -> tuple[dict[str, Any], str]:
@@ -184,13 +193,18 @@ async def show(thread_id: str, out: Presentation) -> None:
 
 async def send_staging(thread_id: str, payload: dict[str, Any], lead: str = "") -> None:
     """The staging message (the paper's experiment-staging screen): proposal, reasons, trade-offs, Run / Adjust."""
+    message = await staging_message(thread_id, payload, lead)
+    await message.send()
+    cl.user_session.set("staging_actions", message.actions)
+
+
+async def staging_message(thread_id: str, payload: dict[str, Any], lead: str = "") -> cl.Message:
+    """The staging question with its buttons (not sent yet); a staged run also sets the settings panel to it."""
     if payload.get("type") != "staging":        # e.g. enabling a user metric: approve or cancel only
         actions = [cl.Action(name="staging_run", label="Approve", payload={"id": payload.get("tool_call_id")}),
                    cl.Action(name="staging_cancel", label="Cancel", payload={"id": payload.get("tool_call_id")})]
-        await cl.Message(content="\n\n".join(p for p in (lead, str(payload.get("message", ""))) if p),
-                         actions=actions).send()
-        cl.user_session.set("staging_actions", actions)
-        return
+        return cl.Message(content="\n\n".join(p for p in (lead, str(payload.get("message", ""))) if p),
+                          actions=actions)
     current, _ = parse_settings(cl.context.session.chat_settings or {})
     panel = ChatSettingsModel.from_staging(payload, current)
     await cl.ChatSettings(settings_widgets(panel)).send()
@@ -205,8 +219,7 @@ async def send_staging(thread_id: str, payload: dict[str, Any], lead: str = "") 
                cl.Action(name="staging_adjust", label="Adjust", icon="sliders-horizontal", payload=ref,
                          tooltip="Run it with the weights, strategy, budget and seed of the settings panel"),
                cl.Action(name="staging_cancel", label="Cancel", icon="x", payload=ref, tooltip="Do not run it")]
-    await cl.Message(content="\n\n".join(p for p in parts if p), actions=actions).send()
-    cl.user_session.set("staging_actions", actions)
+    return cl.Message(content="\n\n".join(p for p in parts if p), actions=actions)
 
 
 async def remove_staging_buttons(clicked: cl.Action | None = None) -> None:

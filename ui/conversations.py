@@ -1,17 +1,10 @@
 """The app's conversations: one LangGraph SQLite checkpointer for every thread (web chats keyed by Chainlit's thread
-id, Slack threads by theirs), the uploads of each thread, and which browser session continues which thread after a
-server restart (the page reconnects with its session id but Chainlit gives it a fresh thread id).
-
-Why a table and not Chainlit's data layer + ``on_chat_resume``: Chainlit resumes a thread only for a logged-in user
-with a data layer (``chainlit/socket.py`` ``resume_thread``), while the app runs without login by default on
-127.0.0.1; and its SQLAlchemy data layer needs a schema of its own. The table serves both cases; ``on_chat_resume``
-is wired too, for deployments with login and a data layer."""
+id, Slack threads by theirs) and the uploads of each thread. Which thread a browser shows is Chainlit's business: its
+client sends the thread id when it reconnects after a server restart, and its data layer with a login
+(``ui/web_history.py``) resumes a thread after a page reload or from the history sidebar (``on_chat_resume``)."""
 from __future__ import annotations
 
-import sqlite3
 import threading
-import time
-from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -29,7 +22,6 @@ class Conversations:
         self.settings = settings
         self._lock = threading.Lock()
         self._checkpointer: BaseCheckpointSaver | None = None
-        self._sessions: sqlite3.Connection | None = None
 
     @property
     def checkpointer(self) -> BaseCheckpointSaver:
@@ -64,31 +56,3 @@ class Conversations:
     def model_names(self, thread_id: str) -> list[str]:
         """Every model name the thread's registry knows (an upload must not reuse one)."""
         return workspace_for(self.context(thread_id)).registry.names()
-
-    # ---- browser session -> thread ---------------------------------------------------------------------------
-    def _db(self) -> sqlite3.Connection:
-        if self._sessions is None:
-            path = Path(self.settings.conversations_path()).with_name("web_sessions.sqlite")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._sessions = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._sessions.execute("CREATE TABLE IF NOT EXISTS web_session (session_id TEXT PRIMARY KEY, "
-                                   "thread_id TEXT NOT NULL, seen REAL NOT NULL)")
-        return self._sessions
-
-    def claim_thread(self, session_id: str, thread_id: str) -> tuple[str, bool]:
-        """The thread this browser session continues: the one it had before a server restart (and True, when the
-        client reconnected with another thread id), or ``thread_id`` recorded for it now (and False)."""
-        with self._lock:
-            db = self._db()
-            row = db.execute("SELECT thread_id FROM web_session WHERE session_id = ?", (session_id,)).fetchone()
-            if row is not None:
-                db.execute("UPDATE web_session SET seen = ? WHERE session_id = ?", (time.time(), session_id))
-                return str(row[0]), row[0] != thread_id
-            db.execute("INSERT INTO web_session VALUES (?, ?, ?)", (session_id, thread_id, time.time()))
-            return thread_id, False
-
-    def bind_thread(self, session_id: str, thread_id: str) -> None:
-        """Record that this browser session now shows ``thread_id`` (e.g. a thread resumed from the history)."""
-        with self._lock:
-            self._db().execute("INSERT OR REPLACE INTO web_session VALUES (?, ?, ?)",
-                               (session_id, thread_id, time.time()))

@@ -40,6 +40,8 @@ class AppSettings(EnvSettings):
     progress_interval: float = Field(0.4, ge=0, description="seconds between live progress updates in the web UI")
     auth_users: SecretStr | None = Field(None, description="'user:password,user2:password2' enables Chainlit's "
                                                            "password login (needs CHAINLIT_AUTH_SECRET)")
+    local_login: bool = Field(True, description="on a loopback address without auth_users, sign browsers in as one "
+                                                "local user (no form) so Chainlit keeps and resumes threads")
     slack_api_url: str | None = Field(None, description="Slack Web API base URL (GovSlack, a proxy, or a test "
                                                         "server); None = https://slack.com/api/")
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"),

@@ -1,7 +1,8 @@
 """The web app in a real browser: Playwright for Python drives Debian's Chromium against the app this test starts on
 a free 127.0.0.1 port. Use case -> staging (weights, reasons, Run / Adjust, settings panel) -> Run -> top 3, charts,
-savings -> "what if size matters more?" -> new ranking; bad input gets clear replies; a restarted server continues
-the conversation and Adjust runs with the settings panel. Screenshots go to docs/screenshots/ for the README."""
+savings -> "what if size matters more?" -> new ranking; bad input gets clear replies; a restarted server and a page
+reload continue the conversation and Adjust runs with the settings panel. Screenshots go to docs/screenshots/ for
+the README."""
 from __future__ import annotations
 
 import io
@@ -177,6 +178,10 @@ def test_a_restarted_server_continues_the_conversation_and_adjust_uses_the_panel
     server.stop()
     server.start()                                  # same port, same conversations file
     page.get_by_text(re.compile(r"^Welcome back")).last.wait_for(timeout=120_000)
+    page.reload()                                   # a reload resumes the thread too (Chainlit's data layer)
+    page.wait_for_selector("#chat-input")
+    page.get_by_text(re.compile(r"^Welcome back")).last.wait_for(timeout=60_000)
+    expect(page.get_by_text("Savings against brute force").last).to_be_visible()    # the earlier turns are shown
     _send(page, "why this model?")                 # answered from the run stored before the restart
     # the first turn after a restart rebuilds the graph and reads the checkpoint: allow for a loaded machine
     expect(page.get_by_text(re.compile(r"ranks first with reward")).last).to_be_visible(timeout=60_000)

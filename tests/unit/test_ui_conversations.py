@@ -1,5 +1,6 @@
-"""The app's conversation store: a browser session keeps its thread across a server restart, each thread's uploaded
-checkpoints reach the agent's model registry, and conversations persist in the SQLite file."""
+"""The app's conversation store: each thread's uploaded checkpoints reach the agent's model registry, and
+conversations persist in the SQLite file (a restarted server continues them; tests/unit/test_ui_web_history.py and
+the browser test cover which thread a page shows)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,17 +18,6 @@ def _store(tmp_path) -> Conversations:
     """The session's cache (the demo zoo is built once per test session), everything else in tmp_path."""
     return Conversations(AppSettings(conversations_db=tmp_path / "db" / "c.sqlite", uploads_dir=tmp_path / "uploads",
                                      include_torchvision=False, llm="offline"))
-
-
-def test_a_browser_session_keeps_its_thread_after_a_restart(tmp_path):
-    first = _store(tmp_path)
-    assert first.claim_thread("session-1", "thread-a") == ("thread-a", False)
-    assert first.claim_thread("session-1", "thread-a") == ("thread-a", False)    # same process: nothing to restore
-    again = _store(tmp_path)                                                    # the server restarted
-    assert again.claim_thread("session-1", "thread-new") == ("thread-a", True)
-    assert again.claim_thread("session-2", "thread-b") == ("thread-b", False)
-    again.bind_thread("session-2", "thread-resumed")
-    assert again.claim_thread("session-2", "thread-x") == ("thread-resumed", True)
 
 
 def test_uploaded_checkpoints_reach_the_registry_and_conversations_persist(tmp_path):
