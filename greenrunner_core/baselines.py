@@ -11,6 +11,7 @@ from greenrunner_core.environment import Environment, ModelFailedError
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.execution import environment_executor
 from greenrunner_core.experiment import assemble_result, reward_model_for
+from greenrunner_core.notes import NoPublishedAccuracy, RunNote
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies.base import BanditState, Pull
@@ -57,11 +58,11 @@ def run_benchmark_card(env: Environment, weights: Weights, *, batch_size: int = 
     cards = env.cards
     reward_model = reward_model_for(cards, weights)
     with_bench = [i for i, c in enumerate(cards) if c.benchmark_accuracy is not None]
-    notes = []
+    notes: list[RunNote] = []
     if not with_bench:
         raise GreenRunnerError("no candidate publishes a benchmark accuracy, so the benchmark-card baseline cannot pick")
     if len(with_bench) < len(cards):
-        notes.append(f"{len(cards) - len(with_bench)} models have no published accuracy and were not considered")
+        notes.append(NoPublishedAccuracy(len(cards) - len(with_bench)))
     card_reward = reward_model.reward(np.array([cards[i].benchmark_accuracy for i in with_bench]),
                                       np.array(with_bench))
     order = [with_bench[k] for k in np.argsort(-card_reward, kind="stable")]

@@ -13,6 +13,7 @@ import numpy as np
 from greenrunner_core.energy import combine_kinds
 from greenrunner_core.energy_ledger import EnergyLedger
 from greenrunner_core.environment import Accounting
+from greenrunner_core.notes import BruteForceExtrapolated, CachedEnergyExtrapolated, RunNote
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import Cost
 
@@ -40,7 +41,7 @@ def _energy_rates(cards: Sequence[ModelCard], per_model: Mapping[str, Cost]) -> 
     return rates, float(np.median(per_mac)) if per_mac else 0.0
 
 
-def fill_unrecorded_energy(cards: Sequence[ModelCard], per_model: Mapping[str, Cost], total: Cost) -> list[str]:
+def fill_unrecorded_energy(cards: Sequence[ModelCard], per_model: Mapping[str, Cost], total: Cost) -> list[RunNote]:
     """Calls answered from cache rows written before energy was recorded: extrapolate their energy (in place)."""
     rates, per_mac = _energy_rates(cards, per_model)
     by_name = {c.name: c for c in cards}
@@ -58,14 +59,14 @@ def fill_unrecorded_energy(cards: Sequence[ModelCard], per_model: Mapping[str, C
     if not filled:
         return []
     total.joules = sum(c.joules for c in per_model.values())
-    return [(f"energy of {filled:,} cached calls recorded before energy was kept is extrapolated from the measured "
-             "per-call energy")]
+    return [CachedEnergyExtrapolated(filled)]
 
 
-def brute_force_cost(cards: Sequence[ModelCard], n_images: int, per_model: Mapping[str, Cost]) -> tuple[Cost, list[str]]:
+def brute_force_cost(cards: Sequence[ModelCard], n_images: int,
+                     per_model: Mapping[str, Cost]) -> tuple[Cost, list[RunNote]]:
     """Brute force = every model on every image. Seconds are extrapolated from measured per-call seconds;
     models never evaluated get seconds-per-MAC of the measured ones."""
-    notes: list[str] = []
+    notes: list[RunNote] = []
     rates = {n: c.compute_seconds / c.calls for n, c in per_model.items() if c.calls and c.compute_seconds > 0}
     sec_per_mac = [rates[c.name] / c.macs for c in cards if c.name in rates]
     fallback = float(np.median(sec_per_mac)) if sec_per_mac else 0.0
@@ -74,15 +75,13 @@ def brute_force_cost(cards: Sequence[ModelCard], n_images: int, per_model: Mappi
         rate = rates.get(c.name, fallback * c.macs)
         seconds += rate * n_images
     if len(rates) < len(cards):
-        notes.append(f"brute-force seconds extrapolated from measured per-call time ({len(rates)} of {len(cards)} "
-                     "models measured; the rest scaled by MACs)")
+        notes.append(BruteForceExtrapolated("seconds", len(rates), len(cards)))
     total_calls = len(cards) * n_images
     energy_rates, per_mac = _energy_rates(cards, per_model)
     joules = sum(energy_rates.get(c.name, per_mac * c.macs) * n_images for c in cards)
     kinds = combine_kinds(c.energy_kind for c in per_model.values())
     if energy_rates and len(energy_rates) < len(cards):
-        notes.append(f"brute-force energy extrapolated from measured per-call energy ({len(energy_rates)} of "
-                     f"{len(cards)} models measured; the rest scaled by MACs)")
+        notes.append(BruteForceExtrapolated("energy", len(energy_rates), len(cards)))
     return Cost(calls=total_calls, new_evaluations=total_calls, macs=int(sum(c.macs for c in cards) * n_images),
                 compute_seconds=seconds, seconds=seconds, joules=joules, energy_calls=total_calls if joules else 0,
                 spent_joules=joules, energy_kind=kinds), notes

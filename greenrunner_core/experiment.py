@@ -19,6 +19,7 @@ from greenrunner_core.energy_ledger import WORLD_AVERAGE, EnergyLedger
 from greenrunner_core.environment import Environment
 from greenrunner_core.estimates import Z_95, accuracy_interval
 from greenrunner_core.execution import environment_executor
+from greenrunner_core.notes import EnergyEstimated, ModelLeftOut, RunInterrupted, RunNote
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult, RankedModel
 from greenrunner_core.reward import RewardModel, Weights
@@ -69,7 +70,7 @@ def build_ranking(cards: Sequence[ModelCard], order: Sequence[int], pulls: np.nd
 
 def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, budget: int, env: Environment, dataset: str,
             state_like: BanditState, ranking_order: Sequence[int], interrupted: bool, stop_reason: str,
-            wall: float, use_case: str, extra_notes: Sequence[str] = ()) -> ExperimentResult:
+            wall: float, use_case: str, extra_notes: Sequence[RunNote] = ()) -> ExperimentResult:
     cards = env.cards
     ranking = build_ranking(cards, ranking_order, state_like.pulls, state_like.successes, state_like.n_images,
                             state_like.reward_model, state_like.excluded, estimates=state_like.estimates)
@@ -78,13 +79,13 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
     energy_notes = fill_unrecorded_energy(cards, per_model, spent) if ledger is not None else []
     brute, notes = brute_force_cost(cards, len(env.image_ids), per_model)
     excluded = {cards[i].name: reason for i, reason in state_like.excluded.items()}
-    all_notes = list(extra_notes) + notes + energy_notes + [f"{n} excluded: {r}" for n, r in excluded.items()]
+    all_notes = [*extra_notes, *notes, *energy_notes, *(ModelLeftOut(n, "failed", r) for n, r in excluded.items())]
     energy_kind = spent.energy_kind if ledger is not None else ""
     carbon = ledger.carbon if ledger is not None else WORLD_AVERAGE
     if ledger is not None and is_estimated(energy_kind):
-        all_notes.append(f"energy is {energy_kind or 'estimated'}: {ledger.detail or 'nothing could be measured'}")
+        all_notes.append(EnergyEstimated(energy_kind, ledger.detail))
     if interrupted:
-        all_notes.append(stop_reason)
+        all_notes.append(RunInterrupted(stop_reason))
     return ExperimentResult(
         strategy=strategy, params=params, weights=dict(weights.values), budget=budget, n_models=len(cards),
         n_images=len(env.image_ids), dataset=dataset, ranking=ranking, spent=spent, brute_force=brute,

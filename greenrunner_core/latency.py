@@ -22,9 +22,9 @@ import torch
 from torch import nn
 
 from greenrunner_core.energy import EnergyMeter
-from greenrunner_core.energy_ledger import fmt_joules
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.json_store import JsonEntries
+from greenrunner_core.notes import BusyWhileTiming, LatencyMeasured, RunNote
 from greenrunner_core.registry.card import ModelCard
 
 __all__ = ["LatencyCache", "LatencyStats", "cpu_model", "hardware_fingerprint", "latency_notes", "measure_latency"]
@@ -189,20 +189,15 @@ class LatencyCache:
         return len(self._store)
 
 
-def latency_notes(stats: dict[str, LatencyStats]) -> list[str]:
+def latency_notes(stats: dict[str, LatencyStats]) -> list[RunNote]:
     """What a run's notes say about its latency figures: where and how they were measured, and what it cost."""
     if not stats:
         return []
     one = next(iter(stats.values()))
     metered = [s.joules for s in stats.values() if s.joules is not None]
-    cost = f", measuring took {fmt_joules(sum(metered))} ({one.energy_kind}) once" if metered else ""
-    repeats = min(s.repeats for s in stats.values())
-    notes = [(f"latency measured on {one.hardware} (median of {repeats}+ timed runs after "
-              f"warm-up, cached per model and machine{cost})")]
-    busy = sorted(n for n, s in stats.items() if s.busy)
+    notes: list[RunNote] = [LatencyMeasured(one.hardware, min(s.repeats for s in stats.values()),
+                                            sum(metered) if metered else None, one.energy_kind)]
+    busy = tuple(sorted(n for n, s in stats.items() if s.busy))
     if busy:
-        worst = max(s.load_avg or 0.0 for s in stats.values())
-        notes.append(f"the machine was busy (load average up to {worst:.1f}) while timing "
-                     f"{len(busy)} model(s), e.g. {', '.join(busy[:3])}: their latency is inflated; "
-                     "clear the latency cache (latency.json) and time them on an idle machine")
+        notes.append(BusyWhileTiming(max(s.load_avg or 0.0 for s in stats.values()), busy))
     return notes

@@ -3,7 +3,8 @@
 One shape per thing: tools, the agent's state and the front doors pass these objects on as they are. They are
 serialised once, at the persistence edge: ``to_dict``/``to_json`` for the JSON report, ``from_dict`` to read one
 back (and LangGraph's checkpointer, which stores dataclasses by their fields; see ``agent/graph.py``). Energy
-figures carry their kind ("measured (RAPL)" / "estimated (time x W)"); words about them live in ``ui/``.
+figures carry their kind ("measured (RAPL)" / "estimated (time x W)"); notes are typed records
+(``greenrunner_core/notes.py``); words about them live in ``tools/notes_text.py`` and ``ui/``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from greenrunner_core.constraints import Removal
 from greenrunner_core.energy import is_estimated
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, grams_co2
+from greenrunner_core.notes import RunNote, note_from, note_to_dict
 
 
 @dataclass
@@ -84,7 +86,7 @@ class ExperimentResult:
     per_model: dict[str, Cost]
     observations: dict[str, tuple[int, int]]   # name -> (images evaluated, correct)
     excluded: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[RunNote] = field(default_factory=list)   # typed records; legacy strings read back as TextNote
     interrupted: bool = False
     stop_reason: str = ""
     wall_seconds: float = 0.0
@@ -106,6 +108,7 @@ class ExperimentResult:
         # a checkpointer stores tuples as lists: keep one shape
         self.observations = {k: (int(v[0]), int(v[1])) for k, v in self.observations.items()}
         self.removed_by_constraints = {k: Removal.revive(k, v) for k, v in self.removed_by_constraints.items()}
+        self.notes = [note_from(n) for n in self.notes]
 
     @property
     def top3(self) -> list[RankedModel]:
@@ -155,6 +158,7 @@ class ExperimentResult:
         data["top3"] = [r.name for r in self.top3]
         data["savings"] = asdict(self.savings)
         data["observations"] = {k: list(v) for k, v in self.observations.items()}
+        data["notes"] = [note_to_dict(n) for n in self.notes]
         data["energy"] = self.energy_summary()
         return data
 

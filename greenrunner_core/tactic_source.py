@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from greenrunner_core.errors import GreenRunnerError, WeightsUnavailableError
+from greenrunner_core.notes import TacticSkipped
 from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.tactics import (
@@ -39,8 +40,8 @@ class TacticSource:
     bases: tuple[tuple[ModelSource, ModelCard], ...]
     tactics: tuple[str, ...]
     name: str = "tactics"
-    notes: list[str] = field(default_factory=list, init=False)                 # every skip, with its reason
-    skipped: dict[str, str] = field(default_factory=dict, init=False)          # variant or tactic -> reason
+    notes: list[TacticSkipped] = field(default_factory=list, init=False)        # every skip, with its reason
+    skipped: dict[str, TacticSkipped] = field(default_factory=dict, init=False)  # variant or tactic -> the skip
     info: dict[str, dict[str, str]] = field(default_factory=dict, init=False)   # variant -> base/tactic/note
     _cards: list[ModelCard] | None = field(default=None, init=False, repr=False)
     _base_of: dict[str, tuple[ModelSource, ModelCard, str]] = field(default_factory=dict, init=False, repr=False)
@@ -74,8 +75,8 @@ class TacticSource:
         for tactic in self.tactics:
             reason = unavailable_reason(tactic)
             if reason:
-                self.notes.append(reason)
-                self.skipped[tactic] = reason
+                self.skipped[tactic] = TacticSkipped(tactic, reason)
+                self.notes.append(self.skipped[tactic])
             else:
                 offered.append(tactic)
         cards: list[ModelCard] = []
@@ -92,8 +93,8 @@ class TacticSource:
                     card, note = None, _reason(exc)
                 if card is None:
                     name = variant_name(base.name, tactic)
-                    self.notes.append(f"{name} skipped: {note}")
-                    self.skipped[name] = f"{name} skipped: {note}"
+                    self.skipped[name] = TacticSkipped(tactic, note, variant=name)
+                    self.notes.append(self.skipped[name])
                     continue
                 cards.append(card)
                 self._base_of[card.name] = (source, base, tactic)
@@ -149,7 +150,7 @@ def variants_beside_bases(cards: Sequence[ModelCard], info: dict[str, dict[str, 
 
 
 def add_variants(registry: Registry, cards: Sequence[ModelCard], wanted: Sequence[str],
-                 info: dict[str, dict[str, str]], skips: dict[str, str]) -> list[ModelCard]:
+                 info: dict[str, dict[str, str]], skips: dict[str, TacticSkipped]) -> list[ModelCard]:
     """``cards`` with their variants under ``wanted`` tactics, each beside its base. New variants are built once and
     registered (``info``: variant -> base/tactic/note, ``skips``: what could not be built and why, both updated)."""
     bases = [c for c in cards if c.name not in info]
@@ -172,10 +173,11 @@ def add_variants(registry: Registry, cards: Sequence[ModelCard], wanted: Sequenc
     return variants_beside_bases(list(cards) + [v for v in variants if v not in cards], info)
 
 
-def skip_notes(cards: Sequence[ModelCard], wanted: Sequence[str], skips: dict[str, str]) -> list[str]:
+def skip_notes(cards: Sequence[ModelCard], wanted: Sequence[str],
+               skips: dict[str, TacticSkipped]) -> list[TacticSkipped]:
     """Why a wanted tactic, or a variant of one of ``cards``, was not offered."""
     names = {c.name for c in cards}
     notes = [skips[t] for t in wanted if t in skips]
-    notes += [reason for name, reason in skips.items()
+    notes += [skip for name, skip in skips.items()
               if "+" in name and name.split("+", 1)[0] in names]
     return notes

@@ -112,19 +112,18 @@ def compile_support() -> str | None:
 
 def _cuda_reason(tactic: Tactic) -> str | None:
     if tactic.device == "cuda" and not torch.cuda.is_available():
-        return (f"{tactic.name} skipped: no CUDA GPU on this machine (half-precision variants are offered on GPUs "
-                "only: on CPUs they are usually slower)")
+        return ("no CUDA GPU on this machine (half-precision variants are offered on GPUs only: on CPUs they are "
+                "usually slower)")
     return None
 
 
 def unavailable_reason(tactic: str) -> str | None:
-    """Why this tactic cannot be offered on this machine at all (None when it can)."""
+    """Why this tactic cannot be offered on this machine at all (None when it can); a reason, not a sentence."""
     t = TACTICS[tactic]
     if tactic == "quantize":
-        return None if quantized_engine() else "quantize skipped: torch has no quantized CPU engine on this machine"
+        return None if quantized_engine() else "torch has no quantized CPU engine on this machine"
     if tactic == "compile":
-        reason = compile_support()
-        return f"compile skipped: {reason}" if reason else None
+        return compile_support()
     return _cuda_reason(t)
 
 
@@ -246,6 +245,6 @@ def apply_tactic(tactic: str, model: nn.Module, card: ModelCard) -> nn.Module:
     if tactic in ("fp16", "bf16"):
         reason = _cuda_reason(TACTICS[tactic])
         if reason:
-            raise GreenRunnerError(reason)
+            raise GreenRunnerError(f"{tactic} skipped: {reason}")
         return _Cast(model, "cuda", torch.float16 if tactic == "fp16" else torch.bfloat16)
     raise GreenRunnerError(f"unknown tactic {tactic!r}")

@@ -16,6 +16,7 @@ from greenrunner_core.baselines import run_benchmark_card, run_brute_force
 from greenrunner_core.cancel import CancelToken
 from greenrunner_core.constraints import Constraints, Removal, split_cards
 from greenrunner_core.data import TargetDataset, load_target
+from greenrunner_core.dataset_scan import ISSUE_KINDS, ValidationReport
 from greenrunner_core.energy import EnergyMeter, default_meter
 from greenrunner_core.energy_ledger import CarbonIntensity
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, NoUsableCandidateError
@@ -23,6 +24,7 @@ from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.execution import ExecutionSettings, PullBackend, make_backend
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.latency import LatencyCache, LatencyStats, latency_notes
+from greenrunner_core.notes import DatasetIssues, ModelLeftOut, RunNote, TacticSkipped
 from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.paths import cache_dir as default_cache_dir
 from greenrunner_core.pull import PullWorker
@@ -75,7 +77,7 @@ class Workspace:
     _worker: PullWorker | None = field(default=None, init=False, repr=False)
     _backend: PullBackend | None = field(default=None, init=False, repr=False)
     variant_info: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False)
-    tactic_skips: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    tactic_skips: dict[str, TacticSkipped] = field(default_factory=dict, init=False, repr=False)
     latency_stats: dict[str, LatencyStats] = field(default_factory=dict, init=False, repr=False)
     latency_failures: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     hub_skips: dict[str, str] = field(default_factory=dict, init=False, repr=False)   # hub model -> why unusable
@@ -203,7 +205,7 @@ class Workspace:
         wanted = parse_tactics(tactics if tactics is not None else self.tactics)
         return add_variants(self.registry, cards, wanted, self.variant_info, self.tactic_skips)
 
-    def tactic_notes(self, cards: Sequence[ModelCard], tactics: Sequence[str] | None = None) -> list[str]:
+    def tactic_notes(self, cards: Sequence[ModelCard], tactics: Sequence[str] | None = None) -> list[TacticSkipped]:
         return skip_notes(cards, parse_tactics(tactics if tactics is not None else self.tactics), self.tactic_skips)
 
     # -- latency -------------------------------------------------------------------------------------------------
@@ -255,25 +257,26 @@ class Workspace:
         eval_batch = max(batch_size, DEFAULT_EVAL_BATCH)
         latency_weight = weights.get("latency")
         cards = self.candidates(models, data, batch_size=eval_batch)
-        extra_notes = [f"{n} skipped: {why}" for n, why in self.hub_skips.items()] + self.tactic_notes(cards)
+        extra_notes: list[RunNote] = [ModelLeftOut(n, "hub", why) for n, why in self.hub_skips.items()]
+        extra_notes += self.tactic_notes(cards)
         constraints = constraints or Constraints()
         cards, removed = self.constrained(cards, constraints, eval_batch)
         untimed = [c.name for c in cards if "latency" not in c.known_metrics()]
         if latency_weight > 0 and untimed:
             if not self.measure_latency:
                 raise InvalidWeightsError(LATENCY_HINT.format(w=latency_weight))
-            extra_notes += [f"{n} left out: its latency could not be measured ({self.latency_failures.get(n, 'unknown')})"
+            extra_notes += [ModelLeftOut(n, "latency_needed", self.latency_failures.get(n, "unknown"))
                             for n in untimed]
             cards = [c for c in cards if c.name not in untimed]
             if len(cards) < 2:
                 raise GreenRunnerError("latency could be measured for fewer than 2 candidates: "
                                        + "; ".join(f"{n}: {self.latency_failures.get(n, '?')}" for n in untimed))
         elif self.measure_latency:
-            extra_notes += [f"latency of {n} not measured: {self.latency_failures[n]}" for n in untimed
+            extra_notes += [ModelLeftOut(n, "latency", self.latency_failures[n]) for n in untimed
                             if n in self.latency_failures]
         target = self.target(data, label_map)
         cards, refused = fit_to_dataset(cards, target)
-        extra_notes += [f"{n} refused for this dataset: {why}" for n, why in refused.items()]
+        extra_notes += [ModelLeftOut(n, "labels", why) for n, why in refused.items()]
         if len(cards) < 2:
             raise GreenRunnerError("fewer than 2 candidates have labels that fit this dataset: "
                                    + "; ".join(f"{n}: {why}" for n, why in refused.items()))
@@ -291,7 +294,7 @@ class Workspace:
                                     progress=progress, cancel=cancel)
         if cards and all(c.name in result.excluded for c in cards) and not result.interrupted:
             raise NoUsableCandidateError(result.excluded)
-        result.notes[:0] = [f"dataset: {dataset.report.headline()}"] if dataset.report.issues else []
+        result.notes[:0] = [dataset_note(dataset.report)] if dataset.report.issues else []
         self._annotate(result, cards)
         result.notes.extend(extra_notes)
         result.constraints = constraints.to_dict()
@@ -336,3 +339,10 @@ def dataset_name(data: str | Path | None) -> str:
     """The target a result records: ``DEMO_DATASET`` for the demo, else the path as given (worded for the user by
     ``tools/dataset_text.dataset_label``)."""
     return DEMO_DATASET if data in (None, "", DEMO_DATASET) else str(data)
+
+
+def dataset_note(report: ValidationReport) -> DatasetIssues:
+    """What the run's notes keep of the target's validation report: its counts, with skipped files by kind."""
+    counts = sorted(report.counts().items(), key=lambda kv: ISSUE_KINDS.index(kv[0]))
+    return DatasetIssues(str(report.source), report.usable, len(report.classes), report.total_files, tuple(counts))
+

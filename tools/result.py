@@ -14,6 +14,7 @@ from typing import Any
 
 from greenrunner_core.constraints import Removal, Violation
 from greenrunner_core.metrics_protocol import MetricRun
+from greenrunner_core.notes import NOTE_KINDS
 from greenrunner_core.result import Cost, ExperimentResult, RankedModel, Rerank
 
 
@@ -95,5 +96,7 @@ class BaselinesArtifact:
     bandit_rank_in_brute_force: int | None = None
 
 
-CHECKPOINTED_TYPES: tuple[type, ...] = (RunRecord, ExperimentResult, RankedModel, Cost, MetricRun, Removal, Violation)
-"""Types the graph state holds (``last_run`` and its parts): the checkpointer is told to revive exactly these."""
+CHECKPOINTED_TYPES: tuple[type, ...] = (RunRecord, ExperimentResult, RankedModel, Cost, MetricRun, Removal, Violation,
+                                         *NOTE_KINDS.values())
+"""Types the graph state holds (``last_run`` and its parts, its typed notes among them): the checkpointer is told to
+revive exactly these."""

@@ -23,6 +23,7 @@ from tools import constraints as limits
 from tools import text
 from tools.dataset_text import dataset_label
 from tools.formatting import fmt_acc, fmt_macs, fmt_seconds, fmt_weights, markdown_table
+from tools.notes_text import notes_lines
 from tools.result import BaselinesArtifact, BruteForceBaseline, RerankArtifact, RunRecord, ToolResult
 from tools.schemas import CompareBaselinesArgs, RerankArgs, RunBanditArgs
 from tools.settings import ToolSettings, metrics_folder
@@ -121,8 +122,7 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
     lines += [f"**{note}**" for note in [text.excluded_models_line(result)] if note]
     lines += ["", text.top3_table(result.top3), "", "**Against brute force**"]
     lines += ["- " + s for s in text.savings_lines(result)]
-    if result.notes:
-        lines += ["", "**Notes**"] + ["- " + n for n in result.notes]
+    lines += ["", *notes_lines(result.notes)] if result.notes else []
     if metric_lines:
         lines += ["", "**User metrics (not in the reward)**"] + metric_lines
     record = RunRecord(result=result, args=run_args, excluded_weights=excluded, user_metrics=metric_runs)

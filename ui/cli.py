@@ -23,6 +23,7 @@ from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, DEMO_DATASET, Wo
 from tools.catalog import filter_cards
 from tools.constraints import removal_text
 from tools.dataset_text import dataset_summary, error_text
+from tools.notes_text import words
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
 from ui.present.html import html_report
@@ -121,7 +122,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     if any(c.source == "timm" for c in shown):
         from greenrunner_core.registry.timm_source import catalog_about
         print(f"timm figures: {catalog_about().split(' (see ')[0]}.")
-    for note in ws.registry.notes:
+    for note in words(ws.registry.notes):
         print(f"note: {note}")
     return 0
 

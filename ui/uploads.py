@@ -24,8 +24,10 @@ from greenrunner_core.registry.checkpoint_files import (
     read_state_dict,
 )
 from greenrunner_core.registry.local import MANIFEST_KEYS, LocalCheckpointSource
+from greenrunner_core.registry.source_notes import ItemSkipped, NameTaken
 from greenrunner_core.zip_extract import ZipLimits
 from tools.dataset_text import dataset_summary, error_text
+from tools.notes_text import words
 
 Kind = Literal["dataset", "checkpoint", "manifest", "label_map", "unsupported"]
 LABEL_MAP_FILE = "label_map.json"           # the user's label map edits (uploaded JSON and chat edits, merged)
@@ -274,7 +276,7 @@ class ConversationUploads:
             source = LocalCheckpointSource(work)
             cards = source.cards()
             if not cards:
-                why = "; ".join(_short(n) for n in source.notes) or "no model could be read from it"
+                why = "; ".join(_short(n) for n in words(source.notes)) or "no model could be read from it"
                 hint = ""
                 if "state_dict" in why and "architecture" in why:
                     hint = (f"\n\nUpload a `{MANIFEST_FILE}` naming its architecture first, e.g. "
@@ -295,7 +297,7 @@ class ConversationUploads:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         self._save_state(models=self._state().get("models", {}) | {digest: card.name})
-        notes = [n for n in source.notes if not n.startswith("skipped")]
+        notes = words(n for n in source.notes if not isinstance(n, (ItemSkipped, NameTaken)))
         lines = [(f"**{shown}**: model `{card.name}` added ({card.family}, {card.params:,} parameters, "
                  f"{card.size_mb:.3g} MB, {card.macs:,} MACs per image at input {card.preprocess.input_size}, "
                  f"{len(card.class_labels)} classes). Loaded without running any pickled code.")]

@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from greenrunner_core.errors import GreenRunnerError, UnknownModelError
+from greenrunner_core.notes import SourceNote
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.registry.names import NameRegistry
 
@@ -35,7 +36,7 @@ class Registry:
         self._cards: NameRegistry[ModelCard] = NameRegistry("model")
         self._source_of: dict[str, ModelSource] = {}
         self._measured: dict[str, dict[str, float]] = {}
-        self.notes: list[str] = []
+        self.notes: list[SourceNote] = []   # what the sources noted while listing (typed; worded in tools/)
         for source in sources:
             self.add_source(source)
 

@@ -20,9 +20,11 @@ from torch import nn
 
 from greenrunner_core.complexity import ComplexityCache
 from greenrunner_core.errors import GreenRunnerError, UnknownModelError
+from greenrunner_core.notes import SourceNote
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.registry.hub_cache import hub_cache_dir, hub_offline, unavailable
 from greenrunner_core.registry.label_sets import IMAGENET_1K, labels_from_id2label
+from greenrunner_core.registry.source_notes import ItemSkipped
 
 PREFIX = "hf:"
 _PIL_RESAMPLE = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
@@ -86,7 +88,7 @@ class HFSource:
     cache_dir: str | Path | None = None
     complexity_cache: str | Path | None = None
     allow_download: bool = True
-    notes: list[str] = field(default_factory=list, init=False)
+    notes: list[SourceNote] = field(default_factory=list, init=False)
     skipped: dict[str, str] = field(default_factory=dict, init=False)
     _cards: dict[str, ModelCard] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -99,7 +101,7 @@ class HFSource:
                     card = self.card_for(repo, cache)
                 except GreenRunnerError as exc:
                     self.skipped[PREFIX + repo] = str(exc)
-                    self.notes.append(f"skipped {PREFIX}{repo}: {exc}")
+                    self.notes.append(ItemSkipped(self.name, PREFIX + repo, str(exc)))
                     continue
                 self._cards[card.name] = card
         return list(self._cards.values())

@@ -16,6 +16,7 @@ from torch import nn
 
 from greenrunner_core.complexity import ComplexityCache, count_params
 from greenrunner_core.errors import GreenRunnerError, UnknownModelError, WeightsUnavailableError
+from greenrunner_core.notes import SourceNote
 from greenrunner_core.registry.arch_match import recognise_arch
 from greenrunner_core.registry.archs import arch_names, get_arch
 from greenrunner_core.registry.card import ModelCard, Preprocess
@@ -26,6 +27,17 @@ from greenrunner_core.registry.checkpoint_files import (
     load_checkpoint_module,
     read_state_dict,
     sha256_file,
+)
+from greenrunner_core.registry.source_notes import (
+    ArchOnlyForDefaults,
+    ArchRecognised,
+    AssumedLabels,
+    AssumedPreprocess,
+    ItemSkipped,
+    ManifestFileMissing,
+    ManifestIgnored,
+    NameTaken,
+    UnknownManifestKeys,
 )
 
 __all__ = ["MANIFEST_KEYS", "LocalCheckpointSource"]
@@ -60,7 +72,7 @@ class LocalCheckpointSource:
     manifest: Mapping[str, Mapping[str, Any]] | None = None
     name: str = "local"
     complexity_cache: str | Path | None = None
-    notes: list[str] = field(default_factory=list, init=False)
+    notes: list[SourceNote] = field(default_factory=list, init=False)
     recognised: dict[str, str] = field(default_factory=dict, init=False)   # file name -> architecture found by shape
     skipped: dict[str, str] = field(default_factory=dict, init=False)   # file name -> why it is not a model
     _cards: list[ModelCard] | None = field(default=None, init=False, repr=False, compare=False)
@@ -104,7 +116,7 @@ class LocalCheckpointSource:
                     raise TypeError("top level must be an object {file name: {...}}")
                 merged.update({str(k): dict(v) for k, v in data.items()})
             except (OSError, ValueError, TypeError) as exc:
-                self.notes.append(f"ignored {manifest_path}: {exc}")
+                self.notes.append(ManifestIgnored(str(manifest_path), str(exc)))
         for file_name, entry in (self.manifest or {}).items():
             merged[str(file_name)] = dict(entry)
         return merged
@@ -117,25 +129,23 @@ class LocalCheckpointSource:
         files = sorted(p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")
                        and (p.suffix.lower() in CHECKPOINT_SUFFIXES or p.name in manifest))
         for missing in sorted(set(manifest) - {p.name for p in files}):
-            self.notes.append(f"{MANIFEST_FILE} names {missing!r}, which is not a file in {self.folder}")
+            self.notes.append(ManifestFileMissing(missing, str(self.folder)))
         cache = ComplexityCache(self.complexity_cache)
         cards: list[ModelCard] = []
         for path in files:
             meta = manifest.get(path.name, {})
             unknown = sorted(set(meta) - MANIFEST_KEYS)
             if unknown:
-                self.notes.append(f"{path.name}: ignored unknown manifest keys {unknown} "
-                                  f"(known: {sorted(MANIFEST_KEYS)})")
+                self.notes.append(UnknownManifestKeys(path.name, tuple(unknown), tuple(sorted(MANIFEST_KEYS))))
             try:
                 kind = checkpoint_kind(path)
                 card = self._card(path, kind, meta, cache)
             except Exception as exc:  # noqa: BLE001 - one bad file must not hide the others
-                self.notes.append(f"skipped {path.name}: {exc}")
+                self.notes.append(ItemSkipped(self.name, path.name, str(exc)))
                 self.skipped[path.name] = str(exc)
                 continue
             if card.name in self._entries:
-                self.notes.append(f"skipped {path.name}: model name {card.name!r} is already used by "
-                                  f"{self._entries[card.name].path.name}; give it another \"name\"")
+                self.notes.append(NameTaken(path.name, card.name, self._entries[card.name].path.name))
                 continue
             arch = (meta.get("arch") or self.recognised.get(path.name)) if kind == "state_dict" else None
             self._entries[card.name] = _Entry(path, kind, arch)
@@ -148,7 +158,7 @@ class LocalCheckpointSource:
             arch = self._recognised(path)
             meta = {**meta, "arch": arch}
         if kind != "state_dict" and arch:
-            self.notes.append(f"{path.name}: is {kind}, so its \"arch\" {arch!r} is only used for defaults")
+            self.notes.append(ArchOnlyForDefaults(path.name, kind, str(arch)))
         spec = get_arch(arch) if arch else None
         weights_id = sha256_file(path)
         model = load_checkpoint_module(path, kind, arch if kind == "state_dict" else None)
@@ -157,15 +167,15 @@ class LocalCheckpointSource:
                                                        resize=256)
         preprocess = _preprocess_from(meta, base)
         if spec is None and not {"input_size", "mean", "std"} <= set(meta):
-            self.notes.append(f"{path.name}: no input_size/mean/std in {MANIFEST_FILE}; assuming "
-                              f"ImageNet-style {preprocess.input_size}, mean {preprocess.mean}, std {preprocess.std}")
+            self.notes.append(AssumedPreprocess(path.name, tuple(preprocess.input_size), tuple(preprocess.mean),
+                                                tuple(preprocess.std)))
         if "class_labels" in meta:
             labels = tuple(str(c) for c in meta["class_labels"])
         elif spec is not None:
             labels = spec.class_labels
         else:
             labels = tuple(f"class_{i}" for i in range(_num_outputs(model, preprocess.input_size)))
-            self.notes.append(f"{path.name}: no class_labels in {MANIFEST_FILE}; using {labels[0]}..{labels[-1]}")
+            self.notes.append(AssumedLabels(path.name, labels[0], labels[-1]))
 
         macs = cache.measure(model, weights_id, preprocess.input_size).macs
         stem = path.name.split(".")[0]
@@ -185,8 +195,7 @@ class LocalCheckpointSource:
         match = recognise_arch(read_state_dict(path))
         if match.arch:
             self.recognised[path.name] = match.arch
-            self.notes.append(f"{path.name}: recognised as architecture {match.arch!r} (its parameter names and "
-                              f"shapes match exactly); name another \"arch\" in {MANIFEST_FILE} if that is wrong")
+            self.notes.append(ArchRecognised(path.name, match.arch))
             return match.arch
         if match.matches:
             raise GreenRunnerError(f"{path.name} is a state_dict that fits several architectures "

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from torch import nn
 
 from greenrunner_core.errors import UnknownModelError, WeightsUnavailableError
+from greenrunner_core.notes import SourceNote
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.registry.hub_cache import cached_revision, fetch_file, hub_cache_dir, hub_offline
 from greenrunner_core.registry.label_sets import label_names
@@ -137,7 +138,7 @@ class TimmSource:
     cache_dir: str | Path | None = None
     allow_download: bool = True
     download_timeout_s: float = 20.0
-    notes: list[str] = field(default_factory=list, init=False)
+    notes: list[SourceNote] = field(default_factory=list, init=False)
     _entries: dict[str, TimmEntry] | None = field(default=None, init=False, repr=False, compare=False)
     _cards: list[ModelCard] | None = field(default=None, init=False, repr=False, compare=False)
 

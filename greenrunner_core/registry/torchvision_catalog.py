@@ -22,8 +22,10 @@ from torch import nn
 from torchvision.models import get_model, get_model_builder, get_model_weights, get_weight, list_models
 
 from greenrunner_core.errors import UnknownModelError, WeightsUnavailableError
+from greenrunner_core.notes import SourceNote
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.registry.label_sets import IMAGENET_1K
+from greenrunner_core.registry.source_notes import ItemSkipped
 
 _CHUNK = 1 << 20
 
@@ -85,7 +87,7 @@ class TorchvisionSource:
     name: str = "torchvision"
     download_timeout_s: float = 20.0
     allow_download: bool = True
-    notes: list[str] = field(default_factory=list, init=False)
+    notes: list[SourceNote] = field(default_factory=list, init=False)
     _cards: list[ModelCard] | None = field(default=None, init=False, repr=False, compare=False)
 
     def cards(self) -> list[ModelCard]:
@@ -95,7 +97,7 @@ class TorchvisionSource:
                 try:
                     cards.append(_card(model_name, self.name))
                 except (KeyError, ValueError, AttributeError, TypeError) as exc:
-                    self.notes.append(f"skipped torchvision model {model_name}: incomplete metadata ({exc})")
+                    self.notes.append(ItemSkipped(self.name, model_name, f"incomplete metadata ({exc})"))
             self._cards = cards
         return list(self._cards)
 

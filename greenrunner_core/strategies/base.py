@@ -23,6 +23,7 @@ from greenrunner_core.cancel import Cancelled, CancelToken
 from greenrunner_core.environment import Environment, ModelFailedError
 from greenrunner_core.errors import BudgetError, GreenRunnerError
 from greenrunner_core.estimates import Z_95, accuracy_interval
+from greenrunner_core.notes import RunNote
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.progress import ProgressCallback, ProgressEvent
 
@@ -77,7 +78,6 @@ class BanditState:
         self.excluded: dict[int, str] = {}
         self.spent = 0
         self.stop_reason: str | None = None
-        self.notes: list[str] = []
         self.estimates: np.ndarray | None = None   # reward per model the final order uses, when not the plain one
 
     # ---- bookkeeping -------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class StrategyRun:
     state: BanditState
     ranking: list[int]
     interrupted: bool = False
-    notes: list[str] = field(default_factory=list)
+    notes: list[RunNote] = field(default_factory=list)
 
 
 T = TypeVar("T")
@@ -236,9 +236,9 @@ class Strategy(metaclass=_FrozenAfterInit):
             return (0, -float(est[a]), a)
         return sorted(range(state.n_models), key=key)
 
-    def finish(self, state: BanditState) -> list[str]:
-        """Notes on the run for the report (called once at the end)."""
-        return list(state.notes)
+    def finish(self, state: BanditState) -> list[RunNote]:
+        """Notes on the run for the report (called once at the end): typed records, worded in ``tools/``."""
+        return []
 
     # ---- the driver --------------------------------------------------------------------------
     def run(self, env: Environment, reward_model: RewardModel, budget: int,

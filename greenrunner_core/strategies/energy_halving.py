@@ -26,6 +26,7 @@ import numpy as np
 
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.notes import EnergyHalvingSummary, RunNote
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.base import BanditState
 from greenrunner_core.strategies.successive_halving import HalvingState, SuccessiveHalving
@@ -104,14 +105,11 @@ class EnergyAwareHalving(SuccessiveHalving):
         objective = self.objective(state)
         return sorted(state.survivors, key=lambda a: (-objective[a], a))
 
-    def finish(self, state: BanditState) -> list[str]:
+    def finish(self, state: BanditState) -> list[RunNote]:
         assert isinstance(state, EnergyState)
-        pruned = ", ".join(state.names[a] for a in state.pruned) or "none"
-        return super().finish(state) + [
-            f"energy_halving: objective = reward − {self.energy_weight:g} × normalised log({state.energy_source}); "
-            f"exploratory rung: up to {state.explore_images} images per model; pruned as dominated: {pruned}"
-            + ("; stopped early: the leader's interval cleared every other survivor, "
-               f"{state.remaining:,} calls of the budget not spent" if state.stopped_early else "")]
+        return super().finish(state) + [EnergyHalvingSummary(
+            self.energy_weight, state.energy_source, state.explore_images, tuple(state.names[a] for a in state.pruned),
+            state.remaining if state.stopped_early else None)]
 
     # the objective ------------------------------------------------------------------------------------------
     def energy_per_call(self, state: EnergyState) -> np.ndarray:

@@ -31,6 +31,7 @@ import numpy as np
 
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.notes import ModelsDropped, RunNote
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.base import BanditState, Pull, Strategy
 from greenrunner_core.strategies.notes import never_evaluated_note
@@ -312,12 +313,11 @@ class PairedElimination(Strategy):
             return (0, -round_out, -int(state.pulls[a]), -float(est[a]), a)
         return sorted(range(state.n_models), key=key)
 
-    def finish(self, state: BanditState) -> list[str]:
+    def finish(self, state: BanditState) -> list[RunNote]:
         assert isinstance(state, EliminationState)
         notes = super().finish(state)
-        notes += never_evaluated_note(state.names, state.pruned & (state.pulls == 0), "the leader's lower bound")
+        notes += never_evaluated_note(state.names, state.pruned & (state.pulls == 0), proven=False)
         dropped = int(np.count_nonzero((state.dropped >= 0) & (state.pulls > 0)))
         if dropped:
-            notes.append(f"{dropped} model(s) dropped after paired comparisons on shared images showed them unlikely "
-                         f"to beat the leader by more than epsilon={self.epsilon:g}")
+            notes.append(ModelsDropped(dropped, "elimination", self.epsilon))
         return notes

@@ -33,6 +33,7 @@ import numpy as np
 
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.notes import ModelsDropped, RunNote
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy
 from greenrunner_core.strategies.betting import DEFAULT_CAP, PairedEProcesses, SingleCS, log_threshold
@@ -101,16 +102,14 @@ class PairedRace(SequentialStrategy):
                 "cost_power": self.cost_power, "index_z": self.index_z, "min_evaluated": self.min_evaluated}
 
     # ---- explain the outcome -----------------------------------------------------------------------
-    def finish(self, state: BanditState) -> list[str]:  # type: ignore[override]
+    def finish(self, state: BanditState) -> list[RunNote]:  # type: ignore[override]
         assert isinstance(state, RaceState)
         state.estimates = self.adjusted_rewards(state)     # the order uses these: the report shows them
         notes = super().finish(state)
-        notes += never_evaluated_note(state.names, state.pruned_known & (state.pulls == 0),
-                                      "the leader's proven lower bound")
+        notes += never_evaluated_note(state.names, state.pruned_known & (state.pulls == 0), proven=True)
         dropped = np.flatnonzero(state.beaten & ~state.dead & (state.pulls > 0))
         if dropped.size:
-            notes.append(f"{len(dropped)} model(s) dropped after paired comparisons showed them worse than another "
-                         f"model with {self.confidence:.0%} confidence")
+            notes.append(ModelsDropped(len(dropped), "paired_race", self.confidence))
         return notes
 
     # ---- set-up ------------------------------------------------------------------------------------

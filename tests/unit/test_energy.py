@@ -37,12 +37,14 @@ from greenrunner_core.energy import (
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, fmt_co2, fmt_joules, grams_co2
 from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.experiment import run_experiment
+from greenrunner_core.notes import BruteForceExtrapolated, CachedEnergyExtrapolated, EnergyEstimated
 from greenrunner_core.outcome_cache import Outcome, OutcomeCache
 from greenrunner_core.registry.base import Registry
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.result import Cost, ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
+from tools.notes_text import words
 from tools.text import energy_lines
 from ui.present.html import html_report
 from ui.present.markdown import markdown_report, savings_markdown
@@ -227,7 +229,8 @@ def test_calls_answered_by_pre_energy_rows_are_extrapolated_and_said(dataset, ca
     result = run_brute_force(env, Weights({"accuracy": 1.0}), batch_size=8)
     good = result.per_model["good"]
     assert good.energy_calls == len(dataset.images) - 12             # 12 computed now: batches of 8 and 4
-    assert any("recorded before energy was kept is extrapolated" in n for n in result.notes)
+    assert CachedEnergyExtrapolated(12) in result.notes
+    assert any("recorded before energy was kept is extrapolated" in n for n in words(result.notes))
     rate = 2 * 0.8 / 12                                                 # the measured joules per call
     assert good.joules == pytest.approx(rate * len(dataset.images))     # the 12 old calls at the same rate
 
@@ -276,7 +279,8 @@ def test_brute_force_energy_of_unmeasured_models_scales_by_macs():
     per_model = {"good": Cost(calls=10, joules=1.0, energy_calls=10, compute_seconds=0.1, energy_kind=ESTIMATED)}
     cost, notes = brute_force_cost(cards, 100, per_model)
     assert cost.joules == pytest.approx(0.1 * 100 + 0.2 * 100)
-    assert any("brute-force energy extrapolated" in n for n in notes)
+    assert BruteForceExtrapolated("energy", 1, 2) in notes
+    assert any("brute-force energy extrapolated" in n for n in words(notes))
 
 
 def test_estimated_label_everywhere_when_nothing_can_be_measured(tmp_path, dataset, cache):
@@ -285,7 +289,8 @@ def test_estimated_label_everywhere_when_nothing_can_be_measured(tmp_path, datas
     result = run_experiment(env, Weights({"accuracy": 1.0, "size": 0.2}),
                             make_strategy("energy_halving", seed=0, batch_size=8), budget=30)
     assert result.energy_kind == ESTIMATED and result.energy_summary()["estimated"]
-    assert any(n.startswith("energy is estimated") for n in result.notes)
+    assert any(isinstance(n, EnergyEstimated) and n.energy_kind == ESTIMATED for n in result.notes)
+    assert any(n.startswith("energy is estimated") for n in words(result.notes))
     assert all(line.endswith(ESTIMATED) for line in energy_lines(result)[:1])
     assert ESTIMATED in terminal_report(result)
     assert ESTIMATED in markdown_report(result)

@@ -11,8 +11,10 @@ import torch
 from greenrunner_core.errors import WeightsUnavailableError
 from greenrunner_core.registry.hf_source import HFSource
 from greenrunner_core.registry.label_sets import IMAGENET_1K, fit_to_dataset, imagenet1k_labels
+from greenrunner_core.registry.source_notes import ItemSkipped
 from greenrunner_core.registry.timm_source import TimmSource
 from tests.unit.hub_models import tiny_hf_vit, tiny_timm
+from tools.notes_text import word
 
 CIFAR_LABELS = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -75,7 +77,8 @@ def test_uncached_hf_repo_is_skipped_with_a_note(hub: Path):
     assert source.cards() == []
     reason = source.skipped["hf:google/vit-base-patch16-224"]
     assert "not in the Hub cache" in reason and "hf download google/vit-base-patch16-224" in reason
-    assert source.notes and "google/vit-base-patch16-224" in source.notes[0]
+    assert source.notes == [ItemSkipped("hf", "hf:google/vit-base-patch16-224", reason)]
+    assert "google/vit-base-patch16-224" in word(source.notes[0])
 
 
 def test_same_image_same_class_id_from_torchvision_and_timm(hub: Path, tmp_path: Path, monkeypatch):

@@ -9,9 +9,11 @@ from torch import nn
 from greenrunner_core import latency
 from greenrunner_core.errors import InvalidWeightsError
 from greenrunner_core.latency import LatencyCache, LatencyStats, hardware_fingerprint, measure_latency
+from greenrunner_core.notes import LatencyMeasured
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.reward import Weights
 from greenrunner_core.workspace import Workspace
+from tools.notes_text import words
 
 PRE = Preprocess(crop=(4, 4), mean=(0.5,), std=(0.5,), channels=1)
 
@@ -93,7 +95,8 @@ def test_latency_is_measured_once_and_weighted_in_the_reward(ws):
         assert r.latency_ms == pytest.approx(result.latency[r.name]["median_ms"])
         assert result.latency[r.name]["batch_size"] == 16
         assert timed.registry.get(r.name).known_metrics()["latency"] == r.latency_ms
-    assert any(n.startswith("latency measured on") for n in result.notes)
+    assert any(isinstance(n, LatencyMeasured) and n.repeats > 0 for n in result.notes)
+    assert any(n.startswith("latency measured on") for n in words(result.notes))
     # a second workspace on the same cache reads the figures instead of timing again
     again = Workspace(cache_dir=ws.cache_dir, include_torchvision=False, measure_latency=True)
     assert len(again.latency_cache) >= 3

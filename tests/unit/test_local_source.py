@@ -19,7 +19,16 @@ from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.checkpoint_files import checkpoint_kind, read_state_dict
 from greenrunner_core.registry.cifar10_shared import CIFAR10_REPORTED_ACCURACY, cifar10_manifest, cifar10_shared_source
 from greenrunner_core.registry.cifar_archs import CIFAR10_CLASSES
-from greenrunner_core.registry.local import LocalCheckpointSource
+from greenrunner_core.registry.local import MANIFEST_KEYS, LocalCheckpointSource
+from greenrunner_core.registry.source_notes import (
+    ArchRecognised,
+    AssumedPreprocess,
+    ItemSkipped,
+    ManifestFileMissing,
+    NameTaken,
+    UnknownManifestKeys,
+)
+from tools.notes_text import word, words
 
 MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10" / "models"
 ARCH = "cifar_resnet20_chenyaofo"
@@ -91,7 +100,8 @@ def test_torchscript_without_manifest_uses_noted_defaults(tmp_path):
     [card] = source.cards()
     assert card.family == "torchscript" and card.input_size == (3, 224, 224)
     assert card.class_labels == ("class_0", "class_1", "class_2", "class_3")
-    assert any("assuming ImageNet-style" in n for n in source.notes)
+    assert any(isinstance(n, AssumedPreprocess) and n.input_size == (3, 224, 224) for n in source.notes)
+    assert any("assuming ImageNet-style" in n for n in words(source.notes))
     conv_macs = 3 * 9 * 8 * 224 * 224
     assert conv_macs <= card.macs <= conv_macs + 8 * 224 * 224 + 8 * 4     # conv (+ pooling) + linear
     assert _same_outputs(source.load(card), model, (3, 224, 224))
@@ -136,7 +146,8 @@ def test_pickled_python_objects_are_refused_without_running_them(tmp_path):
     source = LocalCheckpointSource(tmp_path, manifest={"evil.pt": {"arch": ARCH},
                                                        "whole_module.pt": {"arch": ARCH}})
     assert source.cards() == []
-    assert len(source.notes) == 2 and all("refusing" in n and "TorchScript" in n for n in source.notes)
+    assert [(n.item, type(n)) for n in source.notes] == [("evil.pt", ItemSkipped), ("whole_module.pt", ItemSkipped)]
+    assert len(source.notes) == 2 and all("refusing" in n and "TorchScript" in n for n in words(source.notes))
     assert _UNPICKLED == []
 
 
@@ -156,7 +167,8 @@ def test_export_archive_with_unsafe_pickled_member_is_refused(tmp_path):
     source = LocalCheckpointSource(bad_dir, manifest={"tampered.pt2": {"input_size": [3, 8, 8],
                                                                        "mean": [0, 0, 0], "std": [1, 1, 1]}})
     assert source.cards() == []
-    assert any("refusing" in n and "sample_inputs" in n for n in source.notes)
+    assert any(isinstance(n, ItemSkipped) and n.item == "tampered.pt2" for n in source.notes)
+    assert any("refusing" in n and "sample_inputs" in n for n in words(source.notes))
     assert _UNPICKLED == []
 
 
@@ -171,7 +183,11 @@ def test_bad_files_are_skipped_with_notes_and_the_rest_listed(tmp_path, resnet20
                 "typo_arch.pt": {"arch": "cifar_resnet20_chenyaof"}, "missing.pt": {"arch": ARCH}}
     source = LocalCheckpointSource(tmp_path, manifest=manifest)
     assert [c.name for c in source.cards()] == ["good"]
-    notes = "\n".join(source.notes)
+    assert {n.item for n in source.notes if isinstance(n, ItemSkipped)} == {"garbage.pth", "no_arch.pt",
+                                                                             "wrong_arch.pt", "typo_arch.pt"}
+    assert ManifestFileMissing("missing.pt", str(tmp_path)) in source.notes
+    assert UnknownManifestKeys("good.pt", ("colour",), tuple(sorted(MANIFEST_KEYS))) in source.notes
+    notes = "\n".join(words(source.notes))
     assert "garbage.pth" in notes
     assert "no_arch.pt" in notes and "greenrunner.json" in notes
     assert "wrong_arch.pt" in notes and "does not match" in notes
@@ -186,7 +202,8 @@ def test_duplicate_names_are_noted(tmp_path, resnet20):
     manifest = {f: {"arch": ARCH, "name": "same"} for f in ("a.pt", "b.pt")}
     source = LocalCheckpointSource(tmp_path, manifest=manifest)
     assert [c.name for c in source.cards()] == ["same"]
-    assert any("already used" in n for n in source.notes)
+    assert NameTaken("b.pt", "same", "a.pt") in source.notes
+    assert any("already used" in n for n in words(source.notes))
 
 
 def test_changed_file_is_not_loaded_under_the_old_identity(tmp_path, resnet20):
@@ -251,7 +268,8 @@ def test_state_dict_without_manifest_is_recognised_by_its_shapes(tmp_path, resne
     source = LocalCheckpointSource(tmp_path)
     [card] = source.cards()
     assert source.recognised == {"mine.pt": ARCH}
-    assert any("recognised as architecture 'cifar_resnet20_chenyaofo'" in n for n in source.notes)
+    assert ArchRecognised("mine.pt", ARCH) in source.notes
+    assert any("recognised as architecture 'cifar_resnet20_chenyaofo'" in n for n in words(source.notes))
     assert card.class_labels == CIFAR10_CLASSES and card.macs == RESNET20_MACS
     assert _same_outputs(source.load(card), resnet20, (3, 32, 32))
 
@@ -263,7 +281,8 @@ def test_no_match_names_the_closest_architecture_and_why(tmp_path, resnet20):
     torch.save(state, tmp_path / "c100.pt")
     source = LocalCheckpointSource(tmp_path)
     assert source.cards() == []
-    note = source.notes[0]
+    assert isinstance(source.notes[0], ItemSkipped) and source.notes[0].item == "c100.pt"
+    note = word(source.notes[0])
     assert "closest is 'cifar_resnet20_chenyaofo'" in note and "fc.bias: [100] vs [10]" in note
     assert "greenrunner.json" in note
 
@@ -276,7 +295,8 @@ def test_several_matching_architectures_are_a_question(tmp_path, resnet20, monke
     torch.save(resnet20.state_dict(), tmp_path / "twin.pt")
     source = LocalCheckpointSource(tmp_path)
     assert source.cards() == []
-    assert "fits several architectures (twin_a, twin_b)" in source.notes[0]
+    assert isinstance(source.notes[0], ItemSkipped) and source.notes[0].item == "twin.pt"
+    assert "fits several architectures (twin_a, twin_b)" in word(source.notes[0])
 
 
 def test_shared_checkpoints_are_recognised_without_their_file_names(tmp_path, shared_data):

@@ -5,11 +5,13 @@ import pytest
 
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.experiment import reward_model_for, run_experiment
+from greenrunner_core.notes import NeverEvaluated
 from greenrunner_core.replay import ReplayEnvironment
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import GUARANTEE_STRATEGY, PairedRace, make_strategy
 from greenrunner_core.strategies.betting import PairedEProcesses, SingleCS, log_threshold
 from tests.conftest import synthetic_matrix
+from tools.notes_text import words
 
 DRONE = Weights({"accuracy": 0.63, "size": 0.25, "complexity": 0.21})
 ACC = Weights({"accuracy": 1.0})
@@ -106,7 +108,8 @@ def test_known_metrics_drop_hopeless_models_before_any_evaluation(matrix):
     assert never, "the instance has models that cannot win even at accuracy 1.0"
     for name in never:
         assert result.observations[name][0] == 0, f"{name} was evaluated although it cannot win"
-    assert any("before any evaluation" in note for note in result.notes)
+    assert any(isinstance(n, NeverEvaluated) and set(never) <= set(n.models) for n in result.notes)
+    assert any("before any evaluation" in note for note in words(result.notes))
 
 
 def test_stop_reason_says_when_and_why_it_stopped_early(matrix):

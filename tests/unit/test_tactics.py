@@ -12,11 +12,13 @@ from torch import nn
 
 from greenrunner_core import tactics
 from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.notes import TacticSkipped
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.reward import Weights
 from greenrunner_core.tactic_source import TacticSource, variants_beside_bases
 from greenrunner_core.tactics import parse_tactics, quantize_dynamic_int8, serialized_mb, variant_name
 from greenrunner_core.workspace import Workspace
+from tools.notes_text import word, words
 from ui.present.tables import variant_rows
 from ui.present.terminal import terminal_report
 
@@ -80,7 +82,8 @@ def test_tactic_source_builds_variants_with_their_own_identity(monkeypatch):
     source = TacticSource(bases=tuple((ToySource(), c) for c in ToySource().cards()), tactics=("quantize", "compile"))
     cards = {c.name: c for c in source.cards()}
     assert set(cards) == {"mlp+int8", "mlp+compiled", "conv+compiled"}
-    assert "conv+int8 skipped: no Linear/LSTM/GRU layer to quantize" in " ".join(source.notes)
+    assert source.skipped["conv+int8"].variant == "conv+int8" and source.skipped["conv+int8"] in source.notes
+    assert "conv+int8 skipped: no Linear/LSTM/GRU layer to quantize" in " ".join(words(source.notes))
     base = ToySource().cards()[0]
     q = cards["mlp+int8"]
     assert q.weights_id.startswith(base.weights_id + "+int8-dynamic-") and q.weights_id != base.weights_id
@@ -102,8 +105,9 @@ def test_compile_is_skipped_with_its_reason_where_the_platform_cannot(monkeypatc
     monkeypatch.setattr(tactics, "compile_support", lambda: "torch.compile needs a C++ compiler (test)")
     source = TacticSource(bases=((ToySource(), ToySource().cards()[0]),), tactics=("compile",))
     assert source.cards() == []
-    assert source.notes == ["compile skipped: torch.compile needs a C++ compiler (test)"]
-    assert source.skipped["compile"].startswith("compile skipped")
+    assert source.notes == [TacticSkipped("compile", "torch.compile needs a C++ compiler (test)")]
+    assert words(source.notes) == ["compile skipped: torch.compile needs a C++ compiler (test)"]
+    assert word(source.skipped["compile"]).startswith("compile skipped")
 
 
 def test_compiled_modules_are_built_once_per_process(monkeypatch):
@@ -120,7 +124,8 @@ def test_compiled_modules_are_built_once_per_process(monkeypatch):
 def test_half_precision_is_gpu_only_and_says_so():
     source = TacticSource(bases=((ToySource(), ToySource().cards()[0]),), tactics=("fp16", "bf16"))
     assert source.cards() == []
-    assert all("no CUDA GPU" in n for n in source.notes) and len(source.notes) == 2
+    assert [n.tactic for n in source.notes] == ["fp16", "bf16"]
+    assert all("no CUDA GPU" in n for n in words(source.notes)) and len(source.notes) == 2
 
 
 def test_half_precision_wrapper_casts_in_and_out():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.strategies.progress import ProgressEvent
 from tools.formatting import fmt_co2, fmt_joules, fmt_weights, markdown_table
+from tools.notes_text import notes_lines
 from tools.text import excluded_models_line, savings_lines
 from ui.present.tables import green_header, green_sections, top_header, top_table_rows
 
@@ -22,7 +23,7 @@ def markdown_report(result: ExperimentResult) -> str:
     if result.constraints:
         parts.insert(1, constraints_markdown(result))
     if result.notes:
-        parts.append("**Notes**\n" + "\n".join("- " + n for n in result.notes))
+        parts.append("\n".join(notes_lines(result.notes)))
     return "\n\n".join(parts)
 
 

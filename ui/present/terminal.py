@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult
+from tools.notes_text import notes_lines
 from tools.text import CARD_HEADER, card_rows, excluded_models_line, savings_lines
 from ui.present.tables import aligned_table, green_sections, top_header, top_table_rows
 
@@ -18,7 +19,7 @@ def terminal_report(result: ExperimentResult) -> str:
     for title, header, rows in green_sections(result):
         parts += ["", f"{title}:", aligned_table(header, rows)]
     if result.notes:
-        parts += ["", "Notes:"] + ["  - " + n for n in result.notes]
+        parts += ["", *notes_lines(result.notes, title="Notes:", bullet="  - ")]
     return "\n".join(parts)
 
 

@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.tools import STAGED_TOOLS
 from greenrunner_core.result import ExperimentResult
+from tools.notes_text import notes_lines
 from tools.result import RerankArtifact, RunRecord
 from ui.present.charts import reranked, reward_vs_macs_figure, selection_counts_figure
 from ui.present.markdown import savings_markdown, top3_markdown
@@ -105,9 +106,10 @@ def _run_section(record: RunRecord) -> str:
     result = record.result
     parts = [top3_markdown(result), savings_markdown(result)]
     excluded = record.excluded_weights
-    notes = [f"{name} is left out of the reward: {why}" for name, why in excluded.items()] + list(result.notes)
+    left_out = [f"{name} is left out of the reward: {why}" for name, why in excluded.items()]
+    notes = notes_lines(result.notes, before=left_out)
     if notes:
-        parts.append("**Notes**\n" + "\n".join(f"- {n}" for n in notes))
+        parts.append("\n".join(notes))
     return "\n\n".join(parts)
 
 

@@ -1,0 +1,212 @@
+"""Typed notes on a run and on model sources: data, never prose (``tools/notes_text.py`` words them).
+
+Each kind of note is a frozen dataclass carrying its data (model names, counts, reasons, joules...). Notes are
+serialised once, at the persistence edge: ``note_to_dict`` gives a tagged dict ``{"kind": <class name>, **fields}``
+and ``note_from`` reads one back. A note of an unknown kind, or a plain string saved before notes were typed,
+reads back as a ``TextNote`` so old saved runs keep loading.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+__all__ = ["NOTE_KINDS", "RunNote", "SourceNote", "TextNote", "note_from", "note_to_dict"]
+
+NOTE_KINDS: dict[str, type[RunNote]] = {}
+"""Every note kind by its tag (the class name): the registry ``note_from`` reads saved notes with."""
+
+
+@dataclass(frozen=True)
+class RunNote:
+    """Base of every note kind. Subclasses register themselves under their class name (``base=True``: a family, not a
+    kind). No field may be called ``kind``: that is the tag."""
+
+    def __init_subclass__(cls, *, base: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if base:
+            return
+        if cls.__name__ in NOTE_KINDS:
+            raise TypeError(f"note kind {cls.__name__!r} is defined twice; give one of them another name")
+        NOTE_KINDS[cls.__name__] = cls
+
+    def __post_init__(self) -> None:
+        # JSON and the checkpointer give lists back where the note held tuples: keep one shape (and hashable notes)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                object.__setattr__(self, f.name, tuple(tuple(v) if isinstance(v, list) else v for v in value))
+
+
+@dataclass(frozen=True)
+class SourceNote(RunNote, base=True):
+    """A note a model source makes while listing its models (``ModelSource.notes``, ``Registry.notes``)."""
+
+
+@dataclass(frozen=True)
+class TextNote(RunNote):
+    """A note saved as text before notes were typed, or of a kind this version does not know."""
+
+    text: str
+
+
+def note_to_dict(note: RunNote) -> dict[str, Any]:
+    """The tagged form of ``note`` (JSON-ready)."""
+    return {"kind": type(note).__name__, **{f.name: _plain(getattr(note, f.name)) for f in fields(note)}}
+
+
+def note_from(value: Any) -> RunNote:
+    """A note from its tagged dict, a legacy string, or the note itself."""
+    if isinstance(value, RunNote):
+        return value
+    if isinstance(value, str):
+        return TextNote(value)
+    if isinstance(value, Mapping):
+        cls = NOTE_KINDS.get(str(value.get("kind")))
+        if cls is not None:
+            try:
+                return cls(**{f.name: value[f.name] for f in fields(cls) if f.name in value})
+            except TypeError:
+                pass                # fields changed since it was saved: keep it readable as text
+        text = value.get("text")
+        return TextNote(text if isinstance(text, str) else json.dumps(dict(value), default=str, sort_keys=True))
+    return TextNote(str(value))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+# -- the run: costs, energy, stops ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BruteForceExtrapolated(RunNote):
+    """Brute-force ``quantity`` ("seconds" or "energy") scaled from ``measured`` of ``total`` models (rest by MACs)."""
+
+    quantity: Literal["seconds", "energy"]
+    measured: int
+    total: int
+
+
+@dataclass(frozen=True)
+class CachedEnergyExtrapolated(RunNote):
+    """``calls`` answered from cache rows written before energy was recorded: their energy is extrapolated from
+    the measured per-call energy (of the same model, else per MAC of the measured ones)."""
+
+    calls: int
+
+
+@dataclass(frozen=True)
+class EnergyEstimated(RunNote):
+    """The energy figures are estimates, of kind ``energy_kind`` (e.g. "estimated (time x W)"): no meter could be read.
+    ``detail`` says how the estimate is made ("" = nothing could be measured). Shown so that nobody takes an
+    estimate for a measurement."""
+
+    energy_kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class RunInterrupted(RunNote):
+    """The run was stopped before its end (Ctrl-C, the Stop button). ``reason`` is the result's ``stop_reason``;
+    the ranking uses the evaluations made so far."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class NoPublishedAccuracy(RunNote):
+    """The benchmark-card baseline left out ``count`` models without a published accuracy."""
+
+    count: int
+
+
+# -- strategies ------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NeverEvaluated(RunNote):
+    """``models`` dropped before their first call: even accuracy 1.0 cannot beat the leader's (``proven``) bound."""
+
+    models: tuple[str, ...]
+    proven: bool = False
+
+
+@dataclass(frozen=True)
+class ModelsDropped(RunNote):
+    """``count`` models dropped after paired comparisons on shared images, by the strategy's ``rule``:
+    "paired_race" = shown worse than another with confidence ``threshold``; "elimination" = unlikely to beat the
+    leader by more than epsilon = ``threshold`` (reward)."""
+
+    count: int
+    rule: Literal["paired_race", "elimination"]
+    threshold: float
+
+
+@dataclass(frozen=True)
+class EnergyHalvingSummary(RunNote):
+    """How ``energy_halving`` weighed cost: objective = reward - ``energy_weight`` x normalised log(``cost_unit``)."""
+
+    energy_weight: float
+    cost_unit: str
+    explore_images: int
+    pruned: tuple[str, ...]
+    unspent: int | None = None    # calls of the budget left when it stopped early (None = it did not)
+
+
+# -- candidates left out before or during the run, and the target data -----------------------------------------------
+
+LeftOutAt = Literal["failed", "hub", "labels", "latency_needed", "latency"]
+
+
+@dataclass(frozen=True)
+class ModelLeftOut(RunNote):
+    """``model`` is not (fully) in the run, and why. ``stage``: "failed" (excluded during the run), "hub" (a hub model
+    that could not be described), "labels" (its labels do not fit the dataset), "latency_needed" (its latency, which
+    the reward weighs, could not be measured), "latency" (its latency could not be measured; the model stays)."""
+
+    model: str
+    stage: LeftOutAt
+    reason: str
+
+
+@dataclass(frozen=True)
+class TacticSkipped(SourceNote):
+    """A tactic not offered on this machine (``variant`` empty), or one base's variant that could not be built."""
+
+    tactic: str
+    reason: str
+    variant: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetIssues(RunNote):
+    """The target dataset had files skipped: ``issues`` are (kind, count) pairs, e.g. ("corrupt", 3)."""
+
+    source: str
+    usable: int
+    classes: int
+    files_checked: int
+    issues: tuple[tuple[str, int], ...] = ()
+
+
+# -- latency ---------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LatencyMeasured(RunNote):
+    """Where and how latency was measured; ``joules`` what measuring cost (None = not metered)."""
+
+    hardware: str
+    repeats: int
+    joules: float | None = None
+    energy_kind: str = ""
+
+
+@dataclass(frozen=True)
+class BusyWhileTiming(RunNote):
+    """The machine was busy (load average up to ``load_avg``) while ``models`` were timed: their latency is inflated."""
+
+    load_avg: float
+    models: tuple[str, ...]
