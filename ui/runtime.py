@@ -6,13 +6,13 @@ FastAPI gives application state), so importing ``ui/app.py`` starts nothing and 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from dataclasses import dataclass, field
 
 from tools.settings import workspace_for
 from ui.conversations import Conversations
 from ui.settings import AppSettings
+from ui.web_history import is_loopback
 
 _log = logging.getLogger("greenrunner.app")
 
@@ -67,13 +67,9 @@ class AppRuntime:
 
 
 def warn_if_exposed(settings: AppSettings, host: str) -> None:
-    try:
-        loopback = not host or host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not settings.users():
+    if not is_loopback(host or "127.0.0.1") and not settings.users():
         _log.warning("GreenRunner is listening on %s without a login: anyone who reaches it can use it. Set "
-                     "GREENRUNNER_AUTH_USERS and CHAINLIT_AUTH_SECRET (docs/slack.md), or bind to 127.0.0.1.", host)
+                     "GREENRUNNER_AUTH_USERS (docs/app.md, Login), or bind to 127.0.0.1 (a local user, no form).", host)
 
 
 def runtime() -> AppRuntime:
