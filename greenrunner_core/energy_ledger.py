@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 
 from greenrunner_core.errors import GreenRunnerError
 
-__all__ = ["J_PER_KWH", "WORLD_AVERAGE", "CarbonIntensity", "EnergyAccount", "EnergyLedger", "fmt_co2", "fmt_joules",
-           "grams_co2"]
+__all__ = ["J_PER_KWH", "WORLD_AVERAGE", "CarbonIntensity", "EnergyAccount", "EnergyLedger", "grams_co2"]
 
 J_PER_KWH = 3.6e6
 
@@ -32,28 +31,6 @@ WORLD_AVERAGE = CarbonIntensity(475.0, "world average 475 g/kWh (IEA 2019; CodeC
 
 def grams_co2(joules: float, intensity: CarbonIntensity = WORLD_AVERAGE) -> float:
     return joules / J_PER_KWH * intensity.g_per_kwh
-
-
-def fmt_joules(joules: float) -> str:
-    j = abs(joules)
-    if j >= 3.6e6:
-        return f"{joules / 3.6e6:.3g} kWh"
-    if j >= 1e3:
-        return f"{joules / 1e3:.3g} kJ"
-    if j >= 1.0 or j == 0:
-        return f"{joules:.3g} J"
-    return f"{joules * 1e3:.3g} mJ"
-
-
-def fmt_co2(grams: float) -> str:
-    g = abs(grams)
-    if g >= 1e3:
-        return f"{grams / 1e3:.3g} kg CO2e"
-    if g >= 1.0 or g == 0:
-        return f"{grams:.3g} g CO2e"
-    if g >= 1e-3:
-        return f"{grams * 1e3:.3g} mg CO2e"
-    return f"{grams * 1e6:.3g} µg CO2e"
 
 
 # --------------------------------------------------------------------------------------------- accounting

@@ -3,8 +3,8 @@ one markdown table.
 
 Why here and not in ``ui/``: the tools write short summaries the LLM reads, and ``ui/`` renders the same numbers for
 people; the layering (ui -> agent -> tools -> core) lets both reach ``tools/`` but never lets ``tools/`` import
-``ui/``. So a number is formatted by the function below wherever it appears. Joules and CO2 are formatted by the core
-energy module, which owns those units (its notes use them); they are re-exported here so callers have one place.
+``ui/``. So a number is formatted by the function below wherever it appears (joules and CO2 included: the core keeps
+them as numbers).
 
 Markdown tables are not built with ``tabulate``: its pipe format pads every cell to its column's width, which costs
 LLM tokens and chat width for nothing (markdown renderers align the columns). Aligned plain-text tables (terminal,
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from greenrunner_core.energy_ledger import fmt_co2, fmt_joules
+from greenrunner_core.energy_ledger import J_PER_KWH
 from greenrunner_core.result import RankedModel
 
 __all__ = ["fmt_acc", "fmt_co2", "fmt_joules", "fmt_macs", "fmt_score", "fmt_seconds", "fmt_weights",
@@ -31,6 +31,30 @@ def fmt_macs(macs: float) -> str:
 
 def fmt_seconds(s: float) -> str:
     return f"{s:.2g} s" if s < 10 else (f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min")
+
+
+def fmt_joules(joules: float) -> str:
+    """Energy in the largest unit that keeps it >= 1 (mJ, J, kJ, kWh), 3 significant digits."""
+    j = abs(joules)
+    if j >= J_PER_KWH:
+        return f"{joules / J_PER_KWH:.3g} kWh"
+    if j >= 1e3:
+        return f"{joules / 1e3:.3g} kJ"
+    if j >= 1.0 or j == 0:
+        return f"{joules:.3g} J"
+    return f"{joules * 1e3:.3g} mJ"
+
+
+def fmt_co2(grams: float) -> str:
+    """Grams of CO2-equivalent in the largest unit that keeps it >= 1 (µg, mg, g, kg), 3 significant digits."""
+    g = abs(grams)
+    if g >= 1e3:
+        return f"{grams / 1e3:.3g} kg CO2e"
+    if g >= 1.0 or g == 0:
+        return f"{grams:.3g} g CO2e"
+    if g >= 1e-3:
+        return f"{grams * 1e3:.3g} mg CO2e"
+    return f"{grams * 1e6:.3g} µg CO2e"
 
 
 def fmt_weights(weights: Mapping[str, float]) -> str:

@@ -34,7 +34,7 @@ from greenrunner_core.energy import (
     rapl_delta_uj,
     rapl_domains,
 )
-from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, fmt_co2, fmt_joules, grams_co2
+from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, grams_co2
 from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.notes import BruteForceExtrapolated, CachedEnergyExtrapolated, EnergyEstimated
@@ -44,6 +44,7 @@ from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.result import Cost, ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
+from tools.formatting import fmt_co2, fmt_joules
 from tools.notes_text import words
 from tools.text import energy_lines
 from ui.present.html import html_report
