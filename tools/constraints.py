@@ -57,10 +57,12 @@ def removal_text(removal: Removal) -> str:
     return f"{removal.name}: {removal_reason(removal)}"
 
 
-def constraint_lines(constraints: Constraints, removed: Mapping[str, Removal]) -> list[str]:
+def constraint_lines(constraints: Constraints, removed: Mapping[str, Removal],
+                     title: str = "Hard constraints") -> list[str]:
+    """The limits and each model they removed before evaluation ([] without limits); the chat bolds ``title``."""
     if not constraints:
         return []
-    lines = [f"Hard constraints: {limit_text(constraints)} — {len(removed)} model(s) removed before evaluation"
+    lines = [f"{title}: {limit_text(constraints)} — {len(removed)} model(s) removed before evaluation"
              + (":" if removed else ".")]
     lines += [f"- {removal_text(r)}" for r in removed.values()]
     return lines

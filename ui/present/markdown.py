@@ -32,12 +32,9 @@ def constraints_markdown(result: ExperimentResult) -> str:
     if not result.constraints:
         return ""
     from greenrunner_core.constraints import Constraints
-    from tools.constraints import limit_text, removal_text
-    removed = result.removed_by_constraints
-    lines = [f"**Hard constraints**: {limit_text(Constraints.from_mapping(result.constraints))} — "
-             f"{len(removed)} model(s) removed before evaluation" + (":" if removed else ".")]
-    lines += [f"- {removal_text(r)}" for r in removed.values()]
-    return "\n".join(lines)
+    from tools.constraints import constraint_lines
+    return "\n".join(constraint_lines(Constraints.from_mapping(result.constraints), result.removed_by_constraints,
+                                      title="**Hard constraints**"))
 
 
 def top3_markdown(result: ExperimentResult, title: str = "Top 3") -> str:
