@@ -60,12 +60,6 @@ class ValidationReport:
         """Number of issues per kind (only kinds that occur)."""
         return dict(Counter(i.kind for i in self.issues))
 
-    def headline(self) -> str:
-        """One line: usable images, classes, files checked. Kept here only for the workspace's "dataset:" run note
-        until run notes are typed; the full wording is ``tools/dataset_text.dataset_summary``."""
-        return (f"Dataset {self.source}: {self.usable} usable images in {len(self.classes)} classes "
-                f"({self.total_files} files checked).")
-
 
 def ignored(name: str) -> bool:
     return name.startswith(".") or name in _IGNORED_NAMES

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from greenrunner_core.dataset_scan import ValidationReport
@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 
 class GreenRunnerError(ValueError):
     """Base class for actionable, user-facing errors."""
+
+
+T = TypeVar("T")
+
+
+def checked(name: str, value: T, valid: bool, rule: str) -> T:
+    """``value`` when ``valid``, else a ``GreenRunnerError`` naming the setting, its value and the rule."""
+    if not valid:
+        raise GreenRunnerError(f"{name}={value!r} {rule}")
+    return value
 
 
 class UnknownModelError(GreenRunnerError, KeyError):

@@ -24,7 +24,8 @@ def dataset_summary(report: ValidationReport, max_per_kind: int = 5) -> str:
     """Multi-line: what was checked, the classes, and up to ``max_per_kind`` files per kind of issue."""
     classes = report.classes
     shown = ", ".join(classes[:20]) + (f", ... ({len(classes)} in all)" if len(classes) > 20 else "")
-    lines = [report.headline()]
+    lines = [(f"Dataset {report.source}: {report.usable} usable images in {len(classes)} classes "
+              f"({report.total_files} files checked).")]
     if classes:
         lines.append(f"Classes: {shown}")
     if not report.issues:

@@ -15,13 +15,13 @@ import math
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from greenrunner_core.cancel import Cancelled, CancelToken
 from greenrunner_core.environment import Environment, ModelFailedError
-from greenrunner_core.errors import BudgetError, GreenRunnerError
+from greenrunner_core.errors import BudgetError, GreenRunnerError, checked
 from greenrunner_core.estimates import Z_95, accuracy_interval
 from greenrunner_core.notes import RunNote
 from greenrunner_core.reward import RewardModel
@@ -148,16 +148,6 @@ class StrategyRun:
     ranking: list[int]
     interrupted: bool = False
     notes: list[RunNote] = field(default_factory=list)
-
-
-T = TypeVar("T")
-
-
-def checked(name: str, value: T, valid: bool, rule: str) -> T:
-    """``value`` when ``valid``, else a ``GreenRunnerError`` naming the setting, its value and the rule."""
-    if not valid:
-        raise GreenRunnerError(f"{name}={value!r} {rule}")
-    return value
 
 
 class _FrozenAfterInit(ABCMeta):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from greenrunner_core.strategies.base import BanditState, SequentialStrategy, checked
+from greenrunner_core.errors import checked
+from greenrunner_core.strategies.base import BanditState, SequentialStrategy
 
 
 class EpsilonGreedy(SequentialStrategy):

@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from greenrunner_core.environment import Environment
+from greenrunner_core.errors import checked
 from greenrunner_core.reward import RewardModel
-from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy, checked
+from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy
 
 
 class HalvingState(SequentialState):

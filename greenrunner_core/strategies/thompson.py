@@ -9,7 +9,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from greenrunner_core.strategies.base import BanditState, SequentialStrategy, checked
+from greenrunner_core.errors import checked
+from greenrunner_core.strategies.base import BanditState, SequentialStrategy
 
 
 class ThompsonSampling(SequentialStrategy):

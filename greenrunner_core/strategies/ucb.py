@@ -5,7 +5,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from greenrunner_core.strategies.base import BanditState, SequentialStrategy, checked, log_term
+from greenrunner_core.errors import checked
+from greenrunner_core.strategies.base import BanditState, SequentialStrategy, log_term
 
 
 class UCB1(SequentialStrategy):
