@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
 from tools.formatting import fmt_seconds
 from tools.result import RunRecord
+from tools.text import DEFAULT_BUDGET_TEXT
 
 SECONDS_PER_UNTIMED_MODEL = 6.0     # latency at batch 1 and at the evaluation batch: ~3 s each at most
 

@@ -8,8 +8,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY
-from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
-from tools.text import weights_table
+from tools.text import DEFAULT_BUDGET_TEXT, weights_table
 
 NOTHING_PENDING = ("There is nothing waiting for your approval: that run was already approved (or refused) and has "
                    "been handled, so nothing new was started. Say “run it” to stage another run.")

@@ -9,7 +9,7 @@ import numpy as np
 from bench.real import CURVE_SIZES, FRACTIONS, METHODS, SEEDS_FOR, Outcome, ok
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY
-from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
+from tools.text import DEFAULT_BUDGET_TEXT
 
 # issue 10: (N, weights) -> (max calls %, max MACs % or None), at P(regret <= 0.01) >= 0.95
 TARGETS = {(200, "accuracy"): (30.0, None), (200, "drone"): (12.0, 4.5),

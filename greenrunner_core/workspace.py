@@ -45,7 +45,6 @@ DEMO_DATASET = "demo"
 # A cap, not a target: the default strategy stops on its own well below it (docs/benchmarks.md); at 25 % the cap
 # cut its runs short on 200-image targets with accuracy-only weights (P 0.875 instead of 0.955).
 DEFAULT_BUDGET_FRACTION = 0.5
-DEFAULT_BUDGET_TEXT = f"{DEFAULT_BUDGET_FRACTION * 100:.0f} % of brute force"
 DEFAULT_EVAL_BATCH = 16
 LATENCY_HINT = ("the 'latency' metric has weight {w:g} but latency is not measured; enable it with --measure-latency "
                 "(CLI) or Workspace(measure_latency=True) — each model is timed once on this machine and cached — "

@@ -6,7 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES
-from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
+from tools.text import DEFAULT_BUDGET_TEXT
 
 _STRATEGY_HELP = (f"selection strategy: one of {', '.join(STRATEGIES)} (aliases: ucb, ts, sh, eps); "
                   f"null = the default ({DEFAULT_STRATEGY})")

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, STRATEGIES
-from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
+from tools.text import DEFAULT_BUDGET_TEXT
 from ui import cli_types as types
 
 Command = Callable[[argparse.Namespace], int]

@@ -6,7 +6,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
+from tools.text import DEFAULT_BUDGET_TEXT
 
 
 def whole(minimum: int, what: str) -> Callable[[str], int]:

@@ -12,8 +12,8 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError,
 
 from agent.settings import EnvSettings
 from greenrunner_core.strategies import ALIASES, DEFAULT_STRATEGY, STRATEGIES
-from greenrunner_core.workspace import DEFAULT_BUDGET_TEXT
 from greenrunner_core.zip_extract import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, ZipLimits
+from tools.text import DEFAULT_BUDGET_TEXT
 
 METRICS = ("accuracy", "size", "complexity")
 

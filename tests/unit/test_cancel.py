@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from greenrunner_core.cancel import CancelToken, Cancelled
+from greenrunner_core.cancel import Cancelled, CancelToken
 from greenrunner_core.execution.local import LocalBackend
 from greenrunner_core.reward import Weights
 from greenrunner_core.workspace import Workspace

@@ -1,6 +1,7 @@
 """The default budget is a cap the self-stopping default stays under; --guarantee is capped only by brute force."""
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY
-from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, DEFAULT_BUDGET_TEXT, default_budget
+from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, default_budget
+from tools.text import DEFAULT_BUDGET_TEXT
 
 
 def test_default_cap_is_half_of_brute_force_and_one_batch_per_model_at_least():

@@ -91,6 +91,10 @@ def test_the_checkpointer_revives_the_notes_of_the_last_run(result):
     serde = checkpoint_serde()
     back = serde.loads_typed(serde.dumps_typed({"last_run": RunRecord(result)}))["last_run"]
     assert isinstance(back, RunRecord) and back.result.notes == result.notes
+    old = replace(result)
+    old.notes = ["a note saved as text by an older version"]          # as a checkpoint from before typed notes
+    back = serde.loads_typed(serde.dumps_typed({"last_run": RunRecord(old)}))["last_run"]
+    assert back.result.notes == [TextNote("a note saved as text by an older version")]
 
 
 def test_notes_lines_put_ready_words_first_and_nothing_when_empty():
