@@ -77,17 +77,38 @@ def test_the_evaluator_stops_between_batches_after_committing_the_first(workspac
     assert len(cached) == 4
 
 
-def test_a_stop_through_the_real_graph_reaches_the_running_tool(tmp_path):
+def test_a_stop_through_the_real_graph_reaches_the_running_tool(tmp_path, monkeypatch):
     """The web app's path: Conversations gives the turn's Context the Canceller's token; cancelling it while
-    run_bandit streams progress ends the run early with the ranking so far (no exception in any thread)."""
+    run_bandit streams progress ends the run early with the ranking so far (no exception in any thread).
+
+    The stop lands right after the tool emits its second progress event (in the tool's thread, the way a click
+    lands between two steps). Cancelling when the reader *receives* the event would race the tool: with the
+    outcomes already cached a step takes microseconds and the tool emits more events before the reader acts."""
     from langgraph.checkpoint.memory import InMemorySaver
 
+    import tools.agent_tools as agent_tools
     from agent.context import Context
     from agent.graph import checkpoint_serde
     from agent.session import ChatSession
     from ui.turns import Canceller
 
     canceller = Canceller()
+    stopped_with: list[list[str]] = []
+    emitted = 0
+    real_stream_progress = agent_tools.stream_progress
+
+    def stop_after_two(tool):
+        emit = real_stream_progress(tool)
+
+        def emit_then_stop(event):
+            nonlocal emitted
+            emit(event)
+            emitted += 1
+            if emitted == 2:
+                stopped_with.append(canceller.cancel())
+        return emit_then_stop
+
+    monkeypatch.setattr(agent_tools, "stream_progress", stop_after_two)
     context = Context(llm="offline", include_torchvision=False, metrics_dir=str(tmp_path / "metrics"))
     context.cancel = canceller.token
     session = ChatSession("stop-live", checkpointer=InMemorySaver(serde=checkpoint_serde()), context=context)
@@ -97,9 +118,8 @@ def test_a_stop_through_the_real_graph_reaches_the_running_tool(tmp_path):
     for event in session.stream_resume({"approved": True, "budget": 5000, "strategy": "ucb1", "seed": 3}):
         if event.kind == "progress":
             progress += 1
-            if progress == 2:
-                assert canceller.cancel() == ["run_bandit"]
-    assert progress == 2                                   # nothing ran after the stop
+    assert stopped_with == [["run_bandit"]]                # the stop found the running tool
+    assert emitted == 2 and progress == 2                  # nothing ran after the stop
     record = session.values()["last_run"]
     assert record.result.interrupted and record.result.stop_reason.startswith("interrupted, stopped by the user")
     assert 0 < record.result.spent.calls < 5000
