@@ -42,6 +42,9 @@ class AppSettings(EnvSettings):
                                                            "password login (needs CHAINLIT_AUTH_SECRET)")
     local_login: bool = Field(True, description="on a loopback address without auth_users, sign browsers in as one "
                                                 "local user (no form) so Chainlit keeps and resumes threads")
+    web_elements_max_mb: float = Field(64.0, gt=0, allow_inf_nan=False,
+                                       description="most disk the charts of web threads take (redrawn after a "
+                                                   "reload); the oldest are dropped beyond it")
     slack_api_url: str | None = Field(None, description="Slack Web API base URL (GovSlack, a proxy, or a test "
                                                         "server); None = https://slack.com/api/")
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"),

@@ -11,14 +11,14 @@ that reconnects after a server restart) only for a logged-in user with a data la
   name, and it is never registered when the app listens on another address (use ``GREENRUNNER_AUTH_USERS`` there).
 - **Data layer**: registered whenever a login exists (local or password). The schema below is Chainlit's documented
   one (docs.chainlit.io/data-layers/sqlalchemy) in SQLite types plus the step keys Chainlit 2.12 writes
-  (``autoCollapse``, ``icon``), created on first use next to the conversations file.
+  (``autoCollapse``, ``icon``), created on first use next to the conversations file. Elements (the charts) are kept
+  by a local storage client, ``ui/web_elements.py``.
 - **Secret**: ``CHAINLIT_AUTH_SECRET`` if set, else one generated once and kept (mode 0600) beside the conversations,
   so a login cookie stays valid across restarts.
 """
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import secrets
 import sqlite3
@@ -107,22 +107,16 @@ def create_schema(path: Path) -> None:
     db.close()
 
 
-class _NoBlobStoreNotes(logging.Filter):
-    """Drops the layer's warning, at start and for every chart, that elements are not kept (documented above)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        return "blob_storage_client" not in text and "storage client is not initialized" not in text
+def elements_path(settings: AppSettings) -> Path:
+    """Where the charts of web threads are kept (``ui/web_elements.py``), next to the thread history."""
+    return history_path(settings).with_name("web_elements")
 
 
 def data_layer(settings: AppSettings):
-    """Chainlit's SQLAlchemy data layer on the history file (schema created first). Elements (charts, files) are not
-    kept: the layer stores them only through a blob storage client (S3, GCS, Azure), and after a resume the page
-    shows the text and tables of earlier turns without their charts."""
-    from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
-    from chainlit.logger import logger
-    if not any(isinstance(f, _NoBlobStoreNotes) for f in logger.filters):
-        logger.addFilter(_NoBlobStoreNotes())
+    """Chainlit's SQLAlchemy data layer on the history file (schema created first), with the local element store
+    (``ui/web_elements.py``) so the charts of earlier turns come back after a resume."""
+    from ui.web_elements import ElementKeepingLayer, LocalElementStore
     path = history_path(settings)
     create_schema(path)
-    return SQLAlchemyDataLayer(f"sqlite+aiosqlite:///{path}")
+    store = LocalElementStore(elements_path(settings), max_bytes=int(settings.web_elements_max_mb * 2**20))
+    return ElementKeepingLayer(f"sqlite+aiosqlite:///{path}", store)

@@ -1,8 +1,8 @@
 """The web app in a real browser: Playwright for Python drives Debian's Chromium against the app this test starts on
 a free 127.0.0.1 port. Use case -> staging (weights, reasons, Run / Adjust, settings panel) -> Run -> top 3, charts,
 savings -> "what if size matters more?" -> new ranking; bad input gets clear replies; a restarted server and a page
-reload continue the conversation and Adjust runs with the settings panel. Screenshots go to docs/screenshots/ for
-the README."""
+reload continue the conversation (its charts drawn again) and Adjust runs with the settings panel. Screenshots go to
+docs/screenshots/ for the README."""
 from __future__ import annotations
 
 import io
@@ -182,6 +182,10 @@ def test_a_restarted_server_continues_the_conversation_and_adjust_uses_the_panel
     page.wait_for_selector("#chat-input")
     page.get_by_text(re.compile(r"^Welcome back")).last.wait_for(timeout=60_000)
     expect(page.get_by_text("Savings against brute force").last).to_be_visible()    # the earlier turns are shown
+    charts = page.locator(".js-plotly-plot")                  # with their charts (ui/web_elements.py), drawn again
+    expect(charts).to_have_count(3, timeout=30_000)
+    expect(charts.first.locator(".main-svg").first).to_be_visible()
+    expect(page.get_by_text("An error occurred")).to_have_count(0)
     _send(page, "why this model?")                 # answered from the run stored before the restart
     # the first turn after a restart rebuilds the graph and reads the checkpoint: allow for a loaded machine
     expect(page.get_by_text(re.compile(r"ranks first with reward")).last).to_be_visible(timeout=60_000)
