@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from greenrunner_core.experiment import reward_model_for
+from greenrunner_core.notes import LastInRace, LeaderProven, StopReason
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy, serial_executor
@@ -55,7 +56,7 @@ class RunTrace:
     final_macs: int
     final_regret: float
     seconds: float
-    stop_reason: str = ""
+    stop_reason: StopReason | None = None
 
 
 def true_regret(matrix: OutcomeMatrix, weights: Weights) -> np.ndarray:
@@ -99,7 +100,7 @@ def run_trace(instance: Instance, weights: Weights, strategy_name: str, seed: in
         n_macs += int(sum(p.size * macs_of[p.arm] for p in pulls))
     final = pick()
     calls[k:], macs[k:], regret[k:] = n_calls, n_macs, final
-    return RunTrace(calls, macs, regret, n_calls, n_macs, final, time.perf_counter() - t0, state.stop_reason or "")
+    return RunTrace(calls, macs, regret, n_calls, n_macs, final, time.perf_counter() - t0, state.stop_reason)
 
 
 @dataclass
@@ -166,6 +167,6 @@ def evaluate(instance: Instance, weights_name: str, strategy: str, seeds: Sequen
             "calls_pct": 100.0 * float(np.mean([t.final_calls for t in traces])) / bf_calls,
             "calls_pct_p90": 100.0 * float(np.percentile([t.final_calls for t in traces], 90)) / bf_calls,
             "macs_pct": 100.0 * float(np.mean([t.final_macs for t in traces])) / bf_macs,
-            "stopped_early": float(np.mean([t.stop_reason.startswith("stopped early") for t in traces]))}
+            "stopped_early": float(np.mean([isinstance(t.stop_reason, LeaderProven | LastInRace) for t in traces]))}
     del t0
     return summarise(instance, weights_name, strategy, fractions, traces, seconds, auto)

@@ -11,7 +11,13 @@ from greenrunner_core.environment import Environment, ModelFailedError
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.execution import environment_executor
 from greenrunner_core.experiment import assemble_result, reward_model_for
-from greenrunner_core.notes import NoPublishedAccuracy, RunNote
+from greenrunner_core.notes import (
+    Interrupted,
+    NoPublishedAccuracy,
+    RunNote,
+    Stopped,
+    StopReason,
+)
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies.base import BanditState, Pull
@@ -26,7 +32,8 @@ def run_brute_force(env: Environment, weights: Weights, *, batch_size: int = 64,
     budget = len(env.cards) * n_images
     state = BanditState([c.name for c in env.cards], n_images, reward_model, budget, np.random.default_rng(0))
     state.order = np.arange(n_images)
-    start, interrupted, reason = time.perf_counter(), False, "every model evaluated on every image"
+    start, interrupted = time.perf_counter(), False
+    reason: StopReason = Stopped("every_image_evaluated")
     # in process: model after model (each loaded once); on parallel workers: every open model's next batch at once
     parallel = getattr(env, "concurrency", 1) > 1
     try:
@@ -43,9 +50,9 @@ def run_brute_force(env: Environment, weights: Weights, *, batch_size: int = 64,
                     progress(ProgressEvent(state.spent, budget, env.cards[pull.arm].name, pull.size,
                                            None if leader is None else env.cards[leader].name, state.counts()))
     except KeyboardInterrupt:
-        interrupted, reason = True, "interrupted (Ctrl-C)"
+        interrupted, reason = True, Interrupted(baseline=True)
     except Cancelled as stop:            # the environment checks the run's CancelToken between batches
-        interrupted, reason = True, f"interrupted, {stop}"
+        interrupted, reason = True, Interrupted(stop.reason, baseline=True)
     est = np.nan_to_num(state.reward(), nan=-np.inf)
     order = sorted(range(len(env.cards)), key=lambda a: (a in state.excluded, -est[a], a))
     return assemble_result("brute_force", {"batch_size": batch_size}, weights, budget, env, dataset, state, order,
@@ -80,6 +87,6 @@ def run_benchmark_card(env: Environment, weights: Weights, *, batch_size: int = 
     ranked = order + [i for i in range(len(cards)) if i not in order]
     ranked = [i for i in ranked if i not in state.excluded] + list(state.excluded)
     return assemble_result("benchmark_card", {"batch_size": batch_size}, weights, n_images, env, dataset, state, ranked,
-                   False, "picked by published accuracy", time.perf_counter() - start, use_case, notes)
+                   False, Stopped("picked_by_published_accuracy"), time.perf_counter() - start, use_case, notes)
 
 

@@ -17,7 +17,12 @@ __all__ = ["CancelToken", "Cancelled", "interrupts_deferred"]
 
 
 class Cancelled(Exception):
-    """Raised at a check point once the run's ``CancelToken`` is cancelled; the run loops turn it into a result."""
+    """Raised at a check point once the run's ``CancelToken`` is cancelled; the run loops turn it into a result
+    (its ``reason``, the token's, goes into the result's typed ``Interrupted`` stop)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class CancelToken:

@@ -19,7 +19,7 @@ from greenrunner_core.energy_ledger import WORLD_AVERAGE, EnergyLedger
 from greenrunner_core.environment import Environment
 from greenrunner_core.estimates import Z_95, accuracy_interval
 from greenrunner_core.execution import environment_executor
-from greenrunner_core.notes import EnergyEstimated, ModelLeftOut, RunInterrupted, RunNote
+from greenrunner_core.notes import EnergyEstimated, ModelLeftOut, RunNote, Stopped, StopReason
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult, RankedModel
 from greenrunner_core.reward import RewardModel, Weights
@@ -69,7 +69,7 @@ def build_ranking(cards: Sequence[ModelCard], order: Sequence[int], pulls: np.nd
 
 
 def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, budget: int, env: Environment, dataset: str,
-            state_like: BanditState, ranking_order: Sequence[int], interrupted: bool, stop_reason: str,
+            state_like: BanditState, ranking_order: Sequence[int], interrupted: bool, stop_reason: StopReason,
             wall: float, use_case: str, extra_notes: Sequence[RunNote] = ()) -> ExperimentResult:
     cards = env.cards
     ranking = build_ranking(cards, ranking_order, state_like.pulls, state_like.successes, state_like.n_images,
@@ -85,7 +85,7 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
     if ledger is not None and is_estimated(energy_kind):
         all_notes.append(EnergyEstimated(energy_kind, ledger.detail))
     if interrupted:
-        all_notes.append(RunInterrupted(stop_reason))
+        all_notes.append(stop_reason)       # the typed ``Interrupted`` stop: a note of the run too
     return ExperimentResult(
         strategy=strategy, params=params, weights=dict(weights.values), budget=budget, n_models=len(cards),
         n_images=len(env.image_ids), dataset=dataset, ranking=ranking, spent=spent, brute_force=brute,
@@ -112,4 +112,4 @@ def run_experiment(env: Environment, weights: Weights, strategy: Strategy, budge
     start = time.perf_counter()
     run = strategy.run(env, reward_model, budget, progress, executor, cancel=cancel)
     return assemble_result(strategy.name, strategy.params(), weights, budget, env, dataset, run.state, run.ranking,
-                   run.interrupted, run.state.stop_reason or "", time.perf_counter() - start, use_case, run.notes)
+                   run.interrupted, run.state.stop_reason or Stopped("nothing_left"), time.perf_counter() - start, use_case, run.notes)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-__all__ = ["NOTE_KINDS", "RunNote", "SourceNote", "TextNote", "note_from", "note_to_dict"]
+__all__ = ["NOTE_KINDS", "RunNote", "SourceNote", "StopReason", "TextNote", "note_from", "note_to_dict", "stop_from"]
 
 NOTE_KINDS: dict[str, type[RunNote]] = {}
 """Every note kind by its tag (the class name): the registry ``note_from`` reads saved notes with."""
@@ -74,6 +74,11 @@ def note_from(value: Any) -> RunNote:
     return TextNote(str(value))
 
 
+def stop_from(value: Any) -> RunNote | None:
+    """A run's stop reason from its tagged dict, a legacy sentence (a ``TextNote``) or the record; "" = none."""
+    return None if value is None or value == "" else note_from(value)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
@@ -111,8 +116,8 @@ class EnergyEstimated(RunNote):
 
 @dataclass(frozen=True)
 class RunInterrupted(RunNote):
-    """The run was stopped before its end (Ctrl-C, the Stop button). ``reason`` is the result's ``stop_reason``;
-    the ranking uses the evaluations made so far."""
+    """Legacy: a run stopped before its end, saved while stop reasons were text (``reason``). Runs now note their
+    typed ``Interrupted`` stop itself."""
 
     reason: str
 
@@ -122,6 +127,69 @@ class NoPublishedAccuracy(RunNote):
     """The benchmark-card baseline left out ``count`` models without a published accuracy."""
 
     count: int
+
+
+# -- why the run stopped (``ExperimentResult.stop_reason``; an ``Interrupted`` stop is a note of the run too) ---------
+
+@dataclass(frozen=True)
+class StopReason(RunNote, base=True):
+    """Why a run (a strategy or a baseline) stopped."""
+
+
+StoppedHow = Literal["budget_spent", "nothing_left", "every_model_failed", "leader_settled", "every_image_evaluated",
+                     "picked_by_published_accuracy"]
+
+
+@dataclass(frozen=True)
+class Stopped(StopReason):
+    """A stop that needs no more data than ``how``: "budget_spent" (every call of the budget), "nothing_left" (the
+    strategy asked for no more evaluations), "every_model_failed", "leader_settled" (``energy_halving``: the
+    leader's interval cleared every other survivor, the rest of the budget was not needed),
+    "every_image_evaluated" (brute force finished), "picked_by_published_accuracy" (the benchmark-card baseline)."""
+
+    how: StoppedHow
+
+
+@dataclass(frozen=True)
+class Interrupted(StopReason):
+    """Stopped before its end: by Ctrl-C (``cancel_reason`` None) or a cancel (its ``CancelToken`` reason, e.g.
+    "stopped by the user"). The ranking uses the evaluations made so far. ``baseline``: a baseline run (brute
+    force), worded without the advice on resuming."""
+
+    cancel_reason: str | None = None
+    baseline: bool = False
+
+
+@dataclass(frozen=True)
+class AllImagesEvaluated(StopReason):
+    """Every model still in the race was evaluated on every image; ``leader`` leads."""
+
+    leader: str
+
+
+@dataclass(frozen=True)
+class LeaderProven(StopReason):
+    """``paired_race`` stopped early: ``leader`` is within ``epsilon`` (reward) of the best with ``confidence``;
+    ``rivals`` models remained, each shown not more than epsilon better (0 = every other one was ruled out)."""
+
+    leader: str
+    epsilon: float
+    confidence: float
+    rivals: int
+    spent: int
+    budget: int
+
+
+@dataclass(frozen=True)
+class LastInRace(StopReason):
+    """``paired_elimination`` stopped early: ``leader`` is the last model in the race, within ``epsilon`` (reward)
+    of every other one at ``z`` (calibrated, not a guarantee)."""
+
+    leader: str
+    epsilon: float
+    z: float
+    spent: int
+    budget: int
 
 
 # -- strategies ------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from greenrunner_core.constraints import Removal
 from greenrunner_core.energy import is_estimated
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, grams_co2
-from greenrunner_core.notes import RunNote, note_from, note_to_dict
+from greenrunner_core.notes import RunNote, note_from, note_to_dict, stop_from
 
 
 @dataclass
@@ -88,7 +88,7 @@ class ExperimentResult:
     excluded: dict[str, str] = field(default_factory=dict)
     notes: list[RunNote] = field(default_factory=list)   # typed records; legacy strings read back as TextNote
     interrupted: bool = False
-    stop_reason: str = ""
+    stop_reason: RunNote | None = None   # a typed ``StopReason``; a legacy sentence reads back as a TextNote
     wall_seconds: float = 0.0
     use_case: str = ""
     confidence: float = 0.95
@@ -109,6 +109,7 @@ class ExperimentResult:
         self.observations = {k: (int(v[0]), int(v[1])) for k, v in self.observations.items()}
         self.removed_by_constraints = {k: Removal.revive(k, v) for k, v in self.removed_by_constraints.items()}
         self.notes = [note_from(n) for n in self.notes]
+        self.stop_reason = stop_from(self.stop_reason)
 
     @property
     def top3(self) -> list[RankedModel]:
@@ -159,6 +160,7 @@ class ExperimentResult:
         data["savings"] = asdict(self.savings)
         data["observations"] = {k: list(v) for k, v in self.observations.items()}
         data["notes"] = [note_to_dict(n) for n in self.notes]
+        data["stop_reason"] = None if self.stop_reason is None else note_to_dict(self.stop_reason)
         data["energy"] = self.energy_summary()
         return data
 

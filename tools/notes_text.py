@@ -18,7 +18,7 @@ from greenrunner_core.notes import RunNote, note_to_dict
 from greenrunner_core.registry.checkpoint_files import MANIFEST_FILE
 from tools.formatting import fmt_joules
 
-__all__ = ["notes_lines", "word", "words"]
+__all__ = ["notes_lines", "stop_words", "word", "words"]
 
 CATALOG = Path(__file__).with_name("note_words.toml")
 
@@ -37,6 +37,11 @@ def word(note: RunNote) -> str:
     if template is None:
         return f"{type(note).__name__}: {note_to_dict(note)}"
     return template.render(manifest=MANIFEST_FILE, **{f.name: getattr(note, f.name) for f in fields(note)})
+
+
+def stop_words(stop: RunNote | None) -> str:
+    """Why a run stopped, in words (``ExperimentResult.stop_reason``; "" when it does not say)."""
+    return "" if stop is None else word(stop)
 
 
 def words(notes: Iterable[RunNote]) -> list[str]:

@@ -23,7 +23,7 @@ from greenrunner_core.cancel import Cancelled, CancelToken
 from greenrunner_core.environment import Environment, ModelFailedError
 from greenrunner_core.errors import BudgetError, GreenRunnerError, checked
 from greenrunner_core.estimates import Z_95, accuracy_interval
-from greenrunner_core.notes import RunNote
+from greenrunner_core.notes import Interrupted, RunNote, Stopped, StopReason
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.progress import ProgressCallback, ProgressEvent
 
@@ -77,7 +77,7 @@ class BanditState:
         self.batches = np.zeros(self.n_models, dtype=np.int64)
         self.excluded: dict[int, str] = {}
         self.spent = 0
-        self.stop_reason: str | None = None
+        self.stop_reason: StopReason | None = None
         self.estimates: np.ndarray | None = None   # reward per model the final order uses, when not the plain one
 
     # ---- bookkeeping -------------------------------------------------------------------------
@@ -251,12 +251,12 @@ class Strategy(metaclass=_FrozenAfterInit):
                     report_progress(state, pulls, results, progress)
         except KeyboardInterrupt:
             interrupted = True
-            state.stop_reason = "interrupted (Ctrl-C): results so far are kept; re-running resumes from the cache"
+            state.stop_reason = Interrupted()
         except Cancelled as stop:
             interrupted = True
-            state.stop_reason = f"interrupted, {stop}: results so far are kept; re-running resumes from the cache"
+            state.stop_reason = Interrupted(stop.reason)
         if state.stop_reason is None:
-            state.stop_reason = "budget spent" if state.remaining <= 0 else "no model needs more evaluations"
+            state.stop_reason = Stopped("budget_spent") if state.remaining <= 0 else Stopped("nothing_left")
         ranking = self.recommend(state)
         return StrategyRun(state=state, ranking=ranking, interrupted=interrupted, notes=self.finish(state))
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.notes import EnergyHalvingSummary, RunNote
+from greenrunner_core.notes import EnergyHalvingSummary, RunNote, Stopped
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.base import BanditState
 from greenrunner_core.strategies.successive_halving import HalvingState, SuccessiveHalving
@@ -180,5 +180,5 @@ class EnergyAwareHalving(SuccessiveHalving):
             done = all(r_low[leader] > r_high[a] for a in state.survivors if a != leader)
         if done:
             state.stopped_early = True
-            state.stop_reason = "the leader is settled: the rest of the budget was not needed"
+            state.stop_reason = Stopped("leader_settled")
         return done

@@ -31,7 +31,7 @@ import numpy as np
 
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.notes import ModelsDropped, RunNote
+from greenrunner_core.notes import AllImagesEvaluated, LastInRace, ModelsDropped, RunNote, Stopped
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.base import BanditState, Pull, Strategy
 from greenrunner_core.strategies.notes import never_evaluated_note
@@ -284,16 +284,13 @@ class PairedElimination(Strategy):
 
     def _stop_reason(self, state: EliminationState, race: np.ndarray) -> None:
         if race.size == 0:
-            state.stop_reason = "every model failed"
+            state.stop_reason = Stopped("every_model_failed")
             return
         lead = self.leader(state, race)
         if race.size == 1:
-            state.stop_reason = (f"stopped early: {state.names[lead]} is within epsilon={self.epsilon:g} (reward) of "
-                                 f"every other model at z={self.z:g} (calibrated, not a guarantee); spent "
-                                 f"{state.spent} of {state.budget} calls")
+            state.stop_reason = LastInRace(state.names[lead], self.epsilon, self.z, int(state.spent), int(state.budget))
         else:
-            state.stop_reason = (f"every model still in the race has been evaluated on all images (leader "
-                                 f"{state.names[lead]})")
+            state.stop_reason = AllImagesEvaluated(state.names[lead])
 
     # ---- recommendation ----------------------------------------------------------------------------
     def recommend(self, state: BanditState) -> list[int]:

@@ -33,7 +33,7 @@ import numpy as np
 
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.notes import ModelsDropped, RunNote
+from greenrunner_core.notes import AllImagesEvaluated, LeaderProven, ModelsDropped, RunNote
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy
 from greenrunner_core.strategies.betting import DEFAULT_CAP, PairedEProcesses, SingleCS, log_threshold
@@ -233,8 +233,7 @@ class PairedRace(SequentialStrategy):
             pick = self._pull_for_pair(state, lead, int(b))
             if pick is not None:
                 return pick
-        state.stop_reason = ("every model still in the race has been evaluated on all images "
-                             f"(leader {state.names[lead]})")
+        state.stop_reason = AllImagesEvaluated(state.names[lead])
         return None
 
     def _first_look(self, state: BanditState) -> int | None:
@@ -258,11 +257,8 @@ class PairedRace(SequentialStrategy):
             pool = np.flatnonzero((state.pulls == 0) & ~state.dead)
             return int(pool[np.lexsort((pool, state.macs[pool], -state.max_reward[pool]))[0]])
         rivals = int(np.count_nonzero(~state.dead & ~state.beaten)) - 1
-        why = ("every other model was ruled out" if rivals == 0 else
-               f"{rivals} remaining model(s) shown not more than epsilon better")
-        state.stop_reason = (f"stopped early: {state.names[lead]} is within epsilon={self.epsilon:g} (reward) of the "
-                             f"best with {self.confidence:.0%} confidence ({why}); spent {state.spent} of "
-                             f"{state.budget} calls")
+        state.stop_reason = LeaderProven(state.names[lead], self.epsilon, self.confidence, rivals, int(state.spent),
+                                         int(state.budget))
         return None
 
     # ---- recommendation ----------------------------------------------------------------------------

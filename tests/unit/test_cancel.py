@@ -10,9 +10,11 @@ import pytest
 
 from greenrunner_core.cancel import Cancelled, CancelToken
 from greenrunner_core.execution.local import LocalBackend
+from greenrunner_core.notes import Interrupted
 from greenrunner_core.reward import Weights
 from greenrunner_core.workspace import Workspace
 from tests.unit.test_hostile_inputs import checkpoints
+from tools.notes_text import word
 
 
 def test_token_is_one_way_and_thread_safe():
@@ -46,7 +48,8 @@ def test_cancel_during_a_run_stops_at_once_and_keeps_what_was_computed(workspace
 
     result, _ = workspace.select(Weights({"accuracy": 1.0}), data=tmp_path / "d", strategy="ucb1", budget=60,
                                  batch_size=2, seed=0, progress=progress, cancel=token)
-    assert result.interrupted and result.stop_reason.startswith("interrupted, stopped by the user")
+    assert result.interrupted and result.stop_reason == Interrupted("stopped by the user")
+    assert word(result.stop_reason).startswith("interrupted, stopped by the user")
     assert len(events) == 2                                 # no step after the stop
     assert result.spent.calls == events[-1] < 60
     again, _ = workspace.select(Weights({"accuracy": 1.0}), data=tmp_path / "d", strategy="ucb1", budget=60,
@@ -121,5 +124,6 @@ def test_a_stop_through_the_real_graph_reaches_the_running_tool(tmp_path, monkey
     assert stopped_with == [["run_bandit"]]                # the stop found the running tool
     assert emitted == 2 and progress == 2                  # nothing ran after the stop
     record = session.values()["last_run"]
-    assert record.result.interrupted and record.result.stop_reason.startswith("interrupted, stopped by the user")
+    assert record.result.interrupted and record.result.stop_reason == Interrupted("stopped by the user")
+    assert word(record.result.stop_reason).startswith("interrupted, stopped by the user")
     assert 0 < record.result.spent.calls < 5000

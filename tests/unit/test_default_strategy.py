@@ -5,11 +5,13 @@ import pytest
 
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.experiment import reward_model_for, run_experiment
+from greenrunner_core.notes import LastInRace
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment, matrix_from_table
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES, PairedElimination, make_strategy
 from tests.conftest import SHARED_DATA, synthetic_matrix
+from tools.notes_text import word
 
 DRONE = Weights({"accuracy": 0.63, "size": 0.25, "complexity": 0.21})
 ACC = Weights({"accuracy": 1.0})
@@ -48,7 +50,8 @@ def test_golden_fixed_seed(matrix):
                             budget=2400)
     assert [result.observations[c.name][0] for c in matrix.cards] == [13, 13, 13, 0, 0, 0, 0, 53, 53, 25, 0, 0]
     assert [r.name for r in result.top3] == ["m07", "m08", "m09"]
-    assert result.stop_reason.startswith("stopped early: m07 is within epsilon=0.01")
+    assert result.stop_reason == LastInRace("m07", 0.01, result.params["z"], 170, 2400)
+    assert word(result.stop_reason).startswith("stopped early: m07 is within epsilon=0.01")
     assert result.spent.calls == 170
 
 
@@ -69,7 +72,7 @@ def test_statistical_stops_on_its_own_cheaply_and_right(matrix, weights, most_ca
         result = run_experiment(ReplayEnvironment(matrix), weights, make_strategy(DEFAULT_STRATEGY, seed=seed), bf)
         ok += regret_of(matrix, weights, result) <= 0.01
         calls.append(result.spent.calls / bf)
-        assert result.stop_reason.startswith("stopped early")
+        assert isinstance(result.stop_reason, LastInRace) and word(result.stop_reason).startswith("stopped early")
     assert ok >= 28, f"only {ok}/30 seeds within 0.01 of the best"
     assert np.mean(calls) <= most_calls, f"mean {np.mean(calls):.2f} of brute force"
 

@@ -21,11 +21,13 @@ from greenrunner_core.data import load_target
 from greenrunner_core.evaluator import LiveEnvironment
 from greenrunner_core.execution import ExecutionSettings
 from greenrunner_core.execution.local import run_one
+from greenrunner_core.notes import Interrupted
 from greenrunner_core.outcome_cache import Outcome, OutcomeCache
 from greenrunner_core.pull import PullWorker
 from greenrunner_core.registry.base import Registry
 from greenrunner_core.reward import Weights
 from tests.unit.test_evaluation import TinySource, write_dataset
+from tools.notes_text import word
 
 MODELS = ("tiny-a", "tiny-b", "tiny-c")
 BATCH = 2                       # images per task: 12 images -> 6 tasks per model, 18 in all
@@ -217,6 +219,7 @@ def test_ray_cancel_token_also_keeps_the_finished_ones_in_flight(registry, datas
     cache = Stopping(tmp_path / "outcomes.sqlite")
     env = LiveEnvironment(registry, registry.cards(), dataset, cache, batch_size=BATCH, backend=backend, cancel=token)
     first = run_brute_force(env, WEIGHTS, batch_size=4)
-    assert first.stop_reason.startswith("interrupted, stopped by the user")
+    assert first.stop_reason == Interrupted("stopped by the user", baseline=True)
+    assert word(first.stop_reason).startswith("interrupted, stopped by the user")
     assert first.spent.new_evaluations == 5 * BATCH
     assert_consistent_and_resumable(registry, dataset, cache, first, env)

@@ -12,8 +12,11 @@ from greenrunner_core.experiment import run_experiment
 from greenrunner_core.notes import (
     NOTE_KINDS,
     DatasetIssues,
+    Interrupted,
     LatencyMeasured,
+    LeaderProven,
     ModelLeftOut,
+    Stopped,
     TextNote,
     note_from,
     note_to_dict,
@@ -95,6 +98,36 @@ def test_the_checkpointer_revives_the_notes_of_the_last_run(result):
     old.notes = ["a note saved as text by an older version"]          # as a checkpoint from before typed notes
     back = serde.loads_typed(serde.dumps_typed({"last_run": RunRecord(old)}))["last_run"]
     assert back.result.notes == [TextNote("a note saved as text by an older version")]
+
+
+def test_the_stop_reason_is_a_typed_record_through_json_and_the_checkpointer(result):
+    from agent.graph import checkpoint_serde
+    assert isinstance(result.stop_reason, LeaderProven) or result.stop_reason == Stopped("budget_spent")
+    data = json.loads(result.to_json())
+    assert data["stop_reason"] == note_to_dict(result.stop_reason) and data["stop_reason"]["kind"] in NOTE_KINDS
+    assert ExperimentResult.from_dict(data).stop_reason == result.stop_reason
+    stopped = replace(result, interrupted=True, stop_reason=Interrupted("stopped by the user"))
+    serde = checkpoint_serde()
+    back = serde.loads_typed(serde.dumps_typed({"last_run": RunRecord(stopped)}))["last_run"]
+    assert back.result.stop_reason == Interrupted("stopped by the user")
+    assert word(back.result.stop_reason) == word(stopped.stop_reason)
+
+
+def test_runs_saved_with_a_sentence_as_stop_reason_still_load(result):
+    data = json.loads(result.to_json())
+    data["stop_reason"] = "interrupted, stopped by the user: results so far are kept; re-running resumes from the cache"
+    old = ExperimentResult.from_dict(data)
+    assert old.stop_reason == TextNote(data["stop_reason"]) and word(old.stop_reason) == data["stop_reason"]
+    data["stop_reason"] = ""                                           # the old default: no reason given
+    assert ExperimentResult.from_dict(data).stop_reason is None
+    data["notes"] = [{"kind": "RunInterrupted", "reason": "interrupted (Ctrl-C)"}]   # typed notes, text stop reason
+    assert words(ExperimentResult.from_dict(data).notes) == ["interrupted (Ctrl-C)"]
+    from agent.graph import checkpoint_serde
+    serde = checkpoint_serde()
+    legacy = replace(result)
+    legacy.stop_reason = "budget spent"                                # as a checkpoint from before typed stops
+    back = serde.loads_typed(serde.dumps_typed({"last_run": RunRecord(legacy)}))["last_run"]
+    assert back.result.stop_reason == TextNote("budget spent")
 
 
 def test_notes_lines_put_ready_words_first_and_nothing_when_empty():

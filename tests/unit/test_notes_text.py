@@ -1,6 +1,8 @@
 """The words of each kind of note (tools/note_words.toml) are the sentences the run reports always had."""
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from greenrunner_core import notes as n
@@ -19,6 +21,24 @@ SENTENCES = [
     (n.EnergyEstimated("estimated (time x W)", "CPU s x 10 W"), "energy is estimated (time x W): CPU s x 10 W"),
     (n.RunInterrupted("interrupted (Ctrl-C)"), "interrupted (Ctrl-C)"),
     (n.NoPublishedAccuracy(3), "3 models have no published accuracy and were not considered"),
+    (n.Stopped("budget_spent"), "budget spent"),
+    (n.Stopped("nothing_left"), "no model needs more evaluations"),
+    (n.Interrupted(), "interrupted (Ctrl-C): results so far are kept; re-running resumes from the cache"),
+    (n.Interrupted("stopped by the user"),
+     "interrupted, stopped by the user: results so far are kept; re-running resumes from the cache"),
+    (n.Interrupted(baseline=True), "interrupted (Ctrl-C)"),
+    (n.Interrupted("stopped by the user", baseline=True), "interrupted, stopped by the user"),
+    (n.Stopped("every_model_failed"), "every model failed"),
+    (n.AllImagesEvaluated("m07"), "every model still in the race has been evaluated on all images (leader m07)"),
+    (n.LeaderProven("m07", 0.01, 0.95, 3, 408, 800), ("stopped early: m07 is within epsilon=0.01 (reward) of the best "
+     "with 95% confidence (3 remaining model(s) shown not more than epsilon better); spent 408 of 800 calls")),
+    (n.LeaderProven("m07", 0.01, 0.9, 0, 1408, 2400), ("stopped early: m07 is within epsilon=0.01 (reward) of the best "
+     "with 90% confidence (every other model was ruled out); spent 1408 of 2400 calls")),
+    (n.LastInRace("m07", 0.01, 2.5, 170, 2400), ("stopped early: m07 is within epsilon=0.01 (reward) of every other "
+     "model at z=2.5 (calibrated, not a guarantee); spent 170 of 2400 calls")),
+    (n.Stopped("leader_settled"), "the leader is settled: the rest of the budget was not needed"),
+    (n.Stopped("every_image_evaluated"), "every model evaluated on every image"),
+    (n.Stopped("picked_by_published_accuracy"), "picked by published accuracy"),
     (n.NeverEvaluated(tuple("abcdefghij"), True), ("10 model(s) dropped before any evaluation: their best possible "
      "reward (accuracy 1.0) cannot beat the leader's proven lower bound (a, b, c, d, e, f, g, h, ...)")),
     (n.NeverEvaluated(("a", "b")), ("2 model(s) dropped before any evaluation: their best possible reward (accuracy "
@@ -74,3 +94,8 @@ def test_each_kind_reads_as_before(note, sentence):
 
 def test_every_kind_has_a_sentence_here():
     assert {type(note) for note, _ in SENTENCES} == set(n.NOTE_KINDS.values()) - {n.TextNote}
+
+
+def test_every_way_of_stopping_has_its_sentence_here():
+    worded = {note.how for note, _ in SENTENCES if isinstance(note, n.Stopped)}
+    assert worded == set(get_args(n.StoppedHow))

@@ -5,13 +5,13 @@ import pytest
 
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.experiment import reward_model_for, run_experiment
-from greenrunner_core.notes import NeverEvaluated
+from greenrunner_core.notes import LeaderProven, NeverEvaluated, Stopped
 from greenrunner_core.replay import ReplayEnvironment
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import GUARANTEE_STRATEGY, PairedRace, make_strategy
 from greenrunner_core.strategies.betting import PairedEProcesses, SingleCS, log_threshold
 from tests.conftest import synthetic_matrix
-from tools.notes_text import words
+from tools.notes_text import word, words
 
 DRONE = Weights({"accuracy": 0.63, "size": 0.25, "complexity": 0.21})
 ACC = Weights({"accuracy": 1.0})
@@ -116,12 +116,15 @@ def test_stop_reason_says_when_and_why_it_stopped_early(matrix):
     bf = len(matrix.cards) * len(matrix.image_ids)
     result = run_experiment(ReplayEnvironment(matrix), DRONE, make_strategy("paired_race", seed=1, batch_size=8),
                             budget=bf)
-    assert result.stop_reason.startswith("stopped early")
-    assert "epsilon=0.01" in result.stop_reason and "95%" in result.stop_reason
+    stop = result.stop_reason
+    assert isinstance(stop, LeaderProven) and (stop.epsilon, stop.confidence) == (0.01, 0.95)
+    assert stop.spent == result.spent.calls and stop.budget == bf
+    assert word(stop).startswith("stopped early")
+    assert "epsilon=0.01" in word(stop) and "95%" in word(stop)
     assert result.spent.calls < bf
     tight = run_experiment(ReplayEnvironment(matrix), ACC, make_strategy("paired_race", seed=1, batch_size=8),
                            budget=len(matrix.cards) * 8)
-    assert tight.stop_reason == "budget spent"
+    assert tight.stop_reason == Stopped("budget_spent") and word(tight.stop_reason) == "budget spent"
 
 
 def test_statistical_drone_weights_success_and_early_stop(matrix):
@@ -134,7 +137,7 @@ def test_statistical_drone_weights_success_and_early_stop(matrix):
                                 budget=bf)
         ok += regret_of(matrix, DRONE, result) <= 0.01
         calls.append(result.spent.calls / bf)
-        early += result.stop_reason.startswith("stopped early")
+        early += isinstance(result.stop_reason, LeaderProven) and word(result.stop_reason).startswith("stopped early")
     assert ok >= 28, f"only {ok}/30 seeds within 0.01 of the best"
     assert early == len(SEEDS)
     assert np.mean(calls) <= 0.25 and max(calls) <= 0.40, f"mean {np.mean(calls):.2f}, max {max(calls):.2f} of brute force"
@@ -157,7 +160,7 @@ def test_early_stops_keep_their_promise(matrix):
     for seed in SEEDS[:15]:
         result = run_experiment(ReplayEnvironment(matrix), ACC, make_strategy("paired_race", seed=seed, batch_size=8),
                                 budget=bf)
-        if result.stop_reason.startswith("stopped early"):
+        if isinstance(result.stop_reason, LeaderProven) and word(result.stop_reason).startswith("stopped early"):
             stops += 1
             bad += regret_of(matrix, ACC, result) > 0.01
     assert stops >= 12 and bad <= 1
@@ -169,7 +172,7 @@ def test_golden_fixed_seed(matrix):
                             budget=800)
     assert [result.observations[c.name][0] for c in matrix.cards] == GOLDEN_COUNTS
     assert [r.name for r in result.top3] == GOLDEN_TOP3
-    assert result.stop_reason.startswith("stopped early")
+    assert isinstance(result.stop_reason, LeaderProven) and word(result.stop_reason).startswith("stopped early")
 
 
 GOLDEN_COUNTS = [32, 16, 24, 24, 0, 0, 0, 120, 120, 56, 16, 0]

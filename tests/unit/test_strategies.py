@@ -6,11 +6,13 @@ from greenrunner_core.baselines import run_brute_force
 from greenrunner_core.environment import ModelFailedError
 from greenrunner_core.errors import BudgetError, GreenRunnerError
 from greenrunner_core.experiment import reward_model_for, run_experiment
+from greenrunner_core.notes import Interrupted, Stopped
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.rerank import rerank
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import STRATEGIES, make_strategy, serial_executor
 from tests.conftest import synthetic_matrix
+from tools.notes_text import word
 
 ALL = sorted(STRATEGIES)
 DRONE = Weights({"accuracy": 0.63, "size": 0.25, "complexity": 0.21})
@@ -80,7 +82,7 @@ def test_contract_interrupt_keeps_results(name, matrix):
             return super().pull(model_index, image_indices)
 
     result = run_experiment(Interrupting(matrix), DRONE, make_strategy(name, seed=0, batch_size=4), budget=500)
-    assert result.interrupted and "Ctrl-C" in result.stop_reason
+    assert result.interrupted and result.stop_reason == Interrupted() and "Ctrl-C" in word(result.stop_reason)
     assert result.spent.calls > 0 and len(result.top3) >= 1
 
 
@@ -108,7 +110,7 @@ def test_golden_energy_halving(matrix):
                             budget=800)
     assert [result.observations[c.name][0] for c in matrix.cards] == [48, 8, 48, 8, 8, 8, 8, 168, 168, 48, 48, 8]
     assert [r.name for r in result.top3] == ["m07", "m08", "m09"]
-    assert result.stop_reason.startswith("the leader is settled")
+    assert result.stop_reason == Stopped("leader_settled") and word(result.stop_reason).startswith("the leader is settled")
 
 
 # ---- the ask/tell protocol -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from greenrunner_core.experiment import run_experiment
+from greenrunner_core.notes import Interrupted
 from greenrunner_core.replay import ReplayEnvironment
 from greenrunner_core.result import Rerank
 from greenrunner_core.reward import Weights
@@ -81,11 +82,16 @@ def test_staging_question_and_its_lead():
 def test_stops_and_failures_are_explained(result):
     stopped = present(TurnResult(error=KeyboardInterrupt()))
     assert stopped.text.startswith("**Stopped.**") and "outcome cache" in stopped.text
-    partial = dataclasses.replace(result, interrupted=True, stop_reason="interrupted")
+    partial = dataclasses.replace(result, interrupted=True, stop_reason=Interrupted("stopped by the user"))
     turn = _run_turn(partial, cancelled=True)
     turn.messages[0].artifact.result = partial
     out = present(turn)
     assert out.text.startswith("**Stopped at your request.**") and "Stopped early" in out.text
+    assert ("Stopped early (interrupted, stopped by the user: results so far are kept; re-running resumes from the "
+            "cache): the ranking uses the evaluations made so far.") in out.text
+    legacy = dataclasses.replace(result, interrupted=True, stop_reason="interrupted")   # a run saved as text
+    turn.messages[0].artifact.result = legacy
+    assert "Stopped early (interrupted): the ranking" in present(turn).text
     failed = present(TurnResult(messages=[HumanMessage(content="x")], error=RuntimeError("database is locked")))
     assert "Something went wrong: RuntimeError: database is locked" in failed.text and "saved" in failed.text
 

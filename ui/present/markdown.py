@@ -5,7 +5,7 @@ from __future__ import annotations
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.strategies.progress import ProgressEvent
 from tools.formatting import fmt_co2, fmt_joules, fmt_weights, markdown_table
-from tools.notes_text import notes_lines
+from tools.notes_text import notes_lines, stop_words
 from tools.text import excluded_models_line, savings_lines
 from ui.present.tables import green_header, green_sections, top_header, top_table_rows
 
@@ -78,7 +78,7 @@ def savings_markdown(result: ExperimentResult) -> str:
              f"New evaluations in this run: {sp.new_evaluations:,}; answered from the cache: {sp.cache_hits:,}. "
              + energy_note]
     if result.interrupted:
-        lines.append(f"Stopped early ({result.stop_reason}): the ranking uses the evaluations made so far.")
+        lines.append(f"Stopped early ({stop_words(result.stop_reason)}): the ranking uses the evaluations made so far.")
     return "\n".join(lines)
 
 
