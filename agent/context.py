@@ -31,6 +31,8 @@ class Context(ToolSettings):
         "description": "The user's metrics folder ($GREENRUNNER_METRICS_DIR); None = <cache>/metrics."})
     cpu_watts_per_core: float | None = field(default_factory=lambda: EnvSettings().cpu_watts_per_core, metadata={
         "description": "Power of one busy core for the energy estimate ($GREENRUNNER_CPU_WATTS_PER_CORE)."})
+    ray_address: str | None = field(default_factory=lambda: EnvSettings().ray_address, metadata={
+        "description": "Join an existing Ray cluster: 'auto' or 'HOST:PORT' ($RAY_ADDRESS); None = no cluster."})
     llm_timeout: float = field(default=60.0, metadata={"description": "Seconds per LLM request."})
     llm_max_retries: int = field(default=2, metadata={"description": "Retries of a failed LLM request."})
     temperature: float = field(default=0.0, metadata={"description": "Sampling temperature of the LLM."})
@@ -42,7 +44,7 @@ class Context(ToolSettings):
             "llm": env.llm, "model": env.model, "base_url": env.openai_base_url, "api_key": env.api_key(),
             "cache_dir": str(env.cache_root()), "include_torchvision": env.include_torchvision,
             "default_sample": env.sample, "metrics_dir": str(env.metrics_dir) if env.metrics_dir else None,
-            "cpu_watts_per_core": env.cpu_watts_per_core}
+            "cpu_watts_per_core": env.cpu_watts_per_core, "ray_address": env.ray_address}
         return cls(**(values | overrides))
 
     def resolved_api_key(self) -> str | None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from greenrunner_core.execution import ExecutionSettings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -25,6 +28,9 @@ class EnvSettings(BaseSettings):
     metrics_dir: Path | None = Field(None, description="the user's metric stubs; None = <cache>/metrics")
     cpu_watts_per_core: float | None = Field(None, description="power of one busy core for the energy estimate "
                                                                "(without RAPL); None = 10 W")
+    ray_address: str | None = Field(None, validation_alias=AliasChoices("GREENRUNNER_RAY_ADDRESS", "RAY_ADDRESS"),
+                                    description="join a Ray cluster: auto or HOST:PORT; local = none "
+                                                "($GREENRUNNER_RAY_ADDRESS, else Ray's own $RAY_ADDRESS)")
     include_torchvision: bool = Field(True, description="list the torchvision catalog next to the demo zoo")
     sample: int | None = Field(None, ge=1, description="evaluate on a seeded sample of this many target images")
     llm: Literal["auto", "offline", "openai"] = Field("auto", description="auto: OpenAI-compatible endpoint when "
@@ -57,6 +63,14 @@ class EnvSettings(BaseSettings):
     def metrics_root(self) -> Path:
         """``metrics_dir``, else ``<cache>/metrics``."""
         return Path(self.metrics_dir).expanduser() if self.metrics_dir else self.cache_root() / "metrics"
+
+    def execution(self, workers: int | None = None, ray_address: str | None = None,
+                  num_gpus: float | None = None) -> ExecutionSettings:
+        """Where evaluations run, from a front door's options; ``ray_address`` None takes this environment's
+        (``RAY_ADDRESS``), ``"local"`` ignores it."""
+        from greenrunner_core.execution import ExecutionSettings
+        address = ray_address if ray_address is not None else self.ray_address
+        return ExecutionSettings.from_options(workers, address, num_gpus)
 
     def api_key(self) -> str | None:
         return self.openai_api_key.get_secret_value() if self.openai_api_key else None

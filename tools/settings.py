@@ -44,8 +44,8 @@ class ToolSettings:
         "description": "Limits a dataset zip is unpacked under (per file, in all, compression ratio, entries)."})
     workers: int = described(0, "Evaluate on this many Ray workers (a local Ray runtime, or actors on ray_address); 0 "
                                 "= in process, without Ray.")
-    ray_address: str | None = described(None, "Join an existing Ray cluster: 'auto' or 'HOST:PORT'; None = "
-                                              "$RAY_ADDRESS or no cluster.")
+    ray_address: str | None = described(None, "Join an existing Ray cluster: 'auto' or 'HOST:PORT'; None = no "
+                                              "cluster (the agent's Context takes $RAY_ADDRESS).")
     gpus_per_worker: float = described(0.0, "GPUs each Ray worker requests.")
     uploaded_dataset: str | None = described(None, "The conversation's uploaded target dataset: a run the user stages "
                                                    "without one uses it.")

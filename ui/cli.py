@@ -44,8 +44,7 @@ def _workspace(args: argparse.Namespace) -> Workspace:
         green = {"energy_meter": meter, "carbon": carbon_intensity_for(args.country),
                  "measure_latency": bool(args.measure_latency), "tactics": _csv(args.tactics) or ()}
     if hasattr(args, "workers"):
-        from greenrunner_core.execution import ExecutionSettings
-        green["execution"] = ExecutionSettings.from_options(args.workers, args.ray_address, args.gpus_per_worker)
+        green["execution"] = settings.execution(args.workers, args.ray_address, args.gpus_per_worker)
     ws = Workspace(cache_dir=settings.cache_root(), checkpoints=[Path(p) for p in (args.checkpoints or [])],
                    include_torchvision=settings.include_torchvision and not getattr(args, "no_torchvision", False),
                    include_timm=not getattr(args, "no_timm", False), zip_limits=settings.zip_limits(), include_demo=_uses_demo(args), **green)

@@ -39,7 +39,7 @@ class Conversations:
         uploads = self.uploads(thread_id)
         dataset = uploads.dataset()
         return Context.from_settings(s, checkpoints=uploads.checkpoint_folders(), workers=s.workers,
-                                     ray_address=s.ray_address, zip_limits=s.zip_limits(),
+                                     zip_limits=s.zip_limits(),
                                      uploaded_dataset=str(dataset) if dataset else None,
                                      label_map_file=str(uploads.label_map_path()))
 

@@ -27,7 +27,6 @@ class AppSettings(EnvSettings):
     uploads_dir: Path | None = Field(None, description="where uploaded datasets and checkpoints are kept, one "
                                                        "folder per conversation; None = <cache>/uploads")
     workers: int = Field(0, ge=0, description="evaluate on this many Ray workers; 0 = in process, without Ray")
-    ray_address: str | None = Field(None, description="join a Ray cluster: auto or HOST:PORT (None = $RAY_ADDRESS)")
     max_upload_mb: float = Field(200.0, gt=0, allow_inf_nan=False,
                                  description="largest accepted upload (dataset zip or checkpoint)")
     zip_max_entries: int = Field(MAX_ZIP_ENTRIES, gt=0, description="most files and folders in one dataset zip")

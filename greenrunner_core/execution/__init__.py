@@ -6,7 +6,6 @@ to the strategy in request order, so the same seed gives the same calls and rank
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["ExecutionSettings", "PullBackend", "TaskDone", "WorkerAccount", "environment_executor", "make_backend"]
 
 LOCAL = "local"
-RAY_ADDRESS_ENV = "RAY_ADDRESS"
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,9 @@ class ExecutionSettings:
     @classmethod
     def from_options(cls, workers: int | None = None, ray_address: str | None = None,
                      num_gpus: float | None = None) -> ExecutionSettings:
-        """Front-door options: ``ray_address`` None falls back to ``$RAY_ADDRESS``; ``"local"`` forces no cluster."""
-        address = ray_address if ray_address is not None else os.environ.get(RAY_ADDRESS_ENV) or None
+        """Front-door options: ``ray_address`` None or ``"local"`` = no cluster (front doors fall back to
+        ``$RAY_ADDRESS`` through their settings, ``agent/settings.EnvSettings.execution``)."""
+        address = ray_address
         if address is not None and address.strip().lower() in ("", LOCAL, "none"):
             address = None
         return cls(workers=int(workers or 0), ray_address=address, num_gpus=float(num_gpus or 0.0))

@@ -77,12 +77,25 @@ def test_default_settings_run_in_process_and_validate():
 
 
 def test_ray_address_comes_from_the_option_then_the_environment(monkeypatch):
+    """$RAY_ADDRESS is read by the front doors' settings (EnvSettings) and passed down; the core reads none."""
+    from agent.context import Context
+    from agent.settings import EnvSettings
+    from tools.settings import ToolSettings
+
+    monkeypatch.delenv("GREENRUNNER_RAY_ADDRESS", raising=False)
     monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
-    assert ExecutionSettings.from_options().ray_address == "10.0.0.5:6379"
-    assert ExecutionSettings.from_options(ray_address="auto").ray_address == "auto"
-    assert ExecutionSettings.from_options(ray_address="local").ray_address is None
+    assert EnvSettings().execution().ray_address == "10.0.0.5:6379"
+    assert EnvSettings().execution(ray_address="auto").ray_address == "auto"
+    assert EnvSettings().execution(ray_address="local").ray_address is None
+    for context in (Context.from_settings(EnvSettings()), Context()):      # a front door's, and LangGraph Server's
+        assert context.execution().ray_address == "10.0.0.5:6379"
+    assert ExecutionSettings.from_options().ray_address is None            # the core: what it is given
+    assert ToolSettings().execution().ray_address is None
+    monkeypatch.setenv("GREENRUNNER_RAY_ADDRESS", "local")                 # the app's own variable wins
+    assert EnvSettings().execution().ray_address is None
+    monkeypatch.delenv("GREENRUNNER_RAY_ADDRESS")
     monkeypatch.delenv("RAY_ADDRESS")
-    settings = ExecutionSettings.from_options(workers=3)
+    settings = EnvSettings().execution(workers=3)
     assert (settings.workers, settings.ray_address, settings.uses_ray) == (3, None, True)
 
 
