@@ -101,7 +101,7 @@ class FollowUpReplies:
         if run is not None and not needs_timing:
             if blocked := self.needs("rerank"):
                 return blocked
-            lifted = [f for f in lift if f in run.constraints]
+            lifted = [f for f in lift if f in run.constraints.to_dict()]
             if lifted and run.removed_by_constraints:
                 why += (" Models the old limit removed were never evaluated, so the cache cannot rank them; say "
                         "“run it” to stage a run that includes them.")

@@ -85,10 +85,10 @@ def _run_once(strategy: str, workers: int, data: Path, seed: int, models: tuple[
             wall = time.perf_counter() - start
         finally:
             ws.close()
-    tasks = sum(int(w["tasks"]) for w in result.workers.values())
+    tasks = sum(w.tasks for w in result.workers.values())
     mode = (f"1 process{f', {threads} torch thread' if threads else ''}" if not workers
             else f"{workers} worker{'s' if workers > 1 else ''}")
-    compute = sum(float(w["seconds"]) for w in result.workers.values())
+    compute = sum(w.seconds for w in result.workers.values())
     return Timing(strategy, mode, startup if workers else 0.0, wall, tasks, compute, result.spent.new_evaluations,
                   [r.name for r in result.top3], result.spent.calls)
 

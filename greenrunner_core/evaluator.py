@@ -21,7 +21,7 @@ from greenrunner_core.energy import EnergyMeter, default_meter
 from greenrunner_core.energy_ledger import CarbonIntensity, EnergyLedger
 from greenrunner_core.environment import Accounting, ModelFailedError
 from greenrunner_core.errors import DatasetError
-from greenrunner_core.execution import PullBackend, TaskDone, WorkerAccount
+from greenrunner_core.execution import ExecutionPlace, PullBackend, TaskDone, WorkerAccount
 from greenrunner_core.outcome_cache import Outcome, OutcomeCache
 from greenrunner_core.pull import PullTask, PullWorker, batches
 from greenrunner_core.registry.base import Registry
@@ -218,9 +218,9 @@ class LiveEnvironment:
         self._allowed: dict[tuple[str, ...], dict[str, frozenset[int]]] = {}
 
     @property
-    def execution(self) -> str:
-        """Where evaluations run ("in process", or the Ray workers and their nodes)."""
-        return self.evaluator.backend.describe()
+    def execution(self) -> ExecutionPlace:
+        """Where evaluations run (in process, or the Ray workers and their nodes)."""
+        return self.evaluator.backend.place()
 
     @property
     def concurrency(self) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -94,9 +94,9 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
         excluded=excluded, notes=all_notes, interrupted=interrupted, stop_reason=stop_reason, wall_seconds=wall,
         use_case=use_case, confidence=state_like.confidence, energy_kind=energy_kind,
         energy_detail=ledger.detail if ledger is not None else "", carbon_g_per_kwh=carbon.g_per_kwh,
-        carbon_source=carbon.source, execution=getattr(env, "execution", ""),
+        carbon_source=carbon.source, execution=getattr(env, "execution", None),
         placement={n: list(w) for n, w in getattr(env, "placement", {}).items()},
-        workers={w: asdict(a) for w, a in getattr(env, "workers", {}).items()})
+        workers={w: replace(a, models=list(a.models)) for w, a in getattr(env, "workers", {}).items()})
 
 
 def run_experiment(env: Environment, weights: Weights, strategy: Strategy, budget: int, *, dataset: str = "",

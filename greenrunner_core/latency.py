@@ -13,7 +13,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from torch import nn
 from greenrunner_core.energy import EnergyMeter
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.json_store import JsonEntries
+from greenrunner_core.latency_stats import LatencyStats
 from greenrunner_core.notes import BusyWhileTiming, LatencyMeasured, RunNote
 from greenrunner_core.registry.card import ModelCard
 
@@ -60,32 +61,6 @@ def _fingerprint_id(fp: dict[str, Any]) -> str:
 
 def _describe(fp: dict[str, Any]) -> str:
     return f"{fp['cpu']} ({fp['cores']} cores), {fp['threads']} torch threads, torch {fp['torch']}"
-
-
-@dataclass(frozen=True)
-class LatencyStats:
-    """Per-image latency in ms: at batch 1 and at the evaluation batch size (per image = batch time / size)."""
-
-    median_ms: float               # batch 1 (the reward's "latency")
-    p90_ms: float
-    batch_size: int
-    batch_median_ms: float         # per image at ``batch_size``
-    batch_p90_ms: float
-    repeats: int                   # timed runs of the setting with fewer (warm-up excluded)
-    hardware: str                  # human-readable machine description
-    hardware_id: str
-    joules: float | None = None    # energy the measurement itself took (None: not metered)
-    energy_kind: str = ""
-    load_avg: float | None = None  # 1-minute system load when timed (above the core count: figures are inflated)
-
-    @property
-    def busy(self) -> bool:
-        """The machine was oversubscribed while timing (other processes competed for the cores)."""
-        return self.load_avg is not None and self.load_avg > (os.cpu_count() or 1)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LatencyStats:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 def _timings(model: nn.Module, x: torch.Tensor, warmup: int, max_repeats: int, budget_s: float) -> list[float]:

@@ -13,10 +13,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from greenrunner_core.constraints import Removal
+from greenrunner_core.constraints import Constraints, Removal
 from greenrunner_core.energy import is_estimated
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, grams_co2
+from greenrunner_core.execution import ExecutionPlace, WorkerAccount
+from greenrunner_core.latency_stats import LatencyStats
 from greenrunner_core.notes import RunNote, note_from, note_to_dict, stop_from
+from greenrunner_core.variant_info import VariantInfo
 
 
 @dataclass
@@ -96,18 +99,27 @@ class ExperimentResult:
     energy_detail: str = ""       # how the meter works (e.g. "CPU seconds x 10 W per busy core")
     carbon_g_per_kwh: float = WORLD_AVERAGE.g_per_kwh
     carbon_source: str = WORLD_AVERAGE.source
-    latency: dict[str, dict[str, Any]] = field(default_factory=dict)    # name -> LatencyStats as a dict
-    variants: dict[str, dict[str, str]] = field(default_factory=dict)   # variant -> {"base", "tactic", "note"}
-    constraints: dict[str, Any] = field(default_factory=dict)           # Constraints.to_dict() the run honoured
+    latency: dict[str, LatencyStats] = field(default_factory=dict)      # name -> its measured latency
+    variants: dict[str, VariantInfo] = field(default_factory=dict)      # variant -> its base model and tactic
+    constraints: Constraints = field(default_factory=Constraints)       # the limits the run honoured
     removed_by_constraints: dict[str, Removal] = field(default_factory=dict)  # name -> the limits it breaks
-    execution: str = ""           # where evaluations ran: "in process", or the Ray workers and nodes
+    execution: ExecutionPlace | None = None   # where evaluations ran (None: not recorded, e.g. a replay)
     placement: dict[str, list[str]] = field(default_factory=dict)   # model -> workers that computed it in this run
-    workers: dict[str, dict[str, Any]] = field(default_factory=dict)  # worker -> WorkerAccount as a dict (summed = spent)
+    workers: dict[str, WorkerAccount] = field(default_factory=dict)  # worker -> what it computed (summed = spent)
 
     def __post_init__(self) -> None:
-        # a checkpointer stores tuples as lists: keep one shape
+        # a checkpointer stores tuples as lists and JSON gives dicts: keep one shape (and read older saved runs)
         self.observations = {k: (int(v[0]), int(v[1])) for k, v in self.observations.items()}
         self.removed_by_constraints = {k: Removal.revive(k, v) for k, v in self.removed_by_constraints.items()}
+        self.latency = {k: _typed(LatencyStats, v) for k, v in self.latency.items()}
+        self.variants = {k: _typed(VariantInfo, v) for k, v in self.variants.items()}
+        self.workers = {k: _typed(WorkerAccount, v) for k, v in self.workers.items()}
+        if not isinstance(self.constraints, Constraints):
+            self.constraints = Constraints.from_mapping(self.constraints)
+        if isinstance(self.execution, str):      # a run saved when this was a sentence ("" = not recorded)
+            self.execution = ExecutionPlace(saved_text=self.execution) if self.execution else None
+        elif self.execution is not None:
+            self.execution = _typed(ExecutionPlace, self.execution)
         self.notes = [note_from(n) for n in self.notes]
         self.stop_reason = stop_from(self.stop_reason)
 
@@ -161,6 +173,7 @@ class ExperimentResult:
         data["observations"] = {k: list(v) for k, v in self.observations.items()}
         data["notes"] = [note_to_dict(n) for n in self.notes]
         data["stop_reason"] = None if self.stop_reason is None else note_to_dict(self.stop_reason)
+        data["constraints"] = self.constraints.to_dict()
         data["energy"] = self.energy_summary()
         return data
 
@@ -178,6 +191,13 @@ class ExperimentResult:
         data["brute_force"] = Cost(**data["brute_force"])
         data["per_model"] = {k: Cost(**v) for k, v in data["per_model"].items()}
         return cls(**data)
+
+
+def _typed(cls: type[Any], value: Any) -> Any:
+    """``value`` itself, or the dataclass read back from its stored fields (unknown keys of a newer run ignored)."""
+    if isinstance(value, cls):
+        return value
+    return cls(**{k: v for k, v in dict(value).items() if k in cls.__dataclass_fields__})
 
 
 @dataclass

@@ -4,7 +4,7 @@ A variant keeps its base's MACs; its weights id, size and notes say what the tac
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -25,6 +25,7 @@ from greenrunner_core.tactics import (
     unavailable_reason,
     variant_name,
 )
+from greenrunner_core.variant_info import VariantInfo
 
 __all__ = ["TacticSource", "add_variants", "skip_notes", "variants_beside_bases"]
 
@@ -42,7 +43,7 @@ class TacticSource:
     name: str = "tactics"
     notes: list[TacticSkipped] = field(default_factory=list, init=False)        # every skip, with its reason
     skipped: dict[str, TacticSkipped] = field(default_factory=dict, init=False)  # variant or tactic -> the skip
-    info: dict[str, dict[str, str]] = field(default_factory=dict, init=False)   # variant -> base/tactic/note
+    info: dict[str, VariantInfo] = field(default_factory=dict, init=False)   # variant -> its base and tactic
     _cards: list[ModelCard] | None = field(default=None, init=False, repr=False)
     _base_of: dict[str, tuple[ModelSource, ModelCard, str]] = field(default_factory=dict, init=False, repr=False)
     _compiled: CompiledModules = field(default_factory=CompiledModules, init=False, repr=False, compare=False)
@@ -98,7 +99,7 @@ class TacticSource:
                     continue
                 cards.append(card)
                 self._base_of[card.name] = (source, base, tactic)
-                self.info[card.name] = {"base": base.name, "tactic": tactic, "note": note}
+                self.info[card.name] = VariantInfo(base.name, tactic, note)
         return cards
 
     def _variant(self, tactic: str, base: ModelCard, loaded: nn.Module | None) -> tuple[ModelCard | None, str]:
@@ -132,12 +133,12 @@ def _reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, GreenRunnerError) else f"{type(exc).__name__}: {exc}"
 
 
-def variants_beside_bases(cards: Sequence[ModelCard], info: dict[str, dict[str, str]]) -> list[ModelCard]:
+def variants_beside_bases(cards: Sequence[ModelCard], info: Mapping[str, VariantInfo]) -> list[ModelCard]:
     """Cards ordered base first, then its variants, so tables show each variant beside its base."""
     by_base: dict[str, list[ModelCard]] = {}
     for c in cards:
         if c.name in info:
-            by_base.setdefault(info[c.name]["base"], []).append(c)
+            by_base.setdefault(info[c.name].base, []).append(c)
     out: list[ModelCard] = []
     for c in cards:
         if c.name in info:
@@ -150,7 +151,7 @@ def variants_beside_bases(cards: Sequence[ModelCard], info: dict[str, dict[str, 
 
 
 def add_variants(registry: Registry, cards: Sequence[ModelCard], wanted: Sequence[str],
-                 info: dict[str, dict[str, str]], skips: dict[str, TacticSkipped]) -> list[ModelCard]:
+                 info: dict[str, VariantInfo], skips: dict[str, TacticSkipped]) -> list[ModelCard]:
     """``cards`` with their variants under ``wanted`` tactics, each beside its base. New variants are built once and
     registered (``info``: variant -> base/tactic/note, ``skips``: what could not be built and why, both updated)."""
     bases = [c for c in cards if c.name not in info]

@@ -8,7 +8,7 @@ as arms of their own; ``measure_latency`` measures (once per model and machine) 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, make_strategy
 from greenrunner_core.strategies.progress import ProgressCallback
-from greenrunner_core.tactic_source import add_variants, skip_notes
+from greenrunner_core.tactic_source import VariantInfo, add_variants, skip_notes
 from greenrunner_core.tactics import parse_tactics
 from greenrunner_core.zip_extract import ZipLimits
 
@@ -75,7 +75,7 @@ class Workspace:
     _latency_cache: LatencyCache | None = field(default=None, init=False, repr=False)
     _worker: PullWorker | None = field(default=None, init=False, repr=False)
     _backend: PullBackend | None = field(default=None, init=False, repr=False)
-    variant_info: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False)
+    variant_info: dict[str, VariantInfo] = field(default_factory=dict, init=False, repr=False)
     tactic_skips: dict[str, TacticSkipped] = field(default_factory=dict, init=False, repr=False)
     latency_stats: dict[str, LatencyStats] = field(default_factory=dict, init=False, repr=False)
     latency_failures: dict[str, str] = field(default_factory=dict, init=False, repr=False)
@@ -296,7 +296,7 @@ class Workspace:
         result.notes[:0] = [dataset_note(dataset.report)] if dataset.report.issues else []
         self._annotate(result, cards)
         result.notes.extend(extra_notes)
-        result.constraints = constraints.to_dict()
+        result.constraints = constraints
         result.removed_by_constraints = removed
         return result, dataset
 
@@ -321,10 +321,9 @@ class Workspace:
     def _annotate(self, result: ExperimentResult, cards: Sequence[ModelCard]) -> None:
         """Latency per model and the variant -> base map on the result, with what measuring latency cost."""
         names = {c.name for c in cards}
-        result.variants = {n: dict(info) for n, info in self.variant_info.items() if n in names}
-        stats = {n: s for n, s in self.latency_stats.items() if n in names}
-        result.latency = {n: asdict(s) for n, s in stats.items()}
-        result.notes.extend(latency_notes(stats))
+        result.variants = {n: info for n, info in self.variant_info.items() if n in names}
+        result.latency = {n: s for n, s in self.latency_stats.items() if n in names}
+        result.notes.extend(latency_notes(result.latency))
 
 def default_budget(n_models: int, n_images: int, strategy: str = DEFAULT_STRATEGY) -> int:
     """``DEFAULT_BUDGET_FRACTION`` of brute force, and never less than one batch per model; the anytime-valid

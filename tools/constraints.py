@@ -15,9 +15,10 @@ __all__ = ["constraint_lines", "from_args", "limit_text", "narrow_run", "removal
            "violation_text", "with_cached_latency", "within"]
 
 
-def from_args(raw: Mapping[str, Any] | None) -> Constraints:
-    """Tool arguments -> Constraints; a latency limit without a named device is stated for this machine."""
-    constraints = Constraints.from_mapping(raw)
+def from_args(raw: Mapping[str, Any] | Constraints | None) -> Constraints:
+    """Tool arguments (or a run's limits) -> Constraints; a latency limit without a named device is stated for this
+    machine."""
+    constraints = raw if isinstance(raw, Constraints) else Constraints.from_mapping(raw)
     if constraints.needs_latency and not constraints.latency_hardware:
         from greenrunner_core.latency import cpu_model
         constraints = Constraints.from_mapping({**constraints.to_dict(), "latency_hardware": f"this machine "
@@ -72,9 +73,9 @@ def with_cached_latency(cards: Sequence[ModelCard], result: ExperimentResult) ->
     """Cards carrying the latency the run measured (also after a restart, when the registry's cards have none)."""
     out = []
     for card in cards:
-        stats = result.latency.get(card.name) or {}
-        if "latency" not in card.known_metrics() and stats.get("median_ms") is not None:
-            card = card.with_metrics(latency=float(stats["median_ms"]))
+        stats = result.latency.get(card.name)
+        if "latency" not in card.known_metrics() and stats is not None and stats.median_ms is not None:
+            card = card.with_metrics(latency=float(stats.median_ms))
         out.append(card)
     return out
 
@@ -99,8 +100,7 @@ def narrow_run(result: ExperimentResult, cards: Sequence[ModelCard], constraints
                                f"the last run's {len(cards)} models; raise or drop a limit")
     narrowed = replace(result, observations={k: v for k, v in result.observations.items() if k in kept},
                        excluded={k: v for k, v in result.excluded.items() if k in kept},
-                       constraints=constraints.to_dict(),
-                       removed_by_constraints={r.name: r for r in split.removed})
+                       constraints=constraints, removed_by_constraints={r.name: r for r in split.removed})
     return narrowed, list(split.kept), dict(narrowed.removed_by_constraints)
 
 

@@ -12,10 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenrunner_core.constraints import Removal, Violation
+from greenrunner_core.constraints import Constraints, Removal, Violation
+from greenrunner_core.execution import ExecutionPlace, WorkerAccount
+from greenrunner_core.latency_stats import LatencyStats
 from greenrunner_core.metrics_protocol import MetricRun
 from greenrunner_core.notes import NOTE_KINDS
 from greenrunner_core.result import Cost, ExperimentResult, RankedModel, Rerank
+from greenrunner_core.variant_info import VariantInfo
 
 
 @dataclass
@@ -97,6 +100,7 @@ class BaselinesArtifact:
 
 
 CHECKPOINTED_TYPES: tuple[type, ...] = (RunRecord, ExperimentResult, RankedModel, Cost, MetricRun, Removal, Violation,
+                                         LatencyStats, VariantInfo, Constraints, ExecutionPlace, WorkerAccount,
                                          *NOTE_KINDS.values())
 """Types the graph state holds (``last_run`` and its parts, its typed notes among them): the checkpointer is told to
 revive exactly these."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from greenrunner_core.execution import ExecutionPlace
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import Cost, ExperimentResult, RankedModel
 from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION
@@ -90,3 +91,22 @@ def side_by_side(before: Sequence[RankedModel], after: Sequence[RankedModel], n:
 
 def names(models: Sequence[RankedModel]) -> list[str]:
     return [m.name for m in models]
+
+
+def execution_text(place: ExecutionPlace | None) -> str:
+    """Where a run's evaluations ran: "in process", "Ray: 2 worker(s) on the cluster at HOST:PORT" (asked for), or
+    "Ray: 2 worker(s) (cpu) on 1 node(s) (10.0.0.5) of the cluster at HOST:PORT" (the workers that ran)."""
+    if place is None:
+        return "not recorded"
+    if place.saved_text:
+        return place.saved_text
+    if not place.ray:
+        return "in process"
+    if place.started:
+        where = f"the cluster at {place.ray_address}" if place.ray_address else "a local Ray runtime"
+        return (f"Ray: {place.workers} worker(s) ({'/'.join(place.devices)}) on {len(place.nodes)} node(s) "
+                f"({', '.join(place.nodes)}) of {where}")
+    where = f"cluster at {place.ray_address}" if place.ray_address else "local Ray runtime"
+    count = f"{place.workers} worker(s)" if place.workers else "one worker per free CPU"
+    gpus = f", {place.num_gpus:g} GPU each" if place.num_gpus else ""
+    return f"Ray: {count} on the {where}{gpus}"

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from greenrunner_core.strategies.base import Pull
     from greenrunner_core.strategies.base import PullResult as StepResult
 
-__all__ = ["ExecutionSettings", "PullBackend", "TaskDone", "WorkerAccount", "environment_executor", "make_backend"]
+__all__ = ["ExecutionPlace", "ExecutionSettings", "PullBackend", "TaskDone", "WorkerAccount", "environment_executor", "make_backend"]
 
 LOCAL = "local"
 
@@ -69,13 +69,31 @@ class ExecutionSettings:
             address = None
         return cls(workers=int(workers or 0), ray_address=address, num_gpus=float(num_gpus or 0.0))
 
-    def describe(self) -> str:
-        if not self.uses_ray:
-            return "in process"
-        where = f"cluster at {self.ray_address}" if self.ray_address else "local Ray runtime"
-        count = f"{self.workers} worker(s)" if self.workers else "one worker per free CPU"
-        gpus = f", {self.num_gpus:g} GPU each" if self.num_gpus else ""
-        return f"Ray: {count} on the {where}{gpus}"
+    def place(self) -> ExecutionPlace:
+        """Where these settings run evaluations, before any worker has started."""
+        return ExecutionPlace(ray=self.uses_ray, workers=self.workers, ray_address=self.ray_address,
+                              num_gpus=self.num_gpus)
+
+
+@dataclass(frozen=True)
+class ExecutionPlace:
+    """Where a run's evaluations ran: in this process, or on Ray workers (``started``: the actors that ran, their
+    devices and nodes; else the workers asked for, 0 = one per free CPU). ``saved_text`` holds the words a run
+    saved before this was typed. Worded by ``tools/text.execution_text``."""
+
+    ray: bool = False
+    workers: int = 0
+    ray_address: str | None = None      # None: a local Ray runtime
+    num_gpus: float = 0.0               # GPUs each worker requests
+    started: bool = False
+    devices: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+    saved_text: str = ""
+
+    def __post_init__(self) -> None:
+        # a checkpointer and JSON give lists back: keep one shape
+        object.__setattr__(self, "devices", tuple(self.devices))
+        object.__setattr__(self, "nodes", tuple(self.nodes))
 
 
 @dataclass(frozen=True)
@@ -130,7 +148,7 @@ class PullBackend(Protocol):
         """Drop a model that failed from whatever keeps it loaded."""
         ...
 
-    def describe(self) -> str: ...
+    def place(self) -> ExecutionPlace: ...
 
     def close(self) -> None: ...
 

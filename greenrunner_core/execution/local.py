@@ -5,7 +5,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from greenrunner_core.errors import DatasetError, GreenRunnerError
-from greenrunner_core.execution import LOCAL, ExecutionSettings, TaskDone
+from greenrunner_core.execution import LOCAL, ExecutionPlace, ExecutionSettings, TaskDone
 from greenrunner_core.pull import PullTask, PullWorker
 from greenrunner_core.registry.base import ModelSource
 from greenrunner_core.registry.card import ModelCard
@@ -55,8 +55,8 @@ class LocalBackend:
     def release(self, source: ModelSource, card: ModelCard) -> None:
         self.worker.release(source, card)
 
-    def describe(self) -> str:
-        return self.settings.describe()
+    def place(self) -> ExecutionPlace:
+        return self.settings.place()
 
     def close(self) -> None:
         self.worker.close()

@@ -26,7 +26,7 @@ import ray.exceptions
 import greenrunner_core
 from greenrunner_core.cancel import Cancelled
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.execution import ExecutionSettings, TaskDone
+from greenrunner_core.execution import ExecutionPlace, ExecutionSettings, TaskDone
 from greenrunner_core.execution.ray_worker import RayPullWorker, WorkerInfo
 from greenrunner_core.pull import PullTask
 from greenrunner_core.registry.base import ModelSource
@@ -106,14 +106,12 @@ class RayBackend:
         """Workers alive (before the start: the workers asked for, or 2 for "as many as the cluster has")."""
         return sum(self.alive) if self.started else (self.settings.workers or 2)
 
-    def describe(self) -> str:
+    def place(self) -> ExecutionPlace:
         if not self.started:
-            return self.settings.describe()
-        nodes = sorted({i.node for i in self.infos})
-        devices = sorted({i.device for i in self.infos})
-        where = f"the cluster at {self.settings.ray_address}" if self.settings.ray_address else "a local Ray runtime"
-        return (f"Ray: {len(self.actors)} worker(s) ({'/'.join(devices)}) on {len(nodes)} node(s) "
-                f"({', '.join(nodes)}) of {where}")
+            return self.settings.place()
+        return dataclasses.replace(self.settings.place(), workers=len(self.actors), started=True,
+                                   devices=tuple(sorted({i.device for i in self.infos})),
+                                   nodes=tuple(sorted({i.node for i in self.infos})))
 
     def worker_pids(self) -> list[int]:
         """Process id of each worker now (asks them; a replaced worker has a new id)."""

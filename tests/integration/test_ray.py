@@ -23,12 +23,14 @@ from greenrunner_core.execution.ray_backend import RayBackend
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.registry.base import Registry
+from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, make_strategy
 from greenrunner_core.workspace import Workspace
 from tests.conftest import SHARED_DATA
 from tests.integration.ray_cluster import LocalRayHead
 from tests.unit.test_execution import RandomSubsets
+from tools.text import execution_text
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +89,9 @@ def test_demo_zoo_cli_on_the_cluster_matches_one_process_and_reruns_nothing(head
     assert first["observations"] == {k: list(v) for k, v in single["observations"].items()}   # same calls per model
     assert first["spent"]["calls"] == single["spent"]["calls"]
     assert first["spent"]["new_evaluations"] == single["spent"]["new_evaluations"] > 0
-    assert first["execution"].startswith("Ray: 2 worker(s)") and "cluster at 127.0.0.1" in first["execution"]
+    where = ExperimentResult.from_dict(first).execution         # typed in the JSON report, worded by the tools
+    assert where.ray and where.started and where.workers == 2 and where.ray_address.startswith("127.0.0.1")
+    assert execution_text(where).startswith("Ray: 2 worker(s)") and "cluster at 127.0.0.1" in execution_text(where)
     assert all(w.startswith("w") for where in first["placement"].values() for w in where)
     assert sum(a["evaluations"] for a in first["workers"].values()) == first["spent"]["new_evaluations"]
     assert single["placement"] and all(where == ["local"] for where in single["placement"].values())
@@ -147,7 +151,7 @@ def test_cifar10_checkpoints_on_the_cluster_match_one_process(head, zoo, tmp_pat
     single, cluster = results
     assert [r.name for r in cluster.top3] == [r.name for r in single.top3]
     assert cluster.observations == single.observations and cluster.spent.calls == single.spent.calls
-    assert cluster.execution.startswith("Ray") and set(cluster.placement) <= set(CIFAR_MODELS)
+    assert execution_text(cluster.execution).startswith("Ray") and set(cluster.placement) <= set(CIFAR_MODELS)
 
 
 def test_a_killed_worker_is_replaced_and_its_pull_retried(head, zoo, tmp_path):

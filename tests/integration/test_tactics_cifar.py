@@ -43,8 +43,8 @@ def test_int8_variants_of_every_checkpoint_stay_within_tolerance(cifar):
     assert len(result.variants) == len(CIFAR10_REPORTED_ACCURACY)
     lines = []
     for variant, info in result.variants.items():
-        base = info["base"]
-        lines.append(f"{base}: {acc[base]:.3f} -> int8 {acc[variant]:.3f} ({info['note']})")
+        base = info.base
+        lines.append(f"{base}: {acc[base]:.3f} -> int8 {acc[variant]:.3f} ({info.note})")
         assert abs(acc[variant] - acc[base]) <= INT8_TOLERANCE, lines[-1]
         assert result.per_model[variant].calls == SAMPLE
     print("\n" + "\n".join(lines))

@@ -14,7 +14,7 @@ import pytest
 from greenrunner_core.environment import ModelFailedError
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.evaluator import LiveEnvironment
-from greenrunner_core.execution import ExecutionSettings, TaskDone, WorkerAccount
+from greenrunner_core.execution import ExecutionPlace, ExecutionSettings, TaskDone, WorkerAccount
 from greenrunner_core.execution.local import LocalBackend
 from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.pull import PullTask, PullWorker
@@ -56,8 +56,8 @@ class ShuffledBackend:
     def release(self, source, card) -> None:
         self.inner.release(source, card)
 
-    def describe(self) -> str:
-        return "shuffled test backend"
+    def place(self) -> ExecutionPlace:
+        return ExecutionPlace(ray=True, workers=2, started=True, devices=("cpu",), nodes=("test",))
 
     def close(self) -> None:
         self.inner.close()

@@ -92,8 +92,8 @@ def test_latency_is_measured_once_and_weighted_in_the_reward(ws):
     assert result.weights == {"accuracy": 0.5, "latency": 0.5}
     assert set(result.latency) == set(models)
     for r in result.ranking:
-        assert r.latency_ms == pytest.approx(result.latency[r.name]["median_ms"])
-        assert result.latency[r.name]["batch_size"] == 16
+        assert r.latency_ms == pytest.approx(result.latency[r.name].median_ms)
+        assert result.latency[r.name].batch_size == 16
         assert timed.registry.get(r.name).known_metrics()["latency"] == r.latency_ms
     assert any(isinstance(n, LatencyMeasured) and n.repeats > 0 for n in result.notes)
     assert any(n.startswith("latency measured on") for n in words(result.notes))
@@ -101,4 +101,4 @@ def test_latency_is_measured_once_and_weighted_in_the_reward(ws):
     again = Workspace(cache_dir=ws.cache_dir, include_torchvision=False, measure_latency=True)
     assert len(again.latency_cache) >= 3
     cards = again.candidates(models, None)
-    assert [c.known_metrics()["latency"] for c in cards] == [result.latency[m]["median_ms"] for m in models]
+    assert [c.known_metrics()["latency"] for c in cards] == [result.latency[m].median_ms for m in models]

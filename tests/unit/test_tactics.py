@@ -17,6 +17,7 @@ from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.reward import Weights
 from greenrunner_core.tactic_source import TacticSource, variants_beside_bases
 from greenrunner_core.tactics import parse_tactics, quantize_dynamic_int8, serialized_mb, variant_name
+from greenrunner_core.variant_info import VariantInfo
 from greenrunner_core.workspace import Workspace
 from tools.notes_text import word, words
 from ui.present.tables import variant_rows
@@ -92,7 +93,7 @@ def test_tactic_source_builds_variants_with_their_own_identity(monkeypatch):
     assert "MACs as the base" in q.description
     c = cards["mlp+compiled"]
     assert c.size_mb == base.size_mb and c.weights_id != base.weights_id
-    assert source.info["mlp+int8"] == {"base": "mlp", "tactic": "quantize", "note": source.info["mlp+int8"]["note"]}
+    assert source.info["mlp+int8"] == VariantInfo("mlp", "quantize", source.info["mlp+int8"].note)
     loaded = source.load(q)
     assert "quantized" in type(loaded[1]).__module__
     clone = pickle.loads(pickle.dumps(source))                          # ships to worker processes
@@ -153,7 +154,7 @@ def test_quantized_demo_models_stay_within_tolerance_of_their_base(demo_run):
     assert set(result.variants) == {f"{m}+int8" for m in ("demo_mlp_wide", "demo_lenet", "demo_vit_tiny",
                                                            "demo_cnn_small")}
     for variant, info in result.variants.items():
-        assert abs(acc[variant] - acc[info["base"]]) <= DEMO_TOLERANCE, (variant, acc[variant], acc[info["base"]])
+        assert abs(acc[variant] - acc[info.base]) <= DEMO_TOLERANCE, (variant, acc[variant], acc[info.base])
         assert result.per_model[variant].calls == len(dataset)          # a candidate of its own, fully evaluated
 
 

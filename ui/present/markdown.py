@@ -31,9 +31,8 @@ def constraints_markdown(result: ExperimentResult) -> str:
     """The hard limits the run honoured and each model they removed before evaluation ("" without limits)."""
     if not result.constraints:
         return ""
-    from greenrunner_core.constraints import Constraints
     from tools.constraints import constraint_lines
-    return "\n".join(constraint_lines(Constraints.from_mapping(result.constraints), result.removed_by_constraints,
+    return "\n".join(constraint_lines(result.constraints, result.removed_by_constraints,
                                       title="**Hard constraints**"))
 
 

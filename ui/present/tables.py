@@ -13,7 +13,7 @@ from tabulate import tabulate
 
 from greenrunner_core.result import ExperimentResult
 from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score, fmt_seconds
-from tools.text import TOP_HEADER
+from tools.text import TOP_HEADER, execution_text
 
 Section = tuple[str, list[str], list[list[str]]]   # (title, header, rows)
 
@@ -52,12 +52,12 @@ def top_table_rows(result: ExperimentResult, *, bold_first: bool = False) -> lis
 
 def fmt_latency(result: ExperimentResult, name: str) -> str:
     stats = result.latency.get(name)
-    return f"{stats['median_ms']:.3g} ({stats['p90_ms']:.3g})" if stats else "-"
+    return f"{stats.median_ms:.3g} ({stats.p90_ms:.3g})" if stats else "-"
 
 
 def fmt_batch_latency(result: ExperimentResult, name: str) -> str:
     stats = result.latency.get(name)
-    return f"{stats['batch_median_ms']:.3g}" if stats else "-"
+    return f"{stats.batch_median_ms:.3g}" if stats else "-"
 
 
 def joules_per_call(result: ExperimentResult, name: str) -> float | None:
@@ -82,7 +82,7 @@ def green_cells(result: ExperimentResult, name: str) -> list[str]:
 
 
 def per_model_header(result: ExperimentResult) -> list[str]:
-    batch = next(iter(result.latency.values()))["batch_size"] if result.latency else None
+    batch = next(iter(result.latency.values())).batch_size if result.latency else None
     head = ["#", "model", "target accuracy"]
     if result.latency:
         head += ["latency ms b1 (p90)", f"ms/image at batch {batch}"]
@@ -118,7 +118,7 @@ def variant_rows(result: ExperimentResult) -> list[list[str]]:
     by_name = {r.name: r for r in result.ranking}
     bases: dict[str, list[str]] = {}
     for variant, info in result.variants.items():
-        bases.setdefault(info["base"], []).append(variant)
+        bases.setdefault(info.base, []).append(variant)
     rows = []
     for base, variants in bases.items():
         b = by_name.get(base)
@@ -130,7 +130,7 @@ def variant_rows(result: ExperimentResult) -> list[list[str]]:
             if (name != base and b is not None and r.est_accuracy is not None and b.est_accuracy is not None
                     and r.pulls == b.pulls):
                 delta = f"{r.est_accuracy - b.est_accuracy:+.3f}"
-            tactic = "base" if name == base else result.variants[name]["tactic"]
+            tactic = "base" if name == base else result.variants[name].tactic
             rows.append([name, tactic, fmt_acc(r) if r.excluded is None else f"excluded: {r.excluded}", delta,
                          f"{r.size_mb:.3g}", fmt_macs(r.macs), fmt_latency(result, name),
                          fmt_joules_per_call(result, name)])
@@ -149,9 +149,9 @@ def green_sections(result: ExperimentResult) -> list[Section]:
         out.append(("Optimised variants beside their base model (MACs unchanged by these tactics)", VARIANT_HEADER,
                     rows))
     if any(w != "local" for w in result.workers):
-        rows = [[w, f"{a['tasks']:,}", f"{a['evaluations']:,}", fmt_seconds(a["seconds"]), fmt_joules(a["joules"]),
-                 ", ".join(a["models"])] for w, a in sorted(result.workers.items())]
-        out.append((f"Where evaluations ran — {result.execution}", WORKER_HEADER, rows))
+        rows = [[w, f"{a.tasks:,}", f"{a.evaluations:,}", fmt_seconds(a.seconds), fmt_joules(a.joules),
+                 ", ".join(a.models)] for w, a in sorted(result.workers.items())]
+        out.append((f"Where evaluations ran — {execution_text(result.execution)}", WORKER_HEADER, rows))
     return out
 
 
