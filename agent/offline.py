@@ -93,7 +93,7 @@ class Facts:
                     artifact = revive(RerankArtifact, msg.artifact)
                     facts.rerank = artifact.after if artifact else None
                     if artifact is not None:
-                        facts.constraints = dict(artifact.constraints)
+                        facts.constraints = artifact.constraints.to_dict()
         return facts
 
     def current_weights(self) -> dict[str, float]:

@@ -57,7 +57,7 @@ class RerankArtifact:
     run_args: dict[str, Any] = field(default_factory=dict)
     excluded_weights: dict[str, str] = field(default_factory=dict)
     new_evaluations: int = 0
-    constraints: dict[str, Any] = field(default_factory=dict)            # limits in force after the what-if
+    constraints: Constraints = field(default_factory=Constraints)        # limits in force after the what-if
     removed_by_constraints: dict[str, Removal] = field(default_factory=dict)  # last-run models over them -> why
 
     @classmethod
@@ -69,9 +69,13 @@ class RerankArtifact:
                    run_args=dict(value.get("run_args") or {}),
                    excluded_weights=dict(value.get("excluded_weights") or {}),
                    new_evaluations=int(value.get("new_evaluations") or 0),
-                   constraints=dict(value.get("constraints") or {}),
+                   constraints=_limits(value.get("constraints")),
                    removed_by_constraints={k: Removal.revive(k, v) for k, v in
                                            dict(value.get("removed_by_constraints") or {}).items()})
+
+
+def _limits(value: Constraints | Mapping[str, Any] | None) -> Constraints:
+    return value if isinstance(value, Constraints) else Constraints.from_mapping(value)
 
 
 @dataclass

@@ -211,7 +211,7 @@ def rerank(ws: Workspace, args: RerankArgs, last_run: RunRecord | None,
                      f"{', '.join(after.contenders[:5])}. About {after.calls_to_settle:,} more evaluation calls would "
                      "settle it; say 'spend them' to run them (you approve the run first).")
     artifact = RerankArtifact(before=before, after=after, run_args=run_args, excluded_weights=excluded,
-                              constraints=after_limits.to_dict(), removed_by_constraints=removed)
+                              constraints=after_limits, removed_by_constraints=removed)
     return ToolResult("\n".join(lines), artifact, {"weights": after_req})
 
 

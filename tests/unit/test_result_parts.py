@@ -103,3 +103,14 @@ def _tiny() -> ExperimentResult:
     run = run_experiment(ReplayEnvironment(synthetic_matrix()), Weights({"accuracy": 1.0}),
                          make_strategy("paired_race", seed=0, batch_size=8), budget=200, dataset="synthetic")
     return replace(run, execution=CLUSTER, workers={"w1@10.0.0.5": WorkerAccount(3, 24, 1.5, 0.2, 2.0, ["m00"])})
+
+
+def test_a_rerank_keeps_its_limits_typed_and_reads_them_back_from_a_stored_message():
+    from greenrunner_core.result import Rerank
+    from tools.result import RerankArtifact
+    empty = Rerank(weights={"accuracy": 1.0}, ranking=[], settled=True, calls_to_settle=0, contenders=[])
+    artifact = RerankArtifact(before=empty, after=empty, constraints=Constraints(max_size_mb=50.0))
+    stored = json.loads(json.dumps(asdict(artifact)))              # every field, unset limits as null
+    assert RerankArtifact.revive(stored).constraints == Constraints(max_size_mb=50.0)
+    assert RerankArtifact.revive({**stored, "constraints": {"size": 50}}).constraints == artifact.constraints
+    assert RerankArtifact.revive({**stored, "constraints": None}).constraints == Constraints()
