@@ -25,7 +25,8 @@ run: setup
 select: setup
 	$(BIN)/greenrunner select --use-case "detect digits on parcels from a delivery drone"
 
-test: setup
+# Lint first (seconds), then every test.
+test: setup lint
 	$(BIN)/python -m pytest -q -ra
 
 test-unit: setup

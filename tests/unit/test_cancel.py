@@ -89,10 +89,10 @@ def test_a_stop_through_the_real_graph_reaches_the_running_tool(tmp_path, monkey
     outcomes already cached a step takes microseconds and the tool emits more events before the reader acts."""
     from langgraph.checkpoint.memory import InMemorySaver
 
-    import tools.agent_tools as agent_tools
     from agent.context import Context
     from agent.graph import checkpoint_serde
     from agent.session import ChatSession
+    from tools import agent_tools
     from ui.turns import Canceller
 
     canceller = Canceller()

@@ -78,7 +78,7 @@ def test_invalid_constraints_are_refused_by_the_schema(bad):
 
 def test_baselines_honour_the_runs_limits(ws, settings, limited_run):
     from tools.schemas import CompareBaselinesArgs
-    limit, run = limited_run
+    _limit, run = limited_run
     out = selection.compare_baselines(ws, CompareBaselinesArgs(max_new_calls=0), run.updates["last_run"], WEIGHTS,
                                       settings)
     kept = len(run.artifact.result.observations)
