@@ -6,14 +6,15 @@ meter the front doors inject) or ``"estimated (time x W)"`` (process CPU seconds
 What the energy of a run adds up to, and its grams of CO2, is ``energy_ledger``.
 
 Meters are small picklable objects (they travel with pull tasks to worker processes) that measure one
-span at a time: ``start()`` then ``stop() -> EnergyReading``.
+span at a time: ``start()`` then ``stop() -> EnergyReading``. Each describes itself as data (``MeterInfo``: its source,
+the counters it reads, the watts it assumes); ``tools/energy_text.py`` words it.
 """
 from __future__ import annotations
 
 import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -31,6 +32,8 @@ __all__ = [
     "EnergyReading",
     "EnergyUnavailableError",
     "EstimatedMeter",
+    "HardwarePart",
+    "MeterInfo",
     "RaplDomain",
     "RaplMeter",
     "combine_kinds",
@@ -70,21 +73,67 @@ def combine_kinds(kinds: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
+class HardwarePart:
+    """One device a library meter (CodeCarbon) accounts for: ``hardware`` ("CPU", "GPU", "RAM" or the library's own
+    name), its power ``mode`` (CodeCarbon's CPU mode, e.g. "intel_rapl" = measured) and the TDP it assumes."""
+
+    hardware: str
+    mode: str | None = None
+    tdp_watts: float | None = None
+
+
+@dataclass(frozen=True)
+class MeterInfo:
+    """How a meter obtains its figures, as data (``tools/energy_text.meter_words`` says it in words).
+
+    ``source``: "rapl", "estimate", "nvml", "codecarbon" (or another meter's own name). ``counters``: the RAPL package
+    zones or NVML GPUs read. An estimate has its ``watts_per_core`` (``default_watts`` when nobody set it) and, when it
+    stands in for RAPL, the folder without readable counters (``no_rapl_under``). ``saved_text``: a description saved
+    as words before meters described themselves as data.
+    """
+
+    source: str = ""
+    counters: tuple[str, ...] = ()
+    watts_per_core: float | None = None
+    default_watts: bool = False
+    no_rapl_under: str | None = None
+    hardware: tuple[HardwarePart, ...] = ()
+    saved_text: str = ""
+
+    def __post_init__(self) -> None:
+        # JSON and the checkpointer give lists (and dicts) back: keep one shape
+        object.__setattr__(self, "counters", tuple(str(c) for c in self.counters))
+        object.__setattr__(self, "hardware", tuple(h if isinstance(h, HardwarePart) else HardwarePart(**h)
+                                                   for h in self.hardware))
+
+    @classmethod
+    def revive(cls, value: MeterInfo | Mapping[str, Any] | str | None) -> MeterInfo | None:
+        """The info itself, read back from its stored fields, or from a sentence saved before it was data
+        ("" / None = no meter)."""
+        if value is None or isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            return cls(saved_text=value) if value else None
+        return cls(**{k: v for k, v in dict(value).items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
 class EnergyReading:
     """Energy of one measured span (joules), how long it took, and how the figure was obtained."""
 
     joules: float
     seconds: float
     kind: str
-    detail: str = ""
+    meter: MeterInfo | None = None
 
 
 @runtime_checkable
 class EnergyMeter(Protocol):
-    """Measures one span at a time. ``kind`` is one of ``ENERGY_KINDS`` (or starts with "estimated")."""
+    """Measures one span at a time. ``kind`` is one of ``ENERGY_KINDS`` (or starts with "estimated"); ``info`` says
+    how the meter works."""
 
     kind: str
-    detail: str
+    info: MeterInfo
 
     def start(self) -> None: ...
 
@@ -94,12 +143,12 @@ class EnergyMeter(Protocol):
 class CounterMeter:
     """A meter over a cumulative counter: ``start`` reads it, ``stop`` turns the difference into joules.
 
-    Subclasses are dataclasses with ``kind``, ``detail`` and a ``_start`` field (None when idle); they say how to
+    Subclasses are dataclasses with ``kind``, ``info`` and a ``_start`` field (None when idle); they say how to
     read their counter (``_read``) and what a difference between two readings is in joules (``_joules``).
     """
 
     kind: str            # annotations only (a plain class): the dataclass subclasses declare the fields
-    detail: str
+    info: MeterInfo
     _start: tuple[float, Any] | None
 
     def _read(self) -> Any:
@@ -117,7 +166,7 @@ class CounterMeter:
         t0, before = self._start
         self._start = None
         joules = self._joules(before, self._read())
-        return EnergyReading(joules=joules, seconds=time.perf_counter() - t0, kind=self.kind, detail=self.detail)
+        return EnergyReading(joules=joules, seconds=time.perf_counter() - t0, kind=self.kind, meter=self.info)
 
 
 # ---------------------------------------------------------------------------------------------------- RAPL
@@ -178,7 +227,7 @@ class RaplMeter(CounterMeter):
 
     root: str = POWERCAP
     kind: str = field(default=MEASURED_RAPL, init=False)
-    detail: str = field(default="", init=False)
+    info: MeterInfo = field(default=MeterInfo("rapl"), init=False)
     _domains: list[RaplDomain] = field(default_factory=list, init=False, repr=False)
     _start: tuple[float, list[int]] | None = field(default=None, init=False, repr=False)
 
@@ -188,7 +237,7 @@ class RaplMeter(CounterMeter):
             raise EnergyUnavailableError(
                 f"no readable RAPL energy counters under {self.root} (missing, or readable by root only: "
                 "`sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj`); energy will be estimated instead")
-        self.detail = "CPU package counters: " + ", ".join(d.name for d in self._domains)
+        self.info = MeterInfo("rapl", counters=tuple(d.name for d in self._domains))
 
     def _read(self) -> list[int]:
         return [d.read_uj() for d in self._domains]
@@ -210,20 +259,19 @@ class EstimatedMeter(CounterMeter):
     """
 
     watts_per_core: float | None = None
-    reason: str = ""                   # why nothing could be measured (shown in the detail)
+    no_rapl_under: str | None = None   # the estimate stands in for RAPL: no readable counters under this folder
     kind: str = field(default=ESTIMATED, init=False)
-    detail: str = field(default="", init=False)
+    info: MeterInfo = field(default=MeterInfo("estimate"), init=False)
     _start: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        default = self.watts_per_core is None
         if self.watts_per_core is None:
             self.watts_per_core = DEFAULT_WATTS_PER_CORE
-            how = f"{DEFAULT_WATTS_PER_CORE:g} W per busy core (default; set {WATTS_ENV} to your CPU's TDP / cores)"
-        else:
-            if not (math.isfinite(self.watts_per_core) and self.watts_per_core > 0):
-                raise EnergyUnavailableError(f"watts_per_core={self.watts_per_core!r} must be a power in watts > 0")
-            how = f"{self.watts_per_core:g} W per busy core"
-        self.detail = f"CPU seconds x {how}" + (f"; {self.reason}" if self.reason else "")
+        elif not (math.isfinite(self.watts_per_core) and self.watts_per_core > 0):
+            raise EnergyUnavailableError(f"watts_per_core={self.watts_per_core!r} must be a power in watts > 0")
+        self.info = MeterInfo("estimate", watts_per_core=self.watts_per_core, default_watts=default,
+                              no_rapl_under=self.no_rapl_under)
 
     def _read(self) -> float:
         return time.process_time()
@@ -239,4 +287,4 @@ def default_meter(root: str | os.PathLike[str] = POWERCAP, watts_per_core: float
     try:
         return RaplMeter(str(root))
     except EnergyUnavailableError:
-        return EstimatedMeter(watts_per_core=watts_per_core, reason=f"no readable RAPL counters under {root}")
+        return EstimatedMeter(watts_per_core=watts_per_core, no_rapl_under=str(root))

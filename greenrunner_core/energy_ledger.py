@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from greenrunner_core.energy import MeterInfo
 from greenrunner_core.errors import GreenRunnerError
 
 __all__ = ["J_PER_KWH", "WORLD_AVERAGE", "CarbonIntensity", "EnergyAccount", "EnergyLedger", "grams_co2"]
@@ -56,7 +57,7 @@ class EnergyLedger:
     """Per-model energy of a run, the meter's kind and the carbon intensity used for grams of CO2."""
 
     kind: str = ""
-    detail: str = ""
+    meter: MeterInfo | None = None     # how the meter works
     carbon: CarbonIntensity = WORLD_AVERAGE
     per_model: dict[str, EnergyAccount] = field(default_factory=dict)
 

@@ -53,7 +53,7 @@ class Evaluator:
         self.batch_size = batch_size
         self.accounting = accounting if accounting is not None else Accounting()
         self.meter: EnergyMeter = meter if meter is not None else default_meter()
-        self.energy = energy if energy is not None else EnergyLedger(kind=self.meter.kind, detail=self.meter.detail)
+        self.energy = energy if energy is not None else EnergyLedger(kind=self.meter.kind, meter=self.meter.info)
         self.worker = worker if worker is not None else PullWorker()   # in-process models + decoder, kept between calls
         if backend is None:
             from greenrunner_core.execution.local import LocalBackend
@@ -208,7 +208,7 @@ class LiveEnvironment:
         self.image_ids: list[str] = [img.id for img in self.images]
         self.accounting = Accounting()
         meter = meter if meter is not None else default_meter()
-        self.energy = EnergyLedger(kind=meter.kind, detail=meter.detail)
+        self.energy = EnergyLedger(kind=meter.kind, meter=meter.info)
         if carbon is not None:
             self.energy.carbon = carbon
         self.evaluator = Evaluator(registry, dataset, cache, batch_size=batch_size, accounting=self.accounting,

@@ -83,7 +83,7 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
     energy_kind = spent.energy_kind if ledger is not None else ""
     carbon = ledger.carbon if ledger is not None else WORLD_AVERAGE
     if ledger is not None and is_estimated(energy_kind):
-        all_notes.append(EnergyEstimated(energy_kind, ledger.detail))
+        all_notes.append(EnergyEstimated(energy_kind, ledger.meter))
     if interrupted:
         all_notes.append(stop_reason)       # the typed ``Interrupted`` stop: a note of the run too
     return ExperimentResult(
@@ -93,7 +93,7 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
                                            for i, c in enumerate(cards)},
         excluded=excluded, notes=all_notes, interrupted=interrupted, stop_reason=stop_reason, wall_seconds=wall,
         use_case=use_case, confidence=state_like.confidence, energy_kind=energy_kind,
-        energy_detail=ledger.detail if ledger is not None else "", carbon_g_per_kwh=carbon.g_per_kwh,
+        energy_detail=ledger.meter if ledger is not None else None, carbon_g_per_kwh=carbon.g_per_kwh,
         carbon_source=carbon.source, execution=getattr(env, "execution", None),
         placement={n: list(w) for n, w in getattr(env, "placement", {}).items()},
         workers={w: replace(a, models=list(a.models)) for w, a in getattr(env, "workers", {}).items()})

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Literal
+
+from greenrunner_core.energy import MeterInfo
 
 __all__ = ["NOTE_KINDS", "RunNote", "SourceNote", "StopReason", "TextNote", "note_from", "note_to_dict", "stop_from"]
 
@@ -82,6 +84,8 @@ def stop_from(value: Any) -> RunNote | None:
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):     # a record inside a note (e.g. a ``MeterInfo``)
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     return value
 
 
@@ -107,11 +111,15 @@ class CachedEnergyExtrapolated(RunNote):
 @dataclass(frozen=True)
 class EnergyEstimated(RunNote):
     """The energy figures are estimates, of kind ``energy_kind`` (e.g. "estimated (time x W)"): no meter could be read.
-    ``detail`` says how the estimate is made ("" = nothing could be measured). Shown so that nobody takes an
-    estimate for a measurement."""
+    ``detail`` is the meter that made the estimate (None = nothing could be measured; a sentence saved before meters
+    were data reads back as ``MeterInfo(saved_text=...)``). Shown so that nobody takes an estimate for a measurement."""
 
     energy_kind: str
-    detail: str
+    detail: MeterInfo | None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "detail", MeterInfo.revive(self.detail))
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 One shape per thing: tools, the agent's state and the front doors pass these objects on as they are. They are
 serialised once, at the persistence edge: ``to_dict``/``to_json`` for the JSON report, ``from_dict`` to read one
 back (and LangGraph's checkpointer, which stores dataclasses by their fields; see ``agent/graph.py``). Energy
-figures carry their kind ("measured (RAPL)" / "estimated (time x W)"); notes are typed records
-(``greenrunner_core/notes.py``); words about them live in ``tools/notes_text.py`` and ``ui/``.
+figures carry their kind ("measured (RAPL)" / "estimated (time x W)") and the meter's ``MeterInfo``; notes are typed
+records (``greenrunner_core/notes.py``); words about them live in ``tools/`` (``notes_text.py``, ``energy_text.py``,
+which also adds the energy block of the JSON report) and ``ui/``.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from greenrunner_core.constraints import Constraints, Removal
-from greenrunner_core.energy import is_estimated
+from greenrunner_core.energy import MeterInfo
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, grams_co2
 from greenrunner_core.execution import ExecutionPlace, WorkerAccount
 from greenrunner_core.latency_stats import LatencyStats
@@ -96,7 +97,7 @@ class ExperimentResult:
     use_case: str = ""
     confidence: float = 0.95
     energy_kind: str = ""         # kind of the energy figures ("" = energy not measured, e.g. a replay)
-    energy_detail: str = ""       # how the meter works (e.g. "CPU seconds x 10 W per busy core")
+    energy_detail: MeterInfo | None = None   # how the meter works (None = not measured; saved words read back as saved_text)
     carbon_g_per_kwh: float = WORLD_AVERAGE.g_per_kwh
     carbon_source: str = WORLD_AVERAGE.source
     latency: dict[str, LatencyStats] = field(default_factory=dict)      # name -> its measured latency
@@ -120,6 +121,7 @@ class ExperimentResult:
             self.execution = ExecutionPlace(saved_text=self.execution) if self.execution else None
         elif self.execution is not None:
             self.execution = _typed(ExecutionPlace, self.execution)
+        self.energy_detail = MeterInfo.revive(self.energy_detail)
         self.notes = [note_from(n) for n in self.notes]
         self.stop_reason = stop_from(self.stop_reason)
 
@@ -156,16 +158,6 @@ class ExperimentResult:
     def co2_g(self, joules: float) -> float:
         return grams_co2(joules, self.carbon)
 
-    def energy_summary(self) -> dict[str, Any]:
-        """Energy spent and saved against brute force, in joules and grams CO2, with their labels."""
-        sp, bf, sv = self.spent, self.brute_force, self.savings
-        return {"kind": self.energy_kind, "estimated": is_estimated(self.energy_kind), "detail": self.energy_detail,
-                "spent_joules": sp.joules, "spent_now_joules": sp.spent_joules, "brute_force_joules": bf.joules,
-                "brute_force_label": "extrapolated from measured per-call energy", "saved_joules": sv.joules_saved,
-                "spent_pct": sv.joules_pct, "spent_co2_g": self.co2_g(sp.joules),
-                "brute_force_co2_g": self.co2_g(bf.joules), "saved_co2_g": sv.co2_saved_g,
-                "carbon_g_per_kwh": self.carbon_g_per_kwh, "carbon_source": self.carbon_source}
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["top3"] = [r.name for r in self.top3]
@@ -174,7 +166,6 @@ class ExperimentResult:
         data["notes"] = [note_to_dict(n) for n in self.notes]
         data["stop_reason"] = None if self.stop_reason is None else note_to_dict(self.stop_reason)
         data["constraints"] = self.constraints.to_dict()
-        data["energy"] = self.energy_summary()
         return data
 
     def to_json(self, **kwargs: Any) -> str:
@@ -185,7 +176,7 @@ class ExperimentResult:
         data = dict(data)
         data.pop("top3", None)
         data.pop("savings", None)
-        data.pop("energy", None)
+        data.pop("energy", None)             # the JSON report's energy block (tools/energy_text.py): derived
         data["ranking"] = [RankedModel(**r) for r in data["ranking"]]
         data["spent"] = Cost(**data["spent"])
         data["brute_force"] = Cost(**data["brute_force"])

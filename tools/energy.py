@@ -20,11 +20,14 @@ from greenrunner_core.energy import (
     EnergyReading,
     EnergyUnavailableError,
     EstimatedMeter,
+    HardwarePart,
+    MeterInfo,
     RaplMeter,
     default_meter,
 )
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity
 from greenrunner_core.errors import GreenRunnerError, suggest
+from tools.energy_text import meter_line
 
 METERS = ("auto", "codecarbon", "rapl", "estimate", "nvml")
 _J_PER_KWH = 3.6e6
@@ -70,7 +73,7 @@ class CodeCarbonMeter:
 
     country_iso_code: str = "USA"        # CodeCarbon needs one; grams of CO2 use the Workspace's intensity
     kind: str = field(default=ESTIMATED, init=False)
-    detail: str = field(default="CodeCarbon (not started yet)", init=False)
+    info: MeterInfo = field(default=MeterInfo("codecarbon"), init=False)
     _tracker: Any = field(default=None, init=False, repr=False)
     _task: int = field(default=0, init=False, repr=False)
     _t0: float = field(default=0.0, init=False, repr=False)
@@ -94,30 +97,21 @@ class CodeCarbonMeter:
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
         self._tracker = OfflineEmissionsTracker(country_iso_code=self.country_iso_code, save_to_file=False,
                                                 log_level="error", measure_power_secs=3600)
-        self.kind, self.detail = self._describe(self._tracker)
+        self.kind, self.info = self._describe(self._tracker)
         return self._tracker
 
     @staticmethod
-    def _describe(tracker: Any) -> tuple[str, str]:
+    def _describe(tracker: Any) -> tuple[str, MeterInfo]:
         tracker._ensure_hardware_ready() if hasattr(tracker, "_ensure_hardware_ready") else None
-        parts, kind = [], ESTIMATED
+        parts: list[HardwarePart] = []
         for hw in getattr(tracker, "_hardware", []) or []:
             hw_name = type(hw).__name__
-            mode = getattr(hw, "_mode", None)
-            if hw_name == "CPU":
-                if mode == "intel_rapl":
-                    kind = MEASURED_RAPL
-                    parts.append("CPU from RAPL")
-                else:
-                    tdp = getattr(hw, "_tdp", None)
-                    parts.append(f"CPU estimated ({mode or 'constant'} model{f', TDP {tdp:g} W' if tdp else ''})")
-            elif hw_name == "GPU":
-                parts.append("GPU from NVML")
-            elif hw_name == "RAM":
-                parts.append("RAM estimated")
-            else:
-                parts.append(hw_name)
-        return kind, "CodeCarbon: " + (", ".join(parts) or "hardware unknown")
+            mode = getattr(hw, "_mode", None) if hw_name == "CPU" else None
+            tdp = getattr(hw, "_tdp", None) if hw_name == "CPU" else None
+            parts.append(HardwarePart(hw_name, None if mode is None else str(mode),
+                                      float(tdp) if isinstance(tdp, int | float) and tdp else None))
+        kind = MEASURED_RAPL if any(p.hardware == "CPU" and p.mode == "intel_rapl" for p in parts) else ESTIMATED
+        return kind, MeterInfo("codecarbon", hardware=tuple(parts))
 
     def start(self) -> None:
         tracker = self._ensure()
@@ -132,7 +126,7 @@ class CodeCarbonMeter:
         if data is None:
             raise EnergyUnavailableError("CodeCarbon returned no measurement for the task")
         joules = float(data.energy_consumed) * _J_PER_KWH
-        return EnergyReading(joules=joules, seconds=seconds, kind=self.kind, detail=self.detail)
+        return EnergyReading(joules=joules, seconds=seconds, kind=self.kind, meter=self.info)
 
 
 # --------------------------------------------------------------------------------------------------------- NVML
@@ -145,7 +139,7 @@ class NvmlMeter(CounterMeter):
 
     devices: tuple[int, ...] | None = None
     kind: str = field(default=MEASURED_NVML, init=False)
-    detail: str = field(default="", init=False)
+    info: MeterInfo = field(default=MeterInfo("nvml"), init=False)
     _start: tuple[float, list[int]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -154,7 +148,7 @@ class NvmlMeter(CounterMeter):
         if count == 0:
             raise EnergyUnavailableError("NVML sees no GPU; use --energy-meter auto")
         self.devices = tuple(range(count)) if self.devices is None else tuple(self.devices)
-        self.detail = f"NVML total energy of GPU(s) {', '.join(map(str, self.devices))}"
+        self.info = MeterInfo("nvml", counters=tuple(map(str, self.devices)))
         self._read()   # fails now (not mid-run) on GPUs without an energy counter
 
     @staticmethod
@@ -205,4 +199,4 @@ def meter_for(name: str = "auto", country_iso_code: str | None = None,
         meter = NvmlMeter()
     else:
         meter = EstimatedMeter(watts_per_core=watts_per_core)
-    return meter, f"energy: {meter.kind} — {meter.detail}"
+    return meter, meter_line(meter.kind, meter.info)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenrunner_core.constraints import Constraints, Removal, Violation
+from greenrunner_core.energy import HardwarePart, MeterInfo
 from greenrunner_core.execution import ExecutionPlace, WorkerAccount
 from greenrunner_core.latency_stats import LatencyStats
 from greenrunner_core.metrics_protocol import MetricRun
@@ -105,6 +106,7 @@ class BaselinesArtifact:
 
 CHECKPOINTED_TYPES: tuple[type, ...] = (RunRecord, ExperimentResult, RankedModel, Cost, MetricRun, Removal, Violation,
                                          LatencyStats, VariantInfo, Constraints, ExecutionPlace, WorkerAccount,
+                                         MeterInfo, HardwarePart,
                                          *NOTE_KINDS.values())
 """Types the graph state holds (``last_run`` and its parts, its typed notes among them): the checkpointer is told to
 revive exactly these."""

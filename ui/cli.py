@@ -23,6 +23,7 @@ from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, DEMO_DATASET, Wo
 from tools.catalog import filter_cards
 from tools.constraints import removal_text
 from tools.dataset_text import dataset_summary, error_text
+from tools.energy_text import report_json
 from tools.notes_text import words
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
@@ -192,7 +193,7 @@ def _write_reports(result: ExperimentResult, out: Path, weights_text: str) -> tu
         json_path = out / (f"greenrunner-{stamp}.json" if n == 1 else f"greenrunner-{stamp}-{n}.json")
         try:
             with open(json_path, "x") as handle:       # atomic: two concurrent runs never get the same name
-                handle.write(result.to_json(indent=2))
+                handle.write(report_json(result, indent=2))
             break
         except FileExistsError:
             continue

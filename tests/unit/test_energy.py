@@ -27,6 +27,7 @@ from greenrunner_core.energy import (
     EnergyReading,
     EnergyUnavailableError,
     EstimatedMeter,
+    MeterInfo,
     RaplMeter,
     combine_kinds,
     default_meter,
@@ -44,6 +45,7 @@ from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.result import Cost, ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
+from tools.energy_text import energy_summary, meter_words, report_dict, report_json
 from tools.formatting import fmt_co2, fmt_joules
 from tools.notes_text import words
 from tools.text import energy_lines
@@ -101,7 +103,7 @@ class FixedMeter:
 
     joules: float = 1.6
     kind: str = MEASURED_RAPL
-    detail: str = "test meter"
+    info: MeterInfo = field(default_factory=lambda: MeterInfo("test meter"))
     spans: int = field(default=0, compare=False)
 
     def start(self) -> None:
@@ -109,7 +111,7 @@ class FixedMeter:
 
     def stop(self) -> EnergyReading:
         self.spans += 1
-        return EnergyReading(self.joules, 0.01, self.kind, self.detail)
+        return EnergyReading(self.joules, 0.01, self.kind, self.info)
 
 
 @pytest.fixture()
@@ -149,7 +151,9 @@ def test_rapl_reads_package_zones_only_and_handles_wraparound(tmp_path):
     assert [d.name for d in rapl_domains(root)] == ["package-0", "package-1"]
 
     meter = RaplMeter(str(root))
-    assert meter.kind == MEASURED_RAPL and "package-0" in meter.detail
+    assert meter.kind == MEASURED_RAPL and "package-0" in meter_words(meter.info)
+    assert meter.info == MeterInfo("rapl", counters=("package-0", "package-1"))
+    assert meter_words(meter.info) == "CPU package counters: package-0, package-1"
     meter.start()
     (pkg0 / "energy_uj").write_text("500\n")        # wrapped: 999_000 -> 1_000_000 (max) -> 500
     (pkg1 / "energy_uj").write_text("2000010\n")     # 2 J later, no wrap
@@ -167,7 +171,9 @@ def test_no_readable_rapl_falls_back_to_a_labelled_estimate(tmp_path):
         RaplMeter(str(tmp_path / "nothing"))
     meter = default_meter(tmp_path / "nothing")
     assert isinstance(meter, EstimatedMeter) and meter.kind == ESTIMATED
-    assert "no readable RAPL" in meter.detail and "W per busy core" in meter.detail
+    assert "no readable RAPL" in meter_words(meter.info) and "W per busy core" in meter_words(meter.info)
+    assert meter.info == MeterInfo("estimate", watts_per_core=10.0, default_watts=True,
+                                   no_rapl_under=str(tmp_path / "nothing"))
     assert is_estimated(meter.kind) and not is_estimated(MEASURED_RAPL)
     assert is_estimated("") and is_estimated(combine_kinds([MEASURED_RAPL, ESTIMATED]))
     assert combine_kinds([ESTIMATED, MEASURED_RAPL, ESTIMATED]) == f"mixed: {MEASURED_RAPL} + {ESTIMATED}"
@@ -181,7 +187,11 @@ def test_estimate_is_cpu_seconds_times_watts(monkeypatch):
     assert meter.stop().joules == pytest.approx(2.5 * 8.0)
     monkeypatch.setenv(energy.WATTS_ENV, "12")          # the core reads no environment: the front doors' settings do
     assert EstimatedMeter().watts_per_core == energy.DEFAULT_WATTS_PER_CORE
-    assert energy.WATTS_ENV in EstimatedMeter().detail
+    assert energy.WATTS_ENV in meter_words(EstimatedMeter().info) and EstimatedMeter().info.default_watts
+    assert meter.info == MeterInfo("estimate", watts_per_core=8.0)
+    assert meter_words(meter.info) == "CPU seconds x 8 W per busy core"
+    assert meter_words(EstimatedMeter().info) == ("CPU seconds x 10 W per busy core (default; set "
+                                                  f"{energy.WATTS_ENV} to your CPU's TDP / cores)")
     with pytest.raises(EnergyUnavailableError, match="watts_per_core=-1"):
         EstimatedMeter(watts_per_core=-1.0)
 
@@ -289,7 +299,7 @@ def test_estimated_label_everywhere_when_nothing_can_be_measured(tmp_path, datas
     env = _env(dataset, cache, meter)
     result = run_experiment(env, Weights({"accuracy": 1.0, "size": 0.2}),
                             make_strategy("energy_halving", seed=0, batch_size=8), budget=30)
-    assert result.energy_kind == ESTIMATED and result.energy_summary()["estimated"]
+    assert result.energy_kind == ESTIMATED and energy_summary(result)["estimated"]
     assert any(isinstance(n, EnergyEstimated) and n.energy_kind == ESTIMATED for n in result.notes)
     assert any(n.startswith("energy is estimated") for n in words(result.notes))
     assert all(line.endswith(ESTIMATED) for line in energy_lines(result)[:1])
@@ -300,10 +310,13 @@ def test_estimated_label_everywhere_when_nothing_can_be_measured(tmp_path, datas
     assert "extrapolated" in savings
     html = html_report(result, tmp_path / "r.html").read_text()
     assert "estimated (time x W)" in html and "Latency and energy per model" in html
-    data = json.loads(result.to_json())
+    assert result.energy_detail == meter.info and meter_words(result.energy_detail).startswith("CPU seconds x 10 W")
+    data = json.loads(report_json(result))
     assert data["energy"]["kind"] == ESTIMATED and data["energy"]["estimated"] is True
     assert data["energy"]["brute_force_label"].startswith("extrapolated")
+    assert data["energy"]["detail"] == meter_words(meter.info) and "energy" not in result.to_dict()
     back = ExperimentResult.from_dict(data)
+    assert back.energy_detail == meter.info
     assert back.energy_kind == ESTIMATED and back.spent.joules == pytest.approx(result.spent.joules)
 
 
@@ -312,7 +325,7 @@ def test_results_saved_before_energy_existed_still_load():
     from tests.conftest import synthetic_matrix
     result = run_experiment(ReplayEnvironment(synthetic_matrix()), Weights({"accuracy": 1.0}),
                             make_strategy("ucb1", seed=0, batch_size=8), budget=200)
-    data = result.to_dict()
+    data = report_dict(result)
     for key in ("energy_kind", "energy_detail", "carbon_g_per_kwh", "carbon_source", "latency", "variants", "energy"):
         data.pop(key)                                   # what a JSON written before this version lacks
     for cost in [data["spent"], data["brute_force"], *data["per_model"].values()]:
@@ -333,7 +346,7 @@ def test_codecarbon_meter_measures_offline_and_labels_its_method():
     pytest.importorskip("codecarbon")
     from tools.energy import CodeCarbonMeter, carbon_intensity_for, meter_for
     meter = CodeCarbonMeter(country_iso_code="FRA")
-    assert meter.detail.startswith("CodeCarbon:")
+    assert meter.info.source == "codecarbon" and meter_words(meter.info).startswith("CodeCarbon:")
     assert meter.kind in (ESTIMATED, MEASURED_RAPL)
     meter.start()
     sum(range(200_000))
@@ -371,6 +384,8 @@ def test_nvml_meter_sums_gpu_counters(monkeypatch):
     reads.update({0: 0, 1: 0})
     meter.start()
     reading = meter.stop()
+    assert meter.info == MeterInfo("nvml", counters=("0", "1"))
+    assert meter_words(meter.info) == "NVML total energy of GPU(s) 0, 1" and reading.meter == meter.info
     assert reading.kind == "measured (NVML)" and reading.joules == pytest.approx((3000 + 500) / 1e3)
     monkeypatch.setitem(sys.modules, "pynvml", None)
     with pytest.raises(EnergyUnavailableError, match="nvidia-ml-py"):

@@ -6,6 +6,7 @@ from typing import get_args
 import pytest
 
 from greenrunner_core import notes as n
+from greenrunner_core.energy import HardwarePart, MeterInfo
 from greenrunner_core.registry import source_notes as sn
 from tools.formatting import fmt_joules
 from tools.notes_text import word
@@ -19,6 +20,13 @@ SENTENCES = [
                                         "from the measured per-call energy")),
     (n.EnergyEstimated("", ""), "energy is estimated: nothing could be measured"),
     (n.EnergyEstimated("estimated (time x W)", "CPU s x 10 W"), "energy is estimated (time x W): CPU s x 10 W"),
+    (n.EnergyEstimated("estimated (time x W)", MeterInfo("estimate", watts_per_core=10.0, default_watts=True,
+                                                         no_rapl_under="/sys/class/powercap")),
+     ("energy is estimated (time x W): CPU seconds x 10 W per busy core (default; set GREENRUNNER_CPU_WATTS_PER_CORE to "
+      "your CPU's TDP / cores); no readable RAPL counters under /sys/class/powercap")),
+    (n.EnergyEstimated("estimated (time x W)", MeterInfo("codecarbon", hardware=(HardwarePart("CPU", "constant", 85.0),
+                                                                                HardwarePart("RAM")))),
+     "energy is estimated (time x W): CodeCarbon: CPU estimated (constant model, TDP 85 W), RAM estimated"),
     (n.RunInterrupted("interrupted (Ctrl-C)"), "interrupted (Ctrl-C)"),
     (n.NoPublishedAccuracy(3), "3 models have no published accuracy and were not considered"),
     (n.Stopped("budget_spent"), "budget spent"),

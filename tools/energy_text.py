@@ -1,0 +1,71 @@
+"""An energy meter and a run's energy in words: the meter's ``MeterInfo`` as a sentence, and the energy block of the
+JSON report (the core keeps joules, kinds and the meter as data; the sentences are here, once).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from greenrunner_core.energy import DEFAULT_WATTS_PER_CORE, WATTS_ENV, HardwarePart, MeterInfo, is_estimated
+from greenrunner_core.result import ExperimentResult
+
+__all__ = ["BRUTE_FORCE_ENERGY_LABEL", "energy_summary", "meter_line", "meter_words", "report_dict", "report_json"]
+
+BRUTE_FORCE_ENERGY_LABEL = "extrapolated from measured per-call energy"
+
+
+def meter_words(info: MeterInfo | None) -> str:
+    """How the meter works, in one phrase ("" when there is no meter, e.g. a replay)."""
+    if info is None:
+        return ""
+    if info.saved_text:
+        return info.saved_text
+    if info.source == "rapl":
+        return "CPU package counters: " + ", ".join(info.counters)
+    if info.source == "estimate":
+        watts = DEFAULT_WATTS_PER_CORE if info.watts_per_core is None else info.watts_per_core
+        how = f"{watts:g} W per busy core" + (f" (default; set {WATTS_ENV} to your CPU's TDP / cores)"
+                                               if info.default_watts else "")
+        return f"CPU seconds x {how}" + (f"; no readable RAPL counters under {info.no_rapl_under}"
+                                         if info.no_rapl_under else "")
+    if info.source == "nvml":
+        return f"NVML total energy of GPU(s) {', '.join(info.counters)}"
+    if info.source == "codecarbon":
+        return "CodeCarbon: " + (", ".join(_part_words(p) for p in info.hardware) or "hardware unknown")
+    return info.source
+
+
+def _part_words(part: HardwarePart) -> str:
+    if part.hardware == "CPU":
+        if part.mode == "intel_rapl":
+            return "CPU from RAPL"
+        return f"CPU estimated ({part.mode or 'constant'} model{f', TDP {part.tdp_watts:g} W' if part.tdp_watts else ''})"
+    return {"GPU": "GPU from NVML", "RAM": "RAM estimated"}.get(part.hardware, part.hardware)
+
+
+def meter_line(kind: str, info: MeterInfo | None) -> str:
+    """The one line a front door prints about the meter it chose."""
+    return f"energy: {kind} — {meter_words(info)}"
+
+
+def energy_summary(result: ExperimentResult) -> dict[str, Any]:
+    """Energy spent and saved against brute force, in joules and grams CO2, with their labels (the JSON report's
+    ``energy`` block)."""
+    sp, bf, sv = result.spent, result.brute_force, result.savings
+    return {"kind": result.energy_kind, "estimated": is_estimated(result.energy_kind),
+            "detail": meter_words(result.energy_detail),
+            "spent_joules": sp.joules, "spent_now_joules": sp.spent_joules, "brute_force_joules": bf.joules,
+            "brute_force_label": BRUTE_FORCE_ENERGY_LABEL, "saved_joules": sv.joules_saved,
+            "spent_pct": sv.joules_pct, "spent_co2_g": result.co2_g(sp.joules),
+            "brute_force_co2_g": result.co2_g(bf.joules), "saved_co2_g": sv.co2_saved_g,
+            "carbon_g_per_kwh": result.carbon_g_per_kwh, "carbon_source": result.carbon_source}
+
+
+def report_dict(result: ExperimentResult) -> dict[str, Any]:
+    """The JSON report: the result's one serialisation (``to_dict``) and its energy block in words.
+    ``ExperimentResult.from_dict`` reads it back (the block is derived and skipped)."""
+    return {**result.to_dict(), "energy": energy_summary(result)}
+
+
+def report_json(result: ExperimentResult, **kwargs: Any) -> str:
+    return json.dumps(report_dict(result), **kwargs)
