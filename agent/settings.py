@@ -1,8 +1,8 @@
 """The environment of every front door, read in one place: ``GREENRUNNER_*`` variables (or a ``.env`` file) and the
-OpenAI-compatible endpoint (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``). The web app extends it (``ui/settings.py``);
-the CLI and LangGraph Server read it as it is. Front doors read it once and pass values down (``Context``,
-``Workspace``); the core reads no environment variable (a library caller that passes nothing gets the user cache dir
-and the 10 W per core estimate).
+OpenAI-compatible endpoint (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``). The web app extends it (``ui/settings.py``;
+the CLI reads that too, for the zip limits); LangGraph Server reads it as it is, through ``Context``. Front doors read
+it once and pass values down (``Context``, ``Workspace``); the core reads no GreenRunner environment variable (a
+library caller that passes nothing gets the user cache dir and the 10 W per core estimate).
 """
 from __future__ import annotations
 
