@@ -53,7 +53,8 @@ LATENCY_HINT = ("the 'latency' metric has weight {w:g} but latency is not measur
 
 @dataclass
 class Workspace:
-    """The registry (demo zoo, torchvision catalog, local checkpoints) plus caches under one directory."""
+    """The registry (demo zoo, torchvision and timm catalogs, `hf:` models, local checkpoints) plus its caches
+    under one directory."""
 
     cache_dir: Path = field(default_factory=default_cache_dir)
     checkpoints: Sequence[Path] = ()
