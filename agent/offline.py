@@ -33,7 +33,8 @@ from agent.weighing import NotEnglishError
 from agent.weight_replies import WeightReplies
 from greenrunner_core.result import ExperimentResult, RankedModel, Rerank
 from greenrunner_core.reward import Weights
-from tools.result import RerankArtifact, RunRecord
+from tools.result import RerankArtifact, RunRecord, run_args_from
+from tools.schemas import RunBanditArgs
 
 NOT_UNDERSTOOD = "I did not understand"
 
@@ -45,7 +46,7 @@ class Facts:
     weights: dict[str, float] | None = None
     proposal: dict[str, Any] | None = None
     use_case: str = ""
-    run_args: dict[str, Any] | None = None
+    run_args: RunBanditArgs | None = None       # the last run's arguments (as it ran, defaults filled in)
     run_result: ExperimentResult | None = None
     rerank: Rerank | None = None                # the last re-rank after the last run
     prefs: dict[str, Any] = field(default_factory=dict)   # strategy/budget/sample asked for since the last run
@@ -78,10 +79,10 @@ class Facts:
                     facts.constraints = dict(args.get("constraints") or {})
                 elif name == "run_bandit":
                     record = revive(RunRecord, msg.artifact)
-                    facts.run_args = dict(record.args if record and record.args else args)
+                    facts.run_args = record.args if record and record.args else run_args_from(args)
                     facts.run_result = record.result if record else None
                     facts.weights = dict(args.get("weights") or {})
-                    facts.constraints = dict(facts.run_args.get("constraints") or {})
+                    facts.constraints = dict(facts.run_args.constraints or {}) if facts.run_args else {}
                     facts.rerank, facts.prefs, facts.shortlist = None, {}, None
                 elif name == "shortlist_models" and isinstance(msg.artifact, dict):
                     facts.shortlist, facts.shortlist_args = list(msg.artifact.get("shortlist") or []) or None, args
@@ -215,9 +216,9 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
                    "weight proposal, each weight with its reason.", tool_call("propose_weights", args))
 
     def _run_args(self, weights: dict[str, float], **overrides: Any) -> dict[str, Any]:
-        base = dict(self.facts.run_args or {})
-        args = {k: base.get(k) for k in ("models", "dataset", "sample", "seed", "strategy", "budget", "label_map")
-                if base.get(k) is not None}
+        base = self.facts.run_args
+        args = {k: getattr(base, k) for k in ("models", "dataset", "sample", "seed", "strategy", "budget", "label_map")
+                if base is not None and getattr(base, k) is not None}
         if self.facts.shortlist:
             args["models"] = list(self.facts.shortlist)
         args.update({k: v for k, v in self.facts.prefs.items() if v is not None})
@@ -225,7 +226,7 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
         args["weights"] = {k: float(v) for k, v in weights.items()}
         if self.facts.constraints or "constraints" in overrides:
             args["constraints"] = dict(overrides.get("constraints") or self.facts.constraints) or None
-        args["use_case"] = self.facts.use_case or (self.facts.run_args or {}).get("use_case", "")
+        args["use_case"] = self.facts.use_case or (base.use_case if base is not None else "")
         return args
 
     def _reweigh(self, weights: dict[str, float], why: str) -> AIMessage:

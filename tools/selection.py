@@ -111,8 +111,8 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
     result, dataset = ws.select(weights, models=args.models, data=args.dataset, strategy=strategy, budget=args.budget,
                                 seed=args.seed, sample=sample, label_map=args.label_map, use_case=args.use_case,
                                 constraints=constraints, progress=progress, cancel=cancel)
-    run_args = args.model_dump() | {"strategy": result.strategy, "budget": result.budget, "sample": sample,
-                                    "constraints": constraints.to_dict() or None}
+    run_args = args.model_copy(update={"strategy": result.strategy, "budget": result.budget, "sample": sample,
+                                       "constraints": constraints.to_dict() or None})
     metric_lines, metric_runs = measure_enabled_user_metrics(ws, result, dataset, settings)
     lines = [(f"**Top 3** — {result.strategy}, {result.n_models} models × {result.n_images} target images "
              f"({dataset_label(result.dataset)}), budget {result.budget:,} calls, seed {args.seed}"),
@@ -156,11 +156,11 @@ def measure_enabled_user_metrics(ws: Workspace, result: ExperimentResult, datase
     return lines, runs
 
 
-def _last_run(last_run: RunRecord | None) -> tuple[ExperimentResult, dict[str, Any]]:
+def _last_run(last_run: RunRecord | None) -> tuple[ExperimentResult, RunBanditArgs | None]:
     if last_run is None:
         raise GreenRunnerError("there is no selection run in this conversation yet; describe your use case or say "
                                "'run it' first, then ask what-if questions")
-    return last_run.result, dict(last_run.args)
+    return last_run.result, last_run.args
 
 
 def _shown(rerank: Any, n: int) -> list[Any]:
@@ -237,13 +237,13 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRe
     """Bandit pick vs brute force vs benchmark card; brute force only within the allowed number of new calls."""
     settings = settings or ToolSettings()
     result: ExperimentResult | None = None
-    run_args: dict[str, Any] = {}
+    last: RunBanditArgs | None = None         # the last run's arguments fill what the call leaves out
     if last_run:
-        result, run_args = _last_run(last_run)
-    models = args.models if args.models is not None else run_args.get("models")
-    data = args.dataset if args.dataset is not None else run_args.get("dataset")
-    sample = args.sample if args.sample is not None else (run_args.get("sample") or settings.default_sample)
-    seed = args.seed if args.seed is not None else int(run_args.get("seed") or 0)
+        result, last = _last_run(last_run)
+    models = args.models if args.models is not None else (last.models if last else None)
+    data = args.dataset if args.dataset is not None else (last.dataset if last else None)
+    sample = args.sample if args.sample is not None else ((last.sample if last else None) or settings.default_sample)
+    seed = args.seed if args.seed is not None else (last.seed if last else 0)
     requested = dict(args.weights or current_weights or (result.weights if result else {}) or {})
     if not requested:
         raise GreenRunnerError("no weights yet: describe your use case or give weights, e.g. accuracy=0.6, size=0.2")
@@ -251,7 +251,7 @@ def compare_baselines(ws: Workspace, args: CompareBaselinesArgs, last_run: RunRe
     if result is not None and result.constraints:      # the baselines honour the run's hard limits too
         cards = limits.within(cards, result)
     weights, excluded = split_weights(requested, cards, metrics_folder(settings))
-    dataset = ws.dataset(data, cards, label_map=run_args.get("label_map"), sample=sample, seed=seed)
+    dataset = ws.dataset(data, cards, label_map=last.label_map if last else None, sample=sample, seed=seed)
     image_ids = [img.id for img in dataset.images]
     total = len(cards) * len(image_ids)
     uncached = _uncached_calls(ws, cards, image_ids)

@@ -110,7 +110,7 @@ def test_budget_2000_stages_a_run_with_that_budget_and_adjusted_weights_are_used
     done = session.resume({"approved": True, "weights": {"accuracy": 1.0, "size": 0.0, "complexity": 0.0}})
     run = next(m for m in done.messages if isinstance(m, ToolMessage) and m.name == "run_bandit")
     assert run.artifact.result.weights == {"accuracy": 1.0, "size": 0.0, "complexity": 0.0}
-    assert run.artifact.args["budget"] == 2000 and run.artifact.result.spent.calls <= 2000
+    assert run.artifact.args.budget == 2000 and run.artifact.result.spent.calls <= 2000
     staged = [m for m in session.history() if getattr(m, "tool_calls", None)][-1]
     assert staged.tool_calls[0]["args"]["weights"]["accuracy"] == 1.0
 

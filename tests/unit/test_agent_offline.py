@@ -106,7 +106,7 @@ def test_size_matters_more_reranks_from_cache_with_zero_new_evaluations(conversa
     assert reply.interrupt is None
     calls = reply.tool_calls()
     assert [c["name"] for c in calls] == ["rerank"]
-    run_weights = _tool_message(conversation["run"], "run_bandit").artifact.args["weights"]
+    run_weights = _tool_message(conversation["run"], "run_bandit").artifact.args.weights
     step = 0.15
     assert calls[0]["args"]["weights"] == {"size": pytest.approx(min(1.0, run_weights["size"] + step))}
     assert "raised the size weight" in reply.messages[0].content and f"{step:g}" in reply.messages[0].content

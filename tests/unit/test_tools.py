@@ -127,7 +127,7 @@ def test_run_bandit_returns_summary_artifact_and_state_updates(run):
         assert name in run.text
     assert f"of {result.brute_force.calls:,} for brute force" in run.text
     assert run.updates["last_run"].result == result
-    assert run.updates["last_run"].args["sample"] == 40 and run.updates["last_run"].args["seed"] == 3
+    assert run.updates["last_run"].args.sample == 40 and run.updates["last_run"].args.seed == 3
     assert run.updates["evaluations"] == result.spent.new_evaluations
 
 

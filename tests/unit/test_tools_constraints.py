@@ -43,7 +43,7 @@ def test_a_size_limit_removes_models_before_evaluation_with_a_note_each(ws, limi
     assert not over & set(result.observations)            # never evaluated
     assert all(r.size_mb <= limit for r in result.ranking)
     assert "Hard constraints: size ≤" in run.text and all(name in run.text for name in over)
-    assert run.updates["last_run"].args["constraints"] == {"max_size_mb": limit}
+    assert run.updates["last_run"].args.constraints == {"max_size_mb": limit}
 
 
 def test_a_tighter_limit_in_a_follow_up_reranks_from_the_cache(ws, settings, limited_run, sizes):
