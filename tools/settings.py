@@ -1,5 +1,5 @@
-"""What the tools need from their caller (cache folder, model sources, limits, where evaluations run) and one shared
-Workspace per setting (a Ray backend then lives as long as its workspace)."""
+"""What the tools need from their caller (cache folder, model sources, limits, where evaluations run), and the
+Workspaces a front door keeps while it serves: one per setting (a Ray backend then lives as long as its workspace)."""
 from __future__ import annotations
 
 import threading
@@ -51,39 +51,57 @@ class ToolSettings:
                                                    "without one uses it.")
     label_map_file: str | None = described(None, "The user's label map edits (JSON {class: [labels]}), applied over "
                                                  "the automatic map.")
+    workspaces: Workspaces | None = field(default=None, compare=False, repr=False, metadata={
+        "description": "The front door's workspaces, kept while it serves; None = the process's shared ones (a caller "
+                       "without a front door, such as LangGraph Server)."})
 
     def execution(self) -> ExecutionSettings:
         return ExecutionSettings.from_options(self.workers, self.ray_address, self.gpus_per_worker)
 
 
-_lock = threading.Lock()
-_workspaces: dict[tuple, Workspace] = {}
+class Workspaces:
+    """The Workspaces of one owner: one per setting (cache dir, checkpoints, sources, execution, zip limits, watts),
+    built on first use and kept, since a Workspace holds what must outlive a turn (loaded models, the outcome cache
+    connection, a started Ray backend, hub descriptions). A front door owns one for as long as it serves, puts it in
+    the ``ToolSettings`` it builds each turn, and closes it when it stops."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_setting: dict[tuple, Workspace] = {}
+
+    def get(self, settings: ToolSettings) -> Workspace:
+        from greenrunner_core.paths import cache_dir
+        root = cache_dir(settings.cache_dir)
+        execution = settings.execution()
+        key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision,
+               settings.include_timm, execution, settings.zip_limits, settings.cpu_watts_per_core)
+        with self._lock:
+            ws = self._by_setting.get(key)
+            if ws is None:
+                ws = Workspace(cache_dir=root, checkpoints=[Path(c) for c in settings.checkpoints],
+                               include_torchvision=settings.include_torchvision, include_timm=settings.include_timm,
+                               execution=execution, zip_limits=settings.zip_limits,
+                               cpu_watts_per_core=settings.cpu_watts_per_core)
+                self._by_setting[key] = ws
+            return ws
+
+    def close(self) -> None:
+        """Stop the Ray workers of every workspace (in process: nothing to stop); the next ``get`` builds anew."""
+        with self._lock:
+            workspaces, self._by_setting = list(self._by_setting.values()), {}
+        for ws in workspaces:
+            ws.close()
+
+
+_SHARED = Workspaces()
+"""The workspaces of callers without a front door (LangGraph Server builds a fresh context for every run, and a
+library caller may pass none): one per setting for the life of the process."""
 
 
 def workspace_for(settings: ToolSettings | None) -> Workspace:
-    """One Workspace per setting (cache dir, checkpoints, sources, execution, zip limits, watts), built once per process.
-
-    Why a per-process table rather than an object the front door owns and passes down: the tools get their settings
-    from LangGraph's runtime context, which front doors rebuild for every turn and LangGraph Server builds with no
-    front door at all; the Workspace holds what must outlive a turn (loaded models, the outcome cache connection, a
-    started Ray backend, hub descriptions). Carrying an owner object in every ``Context`` would touch every tool, the
-    app's runtime and 40-odd call sites for the same behaviour, and LangGraph Server would still need a default one.
-    """
+    """The Workspace for ``settings``: from the front door's ``settings.workspaces``, else the process's shared ones."""
     settings = settings if isinstance(settings, ToolSettings) else ToolSettings()
-    from greenrunner_core.paths import cache_dir
-    root = cache_dir(settings.cache_dir)
-    execution = settings.execution()
-    key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision,
-           settings.include_timm, execution, settings.zip_limits, settings.cpu_watts_per_core)
-    with _lock:
-        ws = _workspaces.get(key)
-        if ws is None:
-            ws = Workspace(cache_dir=root, checkpoints=[Path(c) for c in settings.checkpoints],
-                           include_torchvision=settings.include_torchvision, include_timm=settings.include_timm,
-                           execution=execution, zip_limits=settings.zip_limits,
-                           cpu_watts_per_core=settings.cpu_watts_per_core)
-            _workspaces[key] = ws
-        return ws
+    return (settings.workspaces or _SHARED).get(settings)
 
 
 def metrics_folder(settings: ToolSettings | None) -> Path:

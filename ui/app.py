@@ -40,6 +40,12 @@ async def start() -> None:
     configure_slack_api(SETTINGS)
 
 
+@cl.on_app_shutdown
+async def stop() -> None:
+    """Stop the Ray workers the app's runs started (the conversations stay in their checkpointer)."""
+    await asyncio.to_thread(runtime().close)
+
+
 if SETTINGS.users():
     @cl.password_auth_callback
     async def login(username: str, password: str) -> cl.User | None:

@@ -11,7 +11,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from agent.context import Context
 from agent.graph import open_checkpointer
 from agent.session import ChatSession
-from tools.settings import workspace_for
+from tools.settings import Workspaces
 from ui.settings import AppSettings
 from ui.turns import Canceller
 from ui.uploads import ConversationUploads
@@ -22,6 +22,7 @@ class Conversations:
         self.settings = settings
         self._lock = threading.Lock()
         self._checkpointer: BaseCheckpointSaver | None = None
+        self.workspaces = Workspaces()          # the app's workspaces, kept while it serves (closed at shutdown)
 
     @property
     def checkpointer(self) -> BaseCheckpointSaver:
@@ -41,7 +42,7 @@ class Conversations:
         return Context.from_settings(s, checkpoints=uploads.checkpoint_folders(), workers=s.workers,
                                      zip_limits=s.zip_limits(),
                                      uploaded_dataset=str(dataset) if dataset else None,
-                                     label_map_file=str(uploads.label_map_path()))
+                                     label_map_file=str(uploads.label_map_path()), workspaces=self.workspaces)
 
     def session(self, thread_id: str, canceller: Canceller | None = None) -> ChatSession:
         """The conversation of ``thread_id`` (new or continued), with ``canceller`` watching its long tools."""
@@ -55,4 +56,8 @@ class Conversations:
 
     def model_names(self, thread_id: str) -> list[str]:
         """Every model name the thread's registry knows (an upload must not reuse one)."""
-        return workspace_for(self.context(thread_id)).registry.names()
+        return self.workspaces.get(self.context(thread_id)).registry.names()
+
+    def close(self) -> None:
+        """Stop what the workspaces started (Ray workers); the conversations stay in their checkpointer."""
+        self.workspaces.close()

@@ -9,7 +9,6 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from tools.settings import workspace_for
 from ui.conversations import Conversations
 from ui.settings import AppSettings
 from ui.web_history import is_loopback
@@ -33,7 +32,7 @@ class Warmup:
 
     def _run(self) -> None:
         try:
-            ws = workspace_for(self.conversations.context("warmup"))
+            ws = self.conversations.workspaces.get(self.conversations.context("warmup"))
             ws.demo.ensure_built(progress=lambda step, done, total: setattr(self, "step", f"{step} ({done}/{total})"))
             ws.registry.names()
         except Exception as err:  # noqa: BLE001 - reported in the chat; the first run retries and says why
@@ -58,6 +57,10 @@ class AppRuntime:
         runtime.warmup.start()
         warn_if_exposed(settings, host)
         return runtime
+
+    def close(self) -> None:
+        """The server stops: stop the Ray workers its runs started."""
+        self.conversations.close()
 
     def lock(self, thread_id: str) -> asyncio.Lock:
         return self.locks.setdefault(thread_id, asyncio.Lock())

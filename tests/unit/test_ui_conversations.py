@@ -37,3 +37,21 @@ def test_uploaded_checkpoints_reach_the_registry_and_conversations_persist(tmp_p
     session = store.session("t1")
     assert session.send("hello").text                              # the offline reasoner answers
     assert len(_store(tmp_path).session("t1").history()) == 2     # another store (a restart) sees the conversation
+
+
+def test_the_app_owns_its_workspaces_and_closes_them(tmp_path, monkeypatch):
+    """The conversations' workspaces travel in each turn's context; another owner (or none: LangGraph Server) has its
+    own; closing stops what they started and the next turn builds anew."""
+    from tools.settings import ToolSettings, Workspaces
+    store = _store(tmp_path)
+    first = workspace_for(store.context("t1"))
+    assert first is store.workspaces.get(store.context("t2")) is workspace_for(store.session("t1").context)
+    other = _store(tmp_path)
+    assert workspace_for(other.context("t1")) is not first           # another owner, its own workspaces
+    bare = ToolSettings(cache_dir=str(store.settings.cache_root()), include_torchvision=False)
+    assert workspace_for(bare) is workspace_for(bare) is not first    # no owner: the process's shared ones
+    closed = []
+    monkeypatch.setattr(type(first), "close", lambda ws: closed.append(ws))
+    store.close()
+    assert closed == [first] and workspace_for(store.context("t1")) is not first
+    assert isinstance(store.workspaces, Workspaces)
