@@ -27,6 +27,7 @@ from ui.present.turn import (
     warmup_step_text,
     welcome_text,
 )
+from ui.present.web import web_markdown
 from ui.runtime import runtime
 from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer
 from ui.turns import Canceller, close_dangling_tool_calls, run_turn
@@ -49,7 +50,7 @@ async def say(text: str, **kwargs: Any) -> None:
         for piece in split_message(slack_mrkdwn(text)):
             await cl.Message(content=piece, **kwargs).send()
     else:
-        await cl.Message(content=text, **kwargs).send()
+        await cl.Message(content=web_markdown(text), **kwargs).send()
 
 
 async def send_settings_panel(pending: dict[str, Any] | None) -> None:
@@ -186,7 +187,7 @@ async def show(thread_id: str, out: Presentation) -> None:
         return
     if out.text:
         charts = [cl.Plotly(name=name, figure=fig, display="inline", size="large") for name, fig in out.charts]
-        await cl.Message(content=out.text, elements=charts).send()
+        await cl.Message(content=web_markdown(out.text), elements=charts).send()
     if out.staging is not None:
         await send_staging(thread_id, out.staging, out.staging_lead)
 
@@ -203,7 +204,7 @@ async def staging_message(thread_id: str, payload: dict[str, Any], lead: str = "
     if payload.get("type") != "staging":        # e.g. enabling a user metric: approve or cancel only
         actions = [cl.Action(name="staging_run", label="Approve", payload={"id": payload.get("tool_call_id")}),
                    cl.Action(name="staging_cancel", label="Cancel", payload={"id": payload.get("tool_call_id")})]
-        return cl.Message(content="\n\n".join(p for p in (lead, str(payload.get("message", ""))) if p),
+        return cl.Message(content=web_markdown("\n\n".join(p for p in (lead, str(payload.get("message", ""))) if p)),
                           actions=actions)
     current, _ = parse_settings(cl.context.session.chat_settings or {})
     panel = ChatSettingsModel.from_staging(payload, current)
@@ -219,7 +220,7 @@ async def staging_message(thread_id: str, payload: dict[str, Any], lead: str = "
                cl.Action(name="staging_adjust", label="Adjust", icon="sliders-horizontal", payload=ref,
                          tooltip="Run it with the weights, strategy, budget and seed of the settings panel"),
                cl.Action(name="staging_cancel", label="Cancel", icon="x", payload=ref, tooltip="Do not run it")]
-    return cl.Message(content="\n\n".join(p for p in parts if p), actions=actions)
+    return cl.Message(content=web_markdown("\n\n".join(p for p in parts if p)), actions=actions)
 
 
 async def remove_staging_buttons(clicked: cl.Action | None = None) -> None:

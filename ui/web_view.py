@@ -16,6 +16,7 @@ from greenrunner_core.strategies.progress import ProgressEvent
 from tools.progress import ToolProgress
 from ui.present.markdown import progress_markdown
 from ui.present.turn import tool_step_output, warmup_step_text
+from ui.present.web import web_markdown
 from ui.turns import CANCELLABLE_TOOLS
 
 
@@ -77,7 +78,7 @@ class WebTurnView:
         if not msg.tool_calls or {c["id"] for c in msg.tool_calls} & self.skip_call_ids:
             return                     # the answer (shown at the end) or an adjusted staged call (already shown)
         if msg.content and not any(c["name"] in STAGED_TOOLS for c in msg.tool_calls):
-            await cl.Message(content=str(msg.content)).send()
+            await cl.Message(content=web_markdown(str(msg.content))).send()
             self.shown.add(str(msg.id))
         for call in msg.tool_calls:
             if call["name"] not in STAGED_TOOLS:
@@ -111,7 +112,7 @@ class WebTurnView:
             return
         self.last_update = now
         step = self.steps[call_id]
-        step.output = progress_markdown(event)
+        step.output = web_markdown(progress_markdown(event))
         await step.update()
 
     async def _tool_result(self, msg: ToolMessage) -> None:
@@ -129,14 +130,14 @@ class WebTurnView:
         summary = tool_step_output(msg)
         if progress is not None and msg.status != "error":
             summary = progress_markdown(progress) + "\n\nFinished. The results are in the answer below."
-        step.output = summary
+        step.output = web_markdown(summary)
         step.is_error = msg.status == "error"
         step.end = utc_now()
         await step.update()
 
     async def finish(self, note: str = "Stopped.") -> None:
         for step in self.steps.values():
-            step.output = (step.output or "") + f"\n\n{note}"
+            step.output = (step.output or "") + f"\n\n{web_markdown(note)}"
             step.end = utc_now()
             await step.update()
         self.steps.clear()

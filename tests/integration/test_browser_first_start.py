@@ -71,6 +71,8 @@ def test_first_start_prepares_the_zoo_live_then_answers(first_start: AppServer, 
         page.fill("#chat-input", "show the models under 20 MB")
         page.keyboard.press("Enter")
         expect(page.get_by_text("demo_lenet").last).to_be_visible()
+        # a hub name reads as written (remark-directive on the page used to eat "timm:name", ui/present/web.py)
+        expect(page.get_by_text(re.compile(r"timm:test_convnext\.r160_in1k")).first).to_be_visible()
         expect(step_header).to_have_count(1)               # later messages: no preparing step
         expect(ready).to_have_count(1)
         expect(page.get_by_text("An error occurred")).to_have_count(0)
