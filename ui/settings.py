@@ -176,7 +176,7 @@ def settings_widgets(values: ChatSettingsModel) -> list[Any]:
                       description=fields[f"w_{m}"].description) for m in METRICS]
     return [*sliders,
             Select(id="strategy", label="Strategy", values=list(STRATEGIES), initial_value=values.strategy,
-                   description="how evaluation calls are spent (paired_race is the default)"),
+                   description=f"how evaluation calls are spent ({DEFAULT_STRATEGY} is the default)"),
             NumberInput(id="budget", label="Budget (evaluation calls)", initial=values.budget,
                         description=fields["budget"].description),
             NumberInput(id="seed", label="Seed", initial=values.seed, description=fields["seed"].description)]

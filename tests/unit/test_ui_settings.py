@@ -17,6 +17,7 @@ def test_widget_ids_equal_the_model_fields_and_show_the_values():
                        "seed": 3}
     strategy = next(w for w in widgets if w.id == "strategy")
     assert [item["value"] for item in strategy.to_dict()["items"]] == list(STRATEGIES)
+    assert f"{DEFAULT_STRATEGY} is the default" in strategy.description      # the panel names the real default
 
 
 def test_defaults_are_valid_and_round_trip_through_the_panel():
