@@ -111,7 +111,8 @@ def run_bandit(ws: Workspace, args: RunBanditArgs, settings: ToolSettings | None
     result, dataset = ws.select(weights, models=args.models, data=args.dataset, strategy=strategy, budget=args.budget,
                                 seed=args.seed, sample=sample, label_map=args.label_map, use_case=args.use_case,
                                 constraints=constraints, progress=progress, cancel=cancel)
-    run_args = args.model_copy(update={"strategy": result.strategy, "budget": result.budget, "sample": sample,
+    # the budget as asked (None = the default cap, worked out again for the next run's candidates and images)
+    run_args = args.model_copy(update={"strategy": result.strategy, "sample": sample,
                                        "constraints": constraints.to_dict() or None})
     metric_lines, metric_runs = measure_enabled_user_metrics(ws, result, dataset, settings)
     lines = [(f"**Top 3** — {result.strategy}, {result.n_models} models × {result.n_images} target images "

@@ -14,6 +14,7 @@ from agent.proposal import propose_weights
 from agent.session import ChatSession
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from tools.settings import workspace_for
+from tools.text import DEFAULT_BUDGET_TEXT
 
 # ---- the reasoner's weights ------------------------------------------------------------------------------------
 
@@ -87,6 +88,16 @@ def _only_call(reply) -> dict:
     calls = reply.tool_calls()
     assert len(calls) == 1, calls
     return calls[0]
+
+
+def test_a_new_use_case_after_a_run_on_the_default_budget_keeps_the_default_cap(session):
+    """The default budget (50 % of brute force) was worked out for the last run's images; it is not the next run's."""
+    assert session.values()["last_run"].args.budget is None
+    reply = session.send("detect digits on parcels from a delivery drone")
+    assert reply.interrupt is not None and reply.interrupt["run"]["budget"] == DEFAULT_BUDGET_TEXT
+    run = next(c for c in reply.tool_calls() if c["name"] == "run_bandit")
+    assert run["args"].get("budget") is None
+    session.resume(False)
 
 
 def test_use_ucb_stages_a_run_with_ucb_and_refusal_runs_nothing(session):
