@@ -109,13 +109,9 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
 
 
 def _short_dataset(dataset: Any) -> str:
-    """An uploaded dataset by the name the user gave it (uploads are stored as ``<hash>-<name>``)."""
-    text = str(dataset)
-    if "/" not in text:
-        return text
-    name = text.rstrip("/").rsplit("/", 1)[-1]
-    head, sep, rest = name.partition("-")
-    return rest if sep and len(head) == 16 and all(c in "0123456789abcdef" for c in head) else name
+    """An uploaded dataset by the name the user gave it."""
+    from tools.dataset_text import upload_name
+    return upload_name(dataset)
 
 
 def with_plan(payload: dict[str, Any], lines: list[str], label_map: dict[str, list[str]] | None) -> dict[str, Any]:

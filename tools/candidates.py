@@ -15,7 +15,7 @@ from typing import Any
 from greenrunner_core.candidate_plan import CandidatePlan, plan_candidates
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.workspace import DEFAULT_EVAL_BATCH, DEMO_DATASET, Workspace, default_budget
-from tools.dataset_text import error_text
+from tools.dataset_text import error_text, upload_name
 from tools.formatting import fmt_seconds
 from tools.settings import ToolSettings, workspace_for
 
@@ -85,7 +85,7 @@ def stage_run(args: Mapping[str, Any], settings: ToolSettings | None,
         plan = _plan(ws, str(data), out.get("models"), _overrides(settings),
                      _shortlister(dict(out.get("weights") or {}), constraints))
     except GreenRunnerError as err:
-        return StagedRun(out, [f"Nothing can run on `{Path(str(data)).name}`: {error_text(err)}"], runnable=False)
+        return StagedRun(out, [f"Nothing can run on `{upload_name(data)}`: {error_text(err)}"], runnable=False)
     lines = plan_lines(plan, ws)
     if not plan.runnable:
         why = ("fewer than 2 candidate models can be evaluated on it" if len(plan.kept) < 2

@@ -10,7 +10,7 @@ from pathlib import Path
 from greenrunner_core.dataset_scan import ISSUE_KINDS, ValidationReport
 from greenrunner_core.workspace import DEMO_DATASET
 
-__all__ = ["DEMO_LABEL", "dataset_label", "dataset_summary", "error_text"]
+__all__ = ["DEMO_LABEL", "dataset_label", "dataset_summary", "error_text", "upload_name"]
 
 DEMO_LABEL = "demo (digits through a new camera)"
 
@@ -18,6 +18,13 @@ DEMO_LABEL = "demo (digits through a new camera)"
 def dataset_label(data: str | Path | None) -> str:
     """How a run's target is named to the user: the demo's description, else the path as given."""
     return DEMO_LABEL if data in (None, "", DEMO_DATASET) else str(data)
+
+
+def upload_name(data: str | Path) -> str:
+    """A dataset by its file or folder name; an upload by the name the user gave it (stored as ``<hash>-<name>``)."""
+    name = str(data).rstrip("/").rsplit("/", 1)[-1]
+    head, sep, rest = name.partition("-")
+    return rest if sep and len(head) == 16 and all(c in "0123456789abcdef" for c in head) else name
 
 
 def dataset_summary(report: ValidationReport, max_per_kind: int = 5) -> str:

@@ -160,3 +160,16 @@ def test_cli_without_models_plans_like_staging(tmp_path):
     assert "`w`" in text and "Fix:" in text and "car → automobile" in text and "Estimated cost" in text
     names, _, lines, runnable = plan_for_cli(ws, str(data), {"accuracy": 1.0}, {"max_params": 1}, None)
     assert not runnable and "hard limits leave 0 of the 2" in lines[0]
+
+
+def test_a_label_map_edit_no_model_knows_names_the_upload_as_the_user_named_it(tmp_path):
+    """Uploads are stored as ``<hash>-<name>``: a refusal names ``photos.zip``, not the stored name."""
+    data = _images(tmp_path / "ee2947285db49599-photos.zip", ["cat", "ship"])
+    folders = [_model(tmp_path / "m" / n, n, ["cat", "ship"]) for n in ("a", "b")]
+    edits = tmp_path / "label_map.json"
+    edits.write_text(json.dumps({"cat": ["tabby"]}))
+    settings = ToolSettings(cache_dir=str(_cache()), checkpoints=tuple(map(str, folders)), include_torchvision=False,
+                            uploaded_dataset=str(data), label_map_file=str(edits))
+    staged = stage_run({"weights": {"accuracy": 1.0}}, settings)
+    assert not staged.runnable
+    assert staged.lines[0].startswith("Nothing can run on `photos.zip`: label map entry 'cat'"), staged.lines
