@@ -4,6 +4,7 @@ common follow-ups, and answers with real tool calls, so the very same graph runs
 When it does not understand, it says so and offers phrasings; it never guesses silently."""
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -282,8 +283,15 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
     def on_why(self, intent: Intent) -> AIMessage:
         if self.facts.run_result is None:
             return ai_reply("There is no result to explain yet. Describe your use case and I will run a selection.")
-        return ai_reply(explain(self.facts.ranking(), self.facts.current_weights(), self.facts.run_result,
-                           self.facts.reward_weights()))
+        ranking = self.facts.ranking()
+        text = explain(ranking, self.facts.current_weights(), self.facts.run_result, self.facts.reward_weights())
+        seen = [r for r in ranking if r.est_reward is not None and not r.excluded]
+        named = [r for r in seen[1:]
+                 if re.search(rf"(?<![\w.:-]){re.escape(r.name)}(?![\w.:-])", intent.text, re.IGNORECASE)]
+        if seen and named:       # "why is X first?" when X is not: say so, then X beside the leader
+            lead = f"**{named[0].name}** is not first: it ranks #{named[0].rank}.\n\n"
+            text = lead + text + "\n\n" + compare_text([seen[0], named[0]], self.facts.current_weights())
+        return ai_reply(text)
 
     def on_compare(self, intent: Intent) -> AIMessage:
         ranking = {r.name: r for r in self.facts.ranking()}

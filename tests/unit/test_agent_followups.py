@@ -151,6 +151,16 @@ def test_why_this_model_explains_the_winner_from_the_result(session):
     assert leader in [r.name for r in ranking]
 
 
+def test_why_is_x_first_when_x_is_not_says_so_and_compares_it_with_the_leader(session):
+    leader = session.send("why this model?").text.split("**")[1]
+    other = next(r.name for r in session.values()["last_run"].result.ranking
+                 if r.est_reward is not None and not r.excluded and r.name != leader)
+    reply = session.send(f"Why is {other} first?")
+    assert not reply.tool_calls()
+    assert reply.text.startswith(f"**{other}** is not first: it ranks #")
+    assert "ranks first" in reply.text and "is ahead" in reply.text
+
+
 def test_compare_two_models_of_the_run(session):
     top = [r.name for r in session.values()["last_run"].result.top3]
     reply = session.send(f"compare {top[0]} and {top[2]}")
