@@ -221,6 +221,6 @@ def short_number(value: float) -> str:
     """Short number for a limit (3 significant digits, thousands as k/M/G): the errors here and the words of a
     removal (``tools/constraints.py``) show limits alike."""
     for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor * 10:
+        if abs(value) >= factor:
             return f"{value / factor:.3g}{suffix}"
     return f"{value:.3g}"

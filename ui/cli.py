@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -104,12 +105,10 @@ class TqdmProgress:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from greenrunner_core.registry.query import parse_count
     ws = _workspace(args)
     try:
         query = ListModelsArgs(source=args.source, family=args.family, max_size_mb=args.max_size,
-                               max_mmacs=parse_count(args.max_macs) / 1e6 if args.max_macs else None,
-                               max_params=parse_count(args.max_params) if args.max_params else None,
+                               max_mmacs=args.max_macs / 1e6 if args.max_macs else None, max_params=args.max_params,
                                min_benchmark_accuracy=args.min_acc, min_shifted_accuracy=args.min_shifted,
                                pretraining=args.pretraining, sort=args.sort)
     except ValidationError as err:
@@ -176,18 +175,26 @@ def _energy_as_latency(text: str) -> tuple[str, str]:
 
 
 def _constraint_flags(args: argparse.Namespace) -> Constraints:
-    """--max-size MB, --max-macs MACS (a count: 1e9, 600M, 1.5G, as for `models`), --max-latency MS, --max-params N."""
-    from greenrunner_core.registry.query import parse_count
-    macs, params = getattr(args, "max_macs", None), getattr(args, "max_params", None)
-    return Constraints(max_size_mb=getattr(args, "max_size", None),
-                       max_macs=parse_count(macs) if macs is not None else None,
-                       max_latency_ms=getattr(args, "max_latency", None),
-                       max_params=parse_count(params) if params is not None else None)
+    """--max-size MB, --max-macs MACS, --max-latency MS, --max-params N (counts are parsed by ``cli_types``)."""
+    return Constraints(max_size_mb=getattr(args, "max_size", None), max_macs=getattr(args, "max_macs", None),
+                       max_latency_ms=getattr(args, "max_latency", None), max_params=getattr(args, "max_params", None))
+
+
+def _report_folder(out: str) -> Path:
+    """The reports' folder, created and checked before any evaluation, so a bad --out never loses a finished run."""
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise GreenRunnerError(f"cannot create the reports folder {out!r} ({err.strerror}); pass --out with a "
+                               f"folder you can write to") from None
+    if not os.access(folder, os.W_OK):
+        raise GreenRunnerError(f"cannot write to the reports folder {out!r}; pass --out with a folder you can write to")
+    return folder
 
 
 def _write_reports(result: ExperimentResult, out: Path, weights_text: str) -> tuple[Path, Path]:
     """Reports under a name no other run takes: the JSON file is created exclusively, the HTML shares its name."""
-    out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for n in range(1, 10_000):
         json_path = out / (f"greenrunner-{stamp}.json" if n == 1 else f"greenrunner-{stamp}-{n}.json")
@@ -209,6 +216,7 @@ def cmd_select(args: argparse.Namespace) -> int:
             raise GreenRunnerError(f"--guarantee runs {GUARANTEE_STRATEGY}; drop --strategy {args.strategy} or --guarantee")
         args.strategy = GUARANTEE_STRATEGY
     weights, why, constraints = _weights_for(args)
+    out = _report_folder(args.out)
     print(f"Use case: {args.use_case or '-'}")
     print(f"Weights: {weights}  ({why})")
     if constraints:
@@ -216,6 +224,8 @@ def cmd_select(args: argparse.Namespace) -> int:
         constraints = from_args(constraints.to_dict())
         print(f"Hard constraints: {limit_text(constraints)} (models over a limit are removed before evaluation)")
     ws = _workspace(args)
+    for note in words(ws.registry.notes):        # e.g. a checkpoint that could not be read, and why
+        print(f"note: {note}")
     models = _csv(args.models)
     label_map = args.label_map
     if not models and args.data not in (None, "", "demo"):
@@ -258,7 +268,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     for removal in result.removed_by_constraints.values():
         print(f"removed by a constraint: {removal_text(removal)}")
     print(terminal_report(result))
-    json_path, html_path = _write_reports(result, Path(args.out), str(weights))
+    json_path, html_path = _write_reports(result, out, str(weights))
     print(f"\nReport: {html_path}\nJSON:   {json_path}")
     return 130 if result.interrupted else 0
 

@@ -58,8 +58,8 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.add_argument("--source", help="demo, torchvision, timm, local, ...")
     p.add_argument("--family")
     p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB")
-    p.add_argument("--max-macs", metavar="MACS", help="maximum MACs per image, e.g. 1e9, 600M, 1.5G")
-    p.add_argument("--max-params", metavar="N", help="maximum parameters, e.g. 5e6 or 5M")
+    p.add_argument("--max-macs", type=types.MACS, metavar="MACS", help="maximum MACs per image, e.g. 1e9, 600M, 1.5G")
+    p.add_argument("--max-params", type=types.PARAMS, metavar="N", help="maximum parameters, e.g. 5e6 or 5M")
     p.add_argument("--min-acc", type=types.ACCURACY, metavar="ACC", help="minimum published accuracy in [0, 1]")
     p.add_argument("--min-shifted", type=types.ACCURACY, metavar="ACC",
                    help="minimum mean published top-1 on shifted sets (ImageNetV2/Sketch/R/A) in [0, 1]")
@@ -75,8 +75,8 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.add_argument("-k", type=types.BUDGET, default=30, help="how many candidates (default 30)")
     p.add_argument("--source", help="only this source, e.g. timm or torchvision")
     p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="hard limit on size")
-    p.add_argument("--max-macs", metavar="MACS", help="hard limit on MACs per image, e.g. 1e9")
-    p.add_argument("--max-params", metavar="N", help="hard limit on parameters, e.g. 5M")
+    p.add_argument("--max-macs", type=types.MACS, metavar="MACS", help="hard limit on MACs per image, e.g. 1e9")
+    p.add_argument("--max-params", type=types.PARAMS, metavar="N", help="hard limit on parameters, e.g. 5M")
     p.set_defaults(func=commands["shortlist"])
 
     def run_args(p: argparse.ArgumentParser) -> None:
@@ -97,10 +97,10 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
     # a size that is not a finite number >= 0 is refused by the parser; Constraints checks the rest (> 0), as in chat
     p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="hard limit: remove models larger than this")
-    p.add_argument("--max-macs", metavar="MACS", help="hard limit on MACs per image, e.g. 1e9, 600M, 1.5G")
-    p.add_argument("--max-latency", type=float, metavar="MS",
+    p.add_argument("--max-macs", type=types.MACS, metavar="MACS", help="hard limit on MACs per image, e.g. 1e9, 600M, 1.5G")
+    p.add_argument("--max-latency", type=types.LATENCY_MS, metavar="MS",
                    help="hard limit: median ms per image at batch 1, measured once per model on this machine")
-    p.add_argument("--max-params", metavar="N", help="hard limit on the number of parameters, e.g. 5e6 or 5M")
+    p.add_argument("--max-params", type=types.PARAMS, metavar="N", help="hard limit on the number of parameters, e.g. 5e6 or 5M")
     p.set_defaults(func=commands["select"])
 
     p = sub.add_parser("record", help="brute-force run recorded as an outcome matrix for replay")

@@ -38,6 +38,22 @@ def number(minimum: float, maximum: float = math.inf, what: str = "") -> Callabl
     return parse
 
 
+def count(what: str) -> Callable[[str], float]:
+    """A positive count written as 1e9, 600M or 1.5G (MACs, parameters); the error names the value and the fix."""
+    def parse(text: str) -> float:
+        from greenrunner_core.errors import GreenRunnerError
+        from greenrunner_core.registry.query import parse_count
+        try:
+            value = parse_count(text)
+        except GreenRunnerError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a count; {what}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} is not a finite count > 0; {what}")
+        return value
+    parse.__name__ = "count"
+    return parse
+
+
 SAMPLE = whole(1, "give the number of target images to sample (>= 1), or leave --sample out to use them all")
 BUDGET = whole(1, "give the evaluation calls to spend (>= 1), or leave --budget out for " + DEFAULT_BUDGET_TEXT)
 BATCH = whole(1, "give the images per pull (>= 1, e.g. 16)")
@@ -45,4 +61,7 @@ SEED = whole(0, "give a seed >= 0 (e.g. 0)")
 WORKERS = whole(0, "give 0 (in process) or a number of Ray workers")
 SIZE_MB = number(0, what="give a size in MB, e.g. --max-size 20")
 ACCURACY = number(0, 1, what="give an accuracy in [0, 1], e.g. --min-acc 0.7")
+LATENCY_MS = number(0, what="give a median latency in ms per image, e.g. --max-latency 20")
+MACS = count("write MACs per image as e.g. 1e9, 600M or 1.5G")
+PARAMS = count("write a number of parameters as e.g. 5e6 or 5M")
 GPUS = number(0, what="give the GPUs per worker (>= 0, e.g. 0.5)")

@@ -5,7 +5,7 @@ from dataclasses import asdict
 import pytest
 
 from agent.graph import checkpoint_serde
-from greenrunner_core.constraints import ConstraintError, Constraints, Removal, split_cards
+from greenrunner_core.constraints import ConstraintError, Constraints, Removal, short_number, split_cards
 from greenrunner_core.registry.card import ModelCard, Preprocess
 from tools.constraints import removal_text
 
@@ -75,3 +75,10 @@ def test_removals_are_data_worded_by_the_tools_and_read_back_from_json():
     assert removal_text(Removal.revive("old", "size 97.8 MB > limit 50 MB")) == "old: size 97.8 MB > limit 50 MB"
     serde = checkpoint_serde()                     # the graph state keeps a run's removals typed across a restart
     assert serde.loads_typed(serde.dumps_typed({"mid": mid})) == {"mid": mid}
+
+
+@pytest.mark.parametrize("value, text", [(0.5, "0.5"), (20, "20"), (1500, "1.5k"), (41_600, "41.6k"),
+                                         (1.87e6, "1.87M"), (5e8, "500M"), (3.2e9, "3.2G")])
+def test_short_numbers_never_show_an_exponent(value, text):
+    # 1.87 M MACs read "1.87e+03k" and 1,500 MB "1.5e+03": a value under ten of the next unit fell to the one below
+    assert short_number(value) == text

@@ -1,0 +1,40 @@
+"""What a demanding user of `greenrunner select` ran into: flags named in their errors, a bad --out refused before
+any evaluation, a checkpoint that cannot be read named with the reason."""
+import pytest
+
+from ui.cli import main
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(["select", "--weights", "acc=1", "--no-torchvision", "--no-timm", "--sample", "20", *argv])
+    except SystemExit as stop:            # refused by argparse's type check
+        code = stop.code
+    out = capsys.readouterr()
+    return int(code), out.out, out.err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--max-macs", "-5"], "argument --max-macs: '-5' is not a count"),
+    (["--max-macs", "0"], "argument --max-macs: 0 is not a finite count > 0"),
+    (["--max-params", "lots"], "argument --max-params: 'lots' is not a count"),
+    (["--max-latency", "nan"], "argument --max-latency: nan is not a finite number"),
+])
+def test_a_bad_limit_names_its_flag(capsys, argv, message):
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and message in err and "e.g." in err
+
+
+def test_a_reports_folder_that_cannot_be_made_is_refused_before_the_run(capsys, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code, out, err = _run(capsys, "--out", str(blocker / "reports"))
+    assert code == 2 and "reports folder" in err and "pass --out" in err and "Traceback" not in err
+    assert "Top 3" not in out                 # nothing was evaluated: the run is not lost after the fact
+
+
+def test_an_unreadable_checkpoint_is_named_with_the_reason(capsys, tmp_path):
+    (tmp_path / "broken.pt").write_bytes(b"\x10\x56" * 500)
+    code, out, _ = _run(capsys, "--checkpoints", str(tmp_path), "--models", "demo_linear,demo_mlp_tiny",
+                        "--out", str(tmp_path / "reports"))
+    assert code == 0 and "note: skipped broken.pt: broken.pt is not a PyTorch checkpoint" in out
