@@ -23,7 +23,8 @@ from greenrunner_core.registry.checkpoint_files import (
     checkpoint_kind,
     read_state_dict,
 )
-from greenrunner_core.registry.local import MANIFEST_KEYS, LocalCheckpointSource
+from greenrunner_core.registry.cifar10_shared import checkpoint_source
+from greenrunner_core.registry.local import MANIFEST_KEYS
 from greenrunner_core.registry.source_notes import ItemSkipped, NameTaken
 from greenrunner_core.zip_extract import ZipLimits
 from tools.dataset_text import dataset_summary, error_text
@@ -273,7 +274,7 @@ class ConversationUploads:
             entry = self.manifest().get(shown)
             if entry:
                 (work / MANIFEST_FILE).write_text(json.dumps({shown: entry}))
-            source = LocalCheckpointSource(work)
+            source = checkpoint_source(work)        # the name and card the runs' registry gives it
             cards = source.cards()
             if not cards:
                 why = "; ".join(_short(n) for n in words(source.notes)) or "no model could be read from it"

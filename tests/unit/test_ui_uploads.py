@@ -179,3 +179,17 @@ def test_a_label_map_json_is_saved_as_edits_and_bad_ones_are_refused(uploads, tm
     reply = uploads.accept(bad, "bad.json")
     assert not reply.ok and "count from 0" in reply.message
     assert uploads.label_map_edits()["cat"] == ["tabby"]
+
+
+def test_a_published_cifar_checkpoint_is_named_in_the_reply_as_the_runs_will_name_it(tmp_path, shared_data):
+    """The akamaster / chenyaofo files are recognised by their names (``checkpoint_source``): the upload reply, the
+    conversation's model list and the staging's candidates all say ``resnet20_akamaster``."""
+    from greenrunner_core.registry.cifar10_shared import checkpoint_source
+    uploads = ConversationUploads.for_thread(tmp_path / "uploads", "t", tmp_path / "cache", max_mb=20)
+    name = "akamaster_resnet20-12fca82f.th"
+    reply = uploads.accept(shared_data / "cifar10" / "models" / name, name)
+    assert reply.ok, reply.message
+    folder, = uploads.checkpoint_folders()
+    registry_name = checkpoint_source(Path(folder)).cards()[0].name
+    assert registry_name == "resnet20_akamaster"
+    assert f"model `{registry_name}` added" in reply.message and uploads.model_names() == [registry_name]
