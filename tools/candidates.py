@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from greenrunner_core.candidate_plan import CandidatePlan, plan_candidates
-from greenrunner_core.errors import GreenRunnerError
+from greenrunner_core.errors import DatasetError, GreenRunnerError
+from greenrunner_core.strategies import DEFAULT_STRATEGY
 from greenrunner_core.workspace import DEFAULT_EVAL_BATCH, DEMO_DATASET, Workspace, default_budget
 from tools.dataset_text import error_text, upload_name
 from tools.formatting import fmt_seconds
@@ -122,12 +123,13 @@ def _within_limits(ws: Workspace, names: list[str], constraints: Mapping[str, An
             f"{len(names)} candidates ({removed}). Raise or drop a limit.")
 
 
-def plan_lines(plan: CandidatePlan, ws: Workspace) -> list[str]:
-    """Candidates and why, the models left out with the reason and the fix, the label map, the estimated cost."""
+def plan_lines(plan: CandidatePlan, ws: Workspace, **run: Any) -> list[str]:
+    """Candidates and why, the models left out with the reason and the fix, the label map, the estimated cost
+    (``run``: the sample, budget and strategy of the run, see ``cost_lines``)."""
     name = Path(plan.dataset).name.split("-", 1)[-1]
     pool = {"checkpoints": "your checkpoints", "named": "the models you named", "demo": "the demo zoo (digit data)",
             "catalog": "ImageNet models whose labels cover your classes"}[plan.pool]
-    lines = [f"**Candidates** for `{name}` ({plan.n_images} images, classes {', '.join(plan.classes)}): {pool}."]
+    lines = [f"**Candidates** for `{name}` ({plan.n_images:,} images, classes {', '.join(plan.classes)}): {pool}."]
     lines += [f"- `{v.name}`: {v.why}" + ("" if v.weights_cached else " (weights download on first use)")
               for v in plan.kept]
     if plan.excluded:
@@ -142,7 +144,7 @@ def plan_lines(plan: CandidatePlan, ws: Workspace) -> list[str]:
     if not plan.kept:
         return lines            # no label space to map onto, nothing to cost
     lines += ["", *label_map_lines(plan)]
-    lines += ["", *cost_lines(plan, ws)]
+    lines += ["", *cost_lines(plan, ws, **run)]
     return lines
 
 
@@ -178,12 +180,16 @@ def _labels(labels: Any) -> str:
     return shown + (f" … ({len(labels)} labels)" if len(labels) > 6 else "")
 
 
-def cost_lines(plan: CandidatePlan, ws: Workspace) -> list[str]:
+def cost_lines(plan: CandidatePlan, ws: Workspace, *, sample: int | None = None, budget: int | None = None,
+               strategy: str = DEFAULT_STRATEGY) -> list[str]:
+    """The calls and seconds of brute force and of this run: on ``sample`` images when given, under ``budget``."""
     cards = [ws.registry.get(n) for n in plan.names]
     if not cards:
         return []
-    n_images = plan.n_images
-    calls = default_budget(len(cards), n_images)
+    n_images = min(plan.n_images, sample) if sample else plan.n_images
+    brute = len(cards) * n_images
+    calls = (brute if strategy == "brute_force" else n_images if strategy == "benchmark_card"
+             else min(budget or default_budget(len(cards), n_images, strategy), brute))
     seconds, measured = [], 0
     for card in cards:                  # measured on this machine (latency cache, evaluation batch), else MACs-scaled
         stats = _measured(ws, card)
@@ -194,7 +200,7 @@ def cost_lines(plan: CandidatePlan, ws: Workspace) -> list[str]:
     speed = ("the speed measured on this machine" if measured == len(cards) else
              f"measured speed for {measured} of {len(cards)} models, MACs-scaled for the rest" if measured else
              "a MACs-scaled CPU speed")
-    return [(f"**Estimated cost**: {len(cards)} models × {n_images} images = {len(cards) * n_images:,} calls by "
+    return [(f"**Estimated cost**: {len(cards)} models × {n_images:,} images = {brute:,} calls by "
              f"brute force; this run spends at most {calls:,} calls, about {fmt_seconds(calls * per_call)} at "
              f"{speed} (~{per_call * 1000:.3g} ms per call; cached calls are free).")]
 
@@ -261,14 +267,17 @@ def auto_label_map_for(ws: Workspace, data: str, models: list[str] | None) -> tu
 
 
 def plan_for_cli(ws: Workspace, data: str, weights: dict[str, float], constraints: Mapping[str, Any],
-                 label_map: str | None) -> tuple[list[str], dict[str, list[str]] | None, list[str], bool]:
+                 label_map: str | None, **run: Any) -> tuple[list[str], dict[str, list[str]] | None, list[str], bool]:
     """``greenrunner select --data DIR`` without ``--models``: the planned candidates, the label map (the user's
-    ``--label-map`` over the automatic one), the lines that show the plan, and whether anything can run."""
+    ``--label-map`` over the automatic one), the lines that show the plan (``run``: see ``cost_lines``), and whether
+    anything can run. Data that cannot be read raises its own error, which names the fix."""
     try:
         plan = plan_candidates(ws, data, None, label_map, shortlister=_shortlister(weights, dict(constraints)))
+    except DatasetError:
+        raise
     except GreenRunnerError as err:
         return [], None, [f"Nothing can run on {Path(data).name}: {error_text(err)}"], False
-    lines = plan_lines(plan, ws)
+    lines = plan_lines(plan, ws, **run)
     within = _within_limits(ws, plan.names, constraints) if plan.runnable else None
     if within is not None:
         lines.insert(0, within)

@@ -232,8 +232,9 @@ def cmd_select(args: argparse.Namespace) -> int:
         # the candidates that fit the data (your checkpoints, else the hub shortlist of models covering the classes),
         # the models left out with the fix, the label map and the cost: what the web app's staging shows
         from tools.candidates import plan_for_cli
-        models, planned_map, lines, runnable = plan_for_cli(ws, args.data, dict(weights.values),
-                                                             constraints.to_dict(), args.label_map)
+        models, planned_map, lines, runnable = plan_for_cli(ws, args.data, dict(weights.values), constraints.to_dict(),
+                                                             args.label_map, sample=args.sample, budget=args.budget,
+                                                             strategy=args.strategy)
         print("\n".join(line.replace("**", "").replace("`", "").replace(
             "say *map boat to canoe and speedboat* or upload a JSON to change it", "pass --label-map FILE to change it")
             for line in lines))

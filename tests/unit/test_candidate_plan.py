@@ -135,7 +135,7 @@ def test_estimated_cost_uses_measured_speed_when_known(tmp_path):
         ws.latency_stats[name] = LatencyStats(median_ms=1.0, p90_ms=1.0, batch_size=16, batch_median_ms=500.0,
                                               batch_p90_ms=600.0, repeats=3, hardware="test", hardware_id="t")
     line = cost_lines(plan, ws)[0]
-    assert "the speed measured on this machine" in line and "~500 ms per call" in line and "about 8 s" in line
+    assert "the speed measured on this machine" in line and "~500 ms per call" in line and "about 4 s" in line  # 8 calls: never more than brute force
 
 
 def test_one_checkpoint_of_yours_is_compared_with_imagenet_models_that_cover_the_classes(tmp_path):
@@ -173,3 +173,17 @@ def test_a_label_map_edit_no_model_knows_names_the_upload_as_the_user_named_it(t
     staged = stage_run({"weights": {"accuracy": 1.0}}, settings)
     assert not staged.runnable
     assert staged.lines[0].startswith("Nothing can run on `photos.zip`: label map entry 'cat'"), staged.lines
+
+
+def test_estimated_cost_follows_the_runs_sample_budget_and_strategy(tmp_path):
+    # `select --data DIR --sample 400` said "7 models × 10000 images ... at most 35,000 calls": the run's own
+    # sample, budget and strategy were not counted
+    from tools.candidates import cost_lines
+    data = _images(tmp_path / "d", ["cat", "ship"])
+    ws = _workspace(tmp_path, {"fast": ["cat", "ship"], "slow": ["cat", "ship"]})
+    plan = plan_candidates(ws, data, online=lambda: False)
+    assert "2 models × 3 images = 6 calls by brute force; this run spends at most 6 calls" in \
+        cost_lines(plan, ws, sample=3)[0]                      # never more than brute force
+    assert "this run spends at most 5 calls" in cost_lines(plan, ws, budget=5)[0]
+    assert "this run spends at most 4 calls" in cost_lines(plan, ws, strategy="benchmark_card")[0]
+    assert "this run spends at most 8 calls" in cost_lines(plan, ws, strategy="brute_force")[0]

@@ -38,3 +38,9 @@ def test_an_unreadable_checkpoint_is_named_with_the_reason(capsys, tmp_path):
     code, out, _ = _run(capsys, "--checkpoints", str(tmp_path), "--models", "demo_linear,demo_mlp_tiny",
                         "--out", str(tmp_path / "reports"))
     assert code == 0 and "note: skipped broken.pt: broken.pt is not a PyTorch checkpoint" in out
+
+
+def test_data_that_cannot_be_read_gets_its_own_fix_not_a_hint_about_models(capsys, tmp_path):
+    code, _, err = _run(capsys, "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "reports"))
+    assert code == 2 and "nowhere does not exist" in err and "sub-folder per class" in err
+    assert "--models" not in err and "Traceback" not in err
