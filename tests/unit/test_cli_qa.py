@@ -44,3 +44,11 @@ def test_data_that_cannot_be_read_gets_its_own_fix_not_a_hint_about_models(capsy
     code, _, err = _run(capsys, "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "reports"))
     assert code == 2 and "nowhere does not exist" in err and "sub-folder per class" in err
     assert "--models" not in err and "Traceback" not in err
+
+
+def test_the_report_says_why_the_run_stopped(capsys, tmp_path):
+    # with --budget 13 every model was seen once and three tied at 1.000 ± 0.462, with no word that the budget ran out
+    code, out, _ = _run(capsys, "--budget", "13", "--out", str(tmp_path))
+    assert code == 0 and "Stopped: budget spent (a larger --budget narrows the ± intervals" in out
+    code, out, _ = _run(capsys, "--strategy", "brute_force", "--out", str(tmp_path))
+    assert code == 0 and "Stopped: every model evaluated on every image" in out and "larger --budget" not in out

@@ -41,9 +41,9 @@ SENTENCES = [
     (n.LeaderProven("m07", 0.01, 0.95, 3, 408, 800), ("stopped early: m07 is within epsilon=0.01 (reward) of the best "
      "with 95% confidence (3 remaining model(s) shown not more than epsilon better); spent 408 of 800 calls")),
     (n.LeaderProven("m07", 0.01, 0.9, 0, 1408, 2400), ("stopped early: m07 is within epsilon=0.01 (reward) of the best "
-     "with 90% confidence (every other model was ruled out); spent 1408 of 2400 calls")),
+     "with 90% confidence (every other model was ruled out); spent 1,408 of 2,400 calls")),
     (n.LastInRace("m07", 0.01, 2.5, 170, 2400), ("stopped early: m07 is within epsilon=0.01 (reward) of every other "
-     "model at z=2.5 (calibrated, not a guarantee); spent 170 of 2400 calls")),
+     "model at z=2.5 (calibrated, not a guarantee); spent 170 of 2,400 calls")),
     (n.Stopped("leader_settled"), "the leader is settled: the rest of the budget was not needed"),
     (n.Stopped("every_image_evaluated"), "every model evaluated on every image"),
     (n.Stopped("picked_by_published_accuracy"), "picked by published accuracy"),

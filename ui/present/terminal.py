@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from greenrunner_core.notes import Stopped
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult
-from tools.notes_text import notes_lines
+from tools.notes_text import notes_lines, stop_words
 from tools.text import CARD_HEADER, card_rows, excluded_models_line, savings_lines
 from ui.present.tables import aligned_table, green_sections, top_header, top_table_rows
 
@@ -14,13 +15,24 @@ def terminal_report(result: ExperimentResult) -> str:
     excluded = excluded_models_line(result)
     parts = ([excluded, ""] if excluded else []) + [
              f"Top 3 ({result.strategy}, {result.n_models} models, {result.n_images} target images):",
-             aligned_table(top_header(result), top_table_rows(result)), "", "Against brute force:"]
+             aligned_table(top_header(result), top_table_rows(result)), *_stop_line(result), "", "Against brute force:"]
     parts += ["  " + s for s in savings_lines(result)]
     for title, header, rows in green_sections(result):
         parts += ["", f"{title}:", aligned_table(header, rows)]
     if result.notes:
         parts += ["", *notes_lines(result.notes, title="Notes:", bullet="  - ")]
     return "\n".join(parts)
+
+
+def _stop_line(result: ExperimentResult) -> list[str]:
+    """Why the run stopped (an interruption is already a note); a spent budget says how to get a surer pick."""
+    words = stop_words(result.stop_reason)
+    if not words or result.interrupted:
+        return []
+    line = words if words.startswith("stopped") else f"stopped: {words}"
+    if result.stop_reason == Stopped("budget_spent") and any(not r.exact for r in result.ranking[:3]):
+        line += " (a larger --budget narrows the ± intervals and can change the order)"
+    return [line[0].upper() + line[1:]]
 
 
 def cards_table(cards: Sequence[ModelCard]) -> str:
