@@ -41,8 +41,8 @@ def make_strategy(name: str, **kwargs: Any) -> Strategy:
     key = name.strip().lower().replace("-", "_")
     key = ALIASES.get(key, key)
     if key not in STRATEGIES:
-        close = suggest(key, list(STRATEGIES) + list(ALIASES))
-        hint = f"did you mean {', '.join(close)}?" if close else f"choose one of {', '.join(STRATEGIES)}"
+        close = suggest(key, STRATEGIES)         # full names only: a short alias ('sh') looks close to anything
+        hint = (f"did you mean {', '.join(close)}? The strategies: " if close else "choose one of ") + ", ".join(STRATEGIES)
         raise GreenRunnerError(f"unknown strategy {name!r} — {hint}")
     return STRATEGIES[key](**kwargs)
 

@@ -216,3 +216,11 @@ def test_rerank_with_unevaluated_contender_does_not_crash(matrix):
                     Weights({"accuracy": 0.65, "size": 0.42}), Weights({"accuracy": 1.0})):
         new = rerank(result, matrix.cards, weights)
         assert new.calls_to_settle >= 0 and new.top3
+
+
+def test_an_unknown_strategy_far_from_every_name_lists_them_all():
+    # 'nosuch' was answered "did you mean sh?" (a two-letter alias is close to anything)
+    with pytest.raises(GreenRunnerError, match="unknown strategy 'nosuch' — choose one of paired_elimination, "
+                                               "paired_race, ") as err:
+        make_strategy("nosuch")
+    assert "sh?" not in str(err.value)
