@@ -111,6 +111,10 @@ class Constraints:
         """The set limits, in ``LIMITS`` order."""
         return tuple((limit, getattr(self, limit.field)) for limit in LIMITS if getattr(self, limit.field) is not None)
 
+    def short_text(self) -> str:
+        """"max_size_mb=20, max_macs=600M": the set limits for an error message (not a dict's repr)."""
+        return ", ".join(f"{limit.field}={short_number(value)}" for limit, value in self.active())
+
     def __bool__(self) -> bool:
         return bool(self.active())
 

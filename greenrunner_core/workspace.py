@@ -314,7 +314,7 @@ class Workspace:
         removed |= {n: Removal(n, unmeasured=self.latency_failures.get(n, "unknown")) for n in split.unmeasured}
         kept = [c for c in split.kept if c.name not in split.unmeasured]
         if len(kept) < 2:
-            raise GreenRunnerError(f"the constraints {constraints.to_dict()} leave {len(kept)} candidate model(s) "
+            raise GreenRunnerError(f"the limits {constraints.short_text()} leave {len(kept)} candidate model(s) "
                                    f"({', '.join(c.name for c in kept) or 'none'}) of {len(cards)}; selection needs "
                                    "at least 2 — raise or drop a limit")
         return kept, removed

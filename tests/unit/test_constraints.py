@@ -82,3 +82,14 @@ def test_removals_are_data_worded_by_the_tools_and_read_back_from_json():
 def test_short_numbers_never_show_an_exponent(value, text):
     # 1.87 M MACs read "1.87e+03k" and 1,500 MB "1.5e+03": a value under ten of the next unit fell to the one below
     assert short_number(value) == text
+
+
+def test_limits_that_leave_one_model_are_named_as_limits_not_a_dict(tmp_path):
+    # the error read "the constraints {'max_size_mb': 0.02} leave 1 candidate model(s)"
+    from greenrunner_core.errors import GreenRunnerError
+    from greenrunner_core.workspace import Workspace
+    c = Constraints(max_size_mb=30, max_macs=2e9)
+    with pytest.raises(GreenRunnerError, match=r"the limits max_size_mb=30, max_macs=2G leave 1 candidate model\(s\) "
+                                               r"\(small\) of 3") as err:
+        Workspace(cache_dir=tmp_path, include_torchvision=False).constrained(CARDS, c)
+    assert "{" not in str(err.value)
