@@ -33,7 +33,7 @@ def constraint_sentence(name: str, quote: str, reading: UseCaseReading) -> str:
         from greenrunner_core.latency import cpu_model
         where = reading.constraints.latency_hardware or "your device"
         text += ". " + kb["ambiguous"]["latency_hardware"].format(here=cpu_model(), hardware=where)
-    return text + "."
+    return text if text.endswith(".") else text + "."
 
 
 def propose_from_reading(reading: UseCaseReading) -> WeightProposal:

@@ -29,7 +29,7 @@ from tools.notes_text import words
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
 from ui.present.html import html_report
-from ui.present.terminal import cards_table, terminal_report
+from ui.present.terminal import cards_table, terminal_report, weights_line
 from ui.settings import AppSettings
 
 
@@ -133,7 +133,7 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
     weights, why, constraints = _weights_for(args)
     ws = _workspace(args)
     result = run_shortlist(ws, dict(weights.values), constraints.to_dict(), args.k, args.source)
-    print(f"Weights: {weights}  ({why})")
+    print(weights_line(weights, why))
     rows = [[e.card.name, fmt_macs(e.card.macs), f"{e.card.size_mb:.3g}", f"{e.card.benchmark_accuracy:.3f}",
              f"{e.card.shifted_top1:.3f}" if e.card.shifted_top1 is not None else "-", f"{e.proxy_reward:.3f}",
              "; ".join(REASON_TEXT[r] for r in e.reasons)] for e in result.entries]
@@ -218,7 +218,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     weights, why, constraints = _weights_for(args)
     out = _report_folder(args.out)
     print(f"Use case: {args.use_case or '-'}")
-    print(f"Weights: {weights}  ({why})")
+    print(weights_line(weights, why))
     if constraints:
         from tools.constraints import from_args, limit_text
         constraints = from_args(constraints.to_dict())

@@ -52,3 +52,20 @@ def test_the_report_says_why_the_run_stopped(capsys, tmp_path):
     assert code == 0 and "Stopped: budget spent (a larger --budget narrows the ± intervals" in out
     code, out, _ = _run(capsys, "--strategy", "brute_force", "--out", str(tmp_path))
     assert code == 0 and "Stopped: every model evaluated on every image" in out and "larger --budget" not in out
+
+
+def test_the_weights_justification_is_not_wrapped_in_one_parenthesis(capsys, tmp_path):
+    # "Weights: ... (proposed ... (cues: drone)" ran on over five lines and closed with "latency, energy)"
+    code = main(["select", "--use-case", "detect digits from a drone", "--no-torchvision", "--no-timm", "--sample", "20",
+                 "--out", str(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    weights = next(i for i, line in enumerate(lines) if line.startswith("Weights: "))
+    assert code == 0 and lines[weights].endswith("(cues: drone))")
+    assert all(line.count("(") == line.count(")") for line in lines[weights:weights + 6])
+
+
+def test_a_latency_limit_from_the_use_case_is_justified_in_one_sentence_ending_once():
+    # "... your device may be faster or slower.." — the knowledge's sentence ends with a period, one was added
+    from agent.proposal import propose_weights
+    why = propose_weights("classify digits on a drone within 20 ms").constraint_justification["max_latency_ms"]
+    assert why.endswith("faster or slower.") and ".." not in why

@@ -35,5 +35,11 @@ def _stop_line(result: ExperimentResult) -> list[str]:
     return [line[0].upper() + line[1:]]
 
 
+def weights_line(weights: object, why: str) -> str:
+    """"Weights: ... (how they were chosen)", the justification lines under it (not inside the parentheses)."""
+    head, _, rest = why.partition("\n")
+    return f"Weights: {weights}  ({head})" + (f"\n{rest}" if rest else "")
+
+
 def cards_table(cards: Sequence[ModelCard]) -> str:
     return aligned_table(CARD_HEADER, card_rows(cards))
