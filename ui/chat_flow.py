@@ -15,8 +15,7 @@ from chainlit.utils import utc_now
 
 from agent.session import ChatSession, Event
 from tools.candidates import class_name_lines
-from tools.settings import workspace_for
-from ui.label_edit import parse_map_edit
+from ui.label_edit import parse_map_edit, save_label_map_edit
 from ui.present.slack import SLACK_TEXT_LIMIT, slack_messages, slack_mrkdwn, split_message, staging_text
 from ui.present.turn import (
     WARMUP_STEP_NAME,
@@ -250,7 +249,7 @@ async def handle_text(thread_id: str, text: str) -> None:
         pending = await asyncio.to_thread(runtime().conversations.session(thread_id).pending)
         edit = parse_map_edit(text)
         if edit is not None:
-            await say(await asyncio.to_thread(save_label_map_edit, thread_id, edit, pending))
+            await say(await asyncio.to_thread(save_label_map_edit, runtime().conversations, thread_id, edit, pending))
             return
         if pending is None:
             await play_turn(thread_id, lambda chat: chat.stream_send(text))
@@ -262,26 +261,6 @@ async def handle_text(thread_id: str, text: str) -> None:
             await say(f"That answer was {answer['error']}. " + staging_reply_help(pending, buttons=not is_slack()))
         else:
             await answer_staging(thread_id, pending, answer)
-
-
-def save_label_map_edit(thread_id: str, edit: dict[str, list[str]], pending: dict[str, Any] | None) -> str:
-    """Check a typed label map edit against the staged candidates' labels, save it, and say what happens next."""
-    from greenrunner_core.errors import GreenRunnerError
-    from greenrunner_core.label_map import check_label_map
-    conversations = runtime().conversations
-    models = ((pending or {}).get("run") or {}).get("models")
-    try:
-        if isinstance(models, list) and models:
-            registry = workspace_for(conversations.context(thread_id)).registry
-            check_label_map({k: frozenset(v) for k, v in edit.items()},
-                            [registry.get(m).class_labels for m in models])
-        conversations.uploads(thread_id).edit_label_map(edit)
-    except (GreenRunnerError, KeyError) as err:
-        return f"That label map edit was not saved: {err}"
-    (cls, labels), = edit.items()
-    where = ("Press **Run** on the proposal to use it." if pending else
-             "It applies to the next proposal (say *run it*).")
-    return f"Label map edit saved: **{cls}** → {', '.join(labels)}. {where}"
 
 
 async def handle_uploads(thread_id: str, files: list[tuple[Path, str]]) -> None:

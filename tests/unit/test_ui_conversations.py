@@ -55,3 +55,41 @@ def test_the_app_owns_its_workspaces_and_closes_them(tmp_path, monkeypatch):
     store.close()
     assert closed == [first] and workspace_for(store.context("t1")) is not first
     assert isinstance(store.workspaces, Workspaces)
+
+
+def test_a_typed_label_map_edit_after_a_run_is_checked_against_that_runs_models(tmp_path):
+    """After a run on the upload (no proposal pending), "map cat to tabby" with models that have no 'tabby' is refused
+    with the labels they have, instead of being saved and making the next run fail."""
+    import io
+    import json
+    import zipfile
+
+    from PIL import Image
+
+    from ui.label_edit import save_label_map_edit
+    store = _store(tmp_path)
+    manifest = {}
+    for i, name in enumerate(("a.pt", "b.pt")):
+        torch.manual_seed(i)
+        net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2)).eval()
+        torch.jit.save(torch.jit.script(net), str(tmp_path / name))
+        manifest[name] = {"input_size": [3, 8, 8], "mean": [0.5] * 3, "std": [0.5] * 3, "class_labels": ["cat", "ship"]}
+    (tmp_path / "greenrunner.json").write_text(json.dumps(manifest))
+    with zipfile.ZipFile(tmp_path / "pets.zip", "w") as zf:
+        for k, cls in enumerate(("cat", "ship")):
+            for j in range(4):
+                buf = io.BytesIO()
+                Image.new("RGB", (8, 8), (60 * k + 10 * j, 30, 90)).save(buf, format="PNG")
+                zf.writestr(f"pets/{cls}/{j}.png", buf.getvalue())
+    files = [(tmp_path / n, n) for n in ("greenrunner.json", "a.pt", "b.pt", "pets.zip")]
+    replies = store.uploads("t1").accept_many(files)
+    assert all(r.ok for r in replies), [r.message for r in replies]
+    session = store.session("t1")
+    assert session.send("pick the most accurate model for my photos").interrupt is not None
+    session.resume(True)
+    assert store.session("t1").values()["last_run"] is not None and store.session("t1").pending() is None
+    refused = save_label_map_edit(store, "t1", {"cat": ["tabby"]}, None)
+    assert refused.startswith("That label map edit was not saved") and "'tabby'" in refused, refused
+    assert store.uploads("t1").label_map_edits() == {}
+    assert save_label_map_edit(store, "t1", {"cat": ["cat"]}, None).startswith("Label map edit saved")
+    assert store.uploads("t1").label_map_edits() == {"cat": ["cat"]}
