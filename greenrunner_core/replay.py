@@ -69,7 +69,9 @@ class OutcomeMatrix:
                 correct = np.unpackbits(data["correct"], axis=1, count=n_images).astype(bool)
                 seconds = np.asarray(data["seconds_per_call"], dtype=float)
         except (OSError, KeyError, ValueError) as err:
-            raise GreenRunnerError(f"{str(path)!r} is not a GreenRunner outcome matrix ({err})") from None
+            raise GreenRunnerError(f"{str(path)!r} is not a GreenRunner outcome matrix ({err}); make one with "
+                                   "`greenrunner record --out FILE.npz`, or give the models' table of an outcomes "
+                                   ".npz with `greenrunner replay FILE.npz --table CSV`") from None
         if meta.get("version") != FORMAT_VERSION:
             raise GreenRunnerError(f"{str(path)!r} has format version {meta.get('version')}, expected {FORMAT_VERSION}")
         cards = [_card_from_json(c) for c in meta["cards"]]

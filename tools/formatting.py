@@ -23,7 +23,7 @@ __all__ = ["fmt_acc", "fmt_co2", "fmt_joules", "fmt_macs", "fmt_score", "fmt_sec
 
 
 def fmt_macs(macs: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+    for unit, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if macs >= scale:
             return f"{macs / scale:.3g} {unit}"
     return f"{macs:.0f}"

@@ -62,8 +62,10 @@ def savings_lines(result: ExperimentResult) -> list[str]:
         f"calls: {sp.calls:,} of {bf.calls:,} for brute force ({sv.calls_pct:.1f} %), {sv.calls_saved:,} saved",
         f"MACs: {fmt_macs(sp.macs)} of {fmt_macs(bf.macs)} ({sv.macs_pct:.1f} %)",
         (f"compute time: {fmt_seconds(sp.compute_seconds)} of {fmt_seconds(bf.compute_seconds)} "
-         f"for brute force, extrapolated ({sv.seconds_pct:.1f} %)"),
-        f"new model evaluations in this run: {sp.new_evaluations:,} (answered from the cache: {sp.cache_hits:,})",
+         f"for brute force, extrapolated ({sv.seconds_pct:.1f} %)" if bf.compute_seconds > 0 else
+         "compute time: not recorded (the outcomes carry no timings)"),
+        (f"new model evaluations in this run: {sp.new_evaluations:,} (answered from the cache: {sp.cache_hits:,})"
+         if result.energy_measured or sp.new_evaluations else "no model was run: every outcome is a recorded one"),
     ] + energy_lines(result)
 
 

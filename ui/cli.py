@@ -303,17 +303,19 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    matrix = OutcomeMatrix.load(args.matrix)
+    from greenrunner_core.replay import matrix_from_table
+    matrix = (matrix_from_table(args.table, args.matrix, name=Path(args.matrix).stem) if args.table
+              else OutcomeMatrix.load(args.matrix))
     weights = Weights.parse(args.weights)
     budget = args.budget or max(len(matrix.cards), int(DEFAULT_BUDGET_FRACTION * matrix.correct.size))
-    strategies = _csv(args.strategy) or [DEFAULT_STRATEGY]
+    chosen = [make_strategy(name, seed=args.seed, batch_size=args.batch_size)     # every name checked before a run
+              for name in _csv(args.strategy) or [DEFAULT_STRATEGY]]
     truth = run_brute_force(ReplayEnvironment(matrix), weights)
     best = truth.best.name if truth.best else None
     print(f"{matrix.name}: {len(matrix.cards)} models x {len(matrix.image_ids)} images; brute-force best: {best}")
-    for name in strategies:
-        result = run_experiment(ReplayEnvironment(matrix), weights, make_strategy(name, seed=args.seed,
-                                batch_size=args.batch_size), budget, dataset=matrix.name)
-        print(f"\n== {name} ==")
+    for strategy in chosen:
+        result = run_experiment(ReplayEnvironment(matrix), weights, strategy, budget, dataset=matrix.name)
+        print(f"\n== {strategy.name} ==")
         print(terminal_report(result))
     return 0
 

@@ -110,7 +110,9 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.set_defaults(func=commands["record"])
 
     p = sub.add_parser("replay", help="run strategies on a recorded outcome matrix (no models needed)")
-    p.add_argument("matrix")
+    p.add_argument("matrix", help="an outcome matrix written by `greenrunner record`, or an outcomes .npz with --table")
+    p.add_argument("--table", metavar="CSV", help="the models' table (name, family, params, macs, file_mb, "
+                   "imagenet_val_top1) when MATRIX is an outcomes .npz (models, correct), e.g. ../shared/data/imagenetv2")
     p.add_argument("--strategy", help="comma-separated strategies (default: the default strategy)")
     p.add_argument("--weights", default="acc=0.63,size=0.25,complexity=0.21")
     p.add_argument("--budget", type=types.BUDGET)

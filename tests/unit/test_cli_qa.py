@@ -69,3 +69,26 @@ def test_a_latency_limit_from_the_use_case_is_justified_in_one_sentence_ending_o
     from agent.proposal import propose_weights
     why = propose_weights("classify digits on a drone within 20 ms").constraint_justification["max_latency_ms"]
     assert why.endswith("faster or slower.") and ".." not in why
+
+
+def test_replay_reads_an_outcomes_npz_with_its_model_table(capsys, tmp_path):
+    # `replay ../shared/data/imagenetv2/matched_frequency.npz` could not be read (only `record`'s format was); once read,
+    # the report said "MACs: 5.01e+03 G", "compute time: 0 s of 0 s" and "answered from the cache" for a replay
+    import numpy as np
+    table = tmp_path / "models.csv"
+    table.write_text("name,family,params,macs,file_mb,imagenet_val_top1\n"
+                     "big,cnn,90000000,40000000000,360,0.8\nmid,cnn,20000000,9000000000,80,0.75\n"
+                     "small,cnn,2000000,300000000,8,0.6\n")
+    rng = np.random.default_rng(0)
+    correct = rng.random((3, 400)) < np.array([[0.8], [0.7], [0.5]])
+    np.savez(tmp_path / "outcomes.npz", models=np.array(["big", "mid", "small"]), correct=correct)
+    code = main(["replay", str(tmp_path / "outcomes.npz"), "--table", str(table), "--strategy", "pe,brute_force_free"])
+    out = capsys.readouterr()
+    assert code == 2 and "unknown strategy 'brute_force_free'" in out.err and "== " not in out.out   # checked first
+    code = main(["replay", str(tmp_path / "outcomes.npz")])
+    assert code == 2 and "--table CSV" in capsys.readouterr().err
+    code = main(["replay", str(tmp_path / "outcomes.npz"), "--table", str(table), "--weights", "acc=1"])
+    out = capsys.readouterr().out
+    assert code == 0 and "outcomes: 3 models x 400 images; brute-force best: big" in out
+    assert "MACs: " in out and "e+" not in out and " T (" in out
+    assert "compute time: not recorded" in out and "no model was run" in out and "from the cache" not in out
