@@ -65,7 +65,7 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
                    help="minimum mean published top-1 on shifted sets (ImageNetV2/Sketch/R/A) in [0, 1]")
     p.add_argument("--pretraining", metavar="DATA", help="pretraining data, e.g. in1k, in22k, laion2b")
     p.add_argument("--sort", default="size", choices=["size", "top1", "shifted", "macs", "params", "name"])
-    p.add_argument("--limit", type=types.WORKERS, default=50, help="show at most N rows (default 50; 0 = all)")
+    p.add_argument("--limit", type=types.LIMIT, default=50, help="show at most N rows (default 50; 0 = all)")
     p.set_defaults(func=commands["models"])
 
     p = sub.add_parser("shortlist", help="propose K hub candidates from published figures, before any evaluation")

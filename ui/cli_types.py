@@ -59,6 +59,7 @@ BUDGET = whole(1, "give the evaluation calls to spend (>= 1), or leave --budget 
 BATCH = whole(1, "give the images per pull (>= 1, e.g. 16)")
 SEED = whole(0, "give a seed >= 0 (e.g. 0)")
 WORKERS = whole(0, "give 0 (in process) or a number of Ray workers")
+LIMIT = whole(0, "give the number of rows to show, or 0 for all (e.g. --limit 20)")
 SIZE_MB = number(0, what="give a size in MB, e.g. --max-size 20")
 ACCURACY = number(0, 1, what="give an accuracy in [0, 1], e.g. --min-acc 0.7")
 LATENCY_MS = number(0, what="give a median latency in ms per image, e.g. --max-latency 20")

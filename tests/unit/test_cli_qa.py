@@ -92,3 +92,11 @@ def test_replay_reads_an_outcomes_npz_with_its_model_table(capsys, tmp_path):
     assert code == 0 and "outcomes: 3 models x 400 images; brute-force best: big" in out
     assert "MACs: " in out and "e+" not in out and " T (" in out
     assert "compute time: not recorded" in out and "no model was run" in out and "from the cache" not in out
+
+
+def test_a_negative_models_limit_speaks_of_rows_not_ray_workers(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["models", "--limit", "-1"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --limit: -1 is below 0; give the number of rows to show" in err
+    assert "Ray" not in err
