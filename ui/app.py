@@ -92,8 +92,10 @@ async def on_message(message: cl.Message) -> None:
     text = (message.content or "").strip()
     if files:
         await flow.handle_uploads(thread_id, files)
-        if not text:
-            return
+    if not flow.is_slack():
+        await history.name_files_only_thread(thread_id, text, [name for _, name in files])
+    if files and not text:
+        return
     problem = check_text(text)
     if problem is not None:
         await flow.say(problem)

@@ -120,3 +120,28 @@ def data_layer(settings: AppSettings):
     create_schema(path)
     store = LocalElementStore(elements_path(settings), max_bytes=int(settings.web_elements_max_mb * 2**20))
     return ElementKeepingLayer(f"sqlite+aiosqlite:///{path}", store)
+
+
+_INTERACTED = "greenrunner_interacted"
+
+
+async def name_files_only_thread(thread_id: str, text: str, file_names: list[str]) -> None:
+    """Chainlit names a thread after its first message's text, and only a non-empty name makes the page move to
+    ``/thread/<id>``, list the thread in the sidebar and show ■ during a run (its "first interaction"). A first
+    message with files and no text is named after the files here, so that conversation survives a reload too."""
+    import chainlit as cl
+    from chainlit.context import context
+    from chainlit.data import get_data_layer
+    first = not cl.user_session.get(_INTERACTED)
+    cl.user_session.set(_INTERACTED, True)
+    if text or not file_names or not first:
+        return
+    name = ", ".join(file_names)
+    name = name if len(name) <= 80 else name[:79] + "…"
+    layer = get_data_layer()
+    if layer is not None:
+        thread = await layer.get_thread(thread_id)
+        if thread and thread.get("name"):                    # a resumed thread keeps its name
+            return
+        await layer.update_thread(thread_id=thread_id, name=name)
+    await context.emitter.emit("first_interaction", {"interaction": name, "thread_id": thread_id})

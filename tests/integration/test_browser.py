@@ -164,6 +164,8 @@ def test_bad_input_gets_clear_replies_and_nothing_crashes(browser, server, tmp_p
         expect(page.locator("#chat-submit")).to_be_enabled()
         page.locator("#chat-submit").click()
         expect(page.get_by_text(words).last).to_be_visible()
+        # a first message with files only still starts a thread the page can come back to (and ■ can stop)
+        expect(page).to_have_url(re.compile(r"/thread/[0-9a-f-]+$"))
     expect(page.get_by_text("notes.txt").last).to_be_visible()              # the validation report is shown
     _send(page, "purple monkey dishwasher")
     expect(page.get_by_text("I did not understand “purple monkey dishwasher”").last).to_be_visible()
