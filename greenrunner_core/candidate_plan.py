@@ -94,7 +94,7 @@ def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None =
     classes = tuple(dataset.class_names)
     user = {k: tuple(v) for k, v in load_label_map(overrides).items()} if overrides else {}
     pool_name, pool = _pool(ws, classes, models)
-    kept, excluded = _judge(pool, pool_name, classes, user, online, shortlister)
+    kept, excluded = _judge(pool, pool_name, classes, user, online, shortlister, own=frozenset(ws.local_models))
     if pool_name == "checkpoints" and len(kept) < 2:      # one checkpoint of yours: ImageNet models to compare with
         catalog = _catalog(ws)
         if catalog:
@@ -108,9 +108,10 @@ def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None =
 
 
 def _judge(pool: list[ModelCard], pool_name: str, classes: tuple[str, ...], user: dict[str, tuple[str, ...]],
-           online: Callable[[], bool] | None, shortlister: Callable[[list[ModelCard]], list[str]] | None
-           ) -> tuple[list[Verdict], list[Verdict]]:
-    """Each model of ``pool`` kept (labels cover every mappable class, weights loadable) or excluded with the fix."""
+           online: Callable[[], bool] | None, shortlister: Callable[[list[ModelCard]], list[str]] | None,
+           own: frozenset[str] = frozenset()) -> tuple[list[Verdict], list[Verdict]]:
+    """Each model of ``pool`` kept (labels cover every mappable class, weights loadable) or excluded with the fix;
+    ``own``: the user's checkpoints, called so also when named (a follow-up run names the last run's candidates)."""
     auto_by_space = {space: auto_label_map(classes, [space]) for space in {c.class_labels for c in pool}}
     mappable = {c for auto in auto_by_space.values() for c in auto.mapping()} | set(user)
     kept, excluded = [], []
@@ -139,7 +140,8 @@ def _judge(pool: list[ModelCard], pool_name: str, classes: tuple[str, ...], user
                                         f"connect once to download them, or copy the file to {_cache_path(card)}",
                                         False))
                 continue
-        kept.append(Verdict(card.name, _why(card, auto, pool_name), weights_cached=cached))
+        source = "checkpoints" if pool_name == "named" and card.name in own else pool_name
+        kept.append(Verdict(card.name, _why(card, auto, source), weights_cached=cached))
     if pool_name == "catalog":
         kept = _shortlist(kept, {c.name: c for c in pool}, shortlister)
     return kept, excluded

@@ -126,9 +126,10 @@ def _within_limits(ws: Workspace, names: list[str], constraints: Mapping[str, An
 def plan_lines(plan: CandidatePlan, ws: Workspace, **run: Any) -> list[str]:
     """Candidates and why, the models left out with the reason and the fix, the label map, the estimated cost
     (``run``: the sample, budget and strategy of the run, see ``cost_lines``)."""
-    name = Path(plan.dataset).name.split("-", 1)[-1]
+    name = upload_name(plan.dataset)
+    own = plan.pool == "named" and plan.kept and all(v.name in ws.local_models for v in plan.kept)
     pool = {"checkpoints": "your checkpoints", "named": "the models you named", "demo": "the demo zoo (digit data)",
-            "catalog": "ImageNet models whose labels cover your classes"}[plan.pool]
+            "catalog": "ImageNet models whose labels cover your classes"}["checkpoints" if own else plan.pool]
     lines = [f"**Candidates** for `{name}` ({plan.n_images:,} images, classes {', '.join(plan.classes)}): {pool}."]
     lines += [f"- `{v.name}`: {v.why}" + ("" if v.weights_cached else " (weights download on first use)")
               for v in plan.kept]

@@ -187,3 +187,15 @@ def test_estimated_cost_follows_the_runs_sample_budget_and_strategy(tmp_path):
     assert "this run spends at most 5 calls" in cost_lines(plan, ws, budget=5)[0]
     assert "this run spends at most 4 calls" in cost_lines(plan, ws, strategy="benchmark_card")[0]
     assert "this run spends at most 8 calls" in cost_lines(plan, ws, strategy="brute_force")[0]
+
+
+def test_your_checkpoints_named_again_by_a_follow_up_run_are_still_called_yours(tmp_path):
+    """'run it' after a run names the last run's candidates: they are the user's checkpoints, not 'named by you'."""
+    from tools.candidates import plan_lines
+    data = _images(tmp_path / "d", ["cat", "ship"])
+    ws = _workspace(tmp_path, {"a": ["cat", "ship"], "b": ["cat", "ship"]})
+    plan = plan_candidates(ws, data, models=["a", "b"], online=lambda: False)
+    assert plan.pool == "named" and all(v.why.startswith("your checkpoint;") for v in plan.kept), plan.kept
+    assert plan_lines(plan, ws)[0].endswith("your checkpoints.")
+    demo = plan_candidates(ws, data, models=["a", "demo_lenet"], online=lambda: False)
+    assert [v.why.split(";")[0] for v in demo.kept + demo.excluded if v.name == "a"] == ["your checkpoint"]
