@@ -71,9 +71,8 @@ def test_a_latency_limit_from_the_use_case_is_justified_in_one_sentence_ending_o
     assert why.endswith("faster or slower.") and ".." not in why
 
 
-def test_replay_reads_an_outcomes_npz_with_its_model_table(capsys, tmp_path):
-    # `replay ../shared/data/imagenetv2/matched_frequency.npz` could not be read (only `record`'s format was); once read,
-    # the report said "MACs: 5.01e+03 G", "compute time: 0 s of 0 s" and "answered from the cache" for a replay
+def _outcomes(tmp_path):
+    """A models table and an outcomes .npz (the ../shared/data/imagenetv2 layout): 3 models x 400 images."""
     import numpy as np
     table = tmp_path / "models.csv"
     table.write_text("name,family,params,macs,file_mb,imagenet_val_top1\n"
@@ -82,6 +81,13 @@ def test_replay_reads_an_outcomes_npz_with_its_model_table(capsys, tmp_path):
     rng = np.random.default_rng(0)
     correct = rng.random((3, 400)) < np.array([[0.8], [0.7], [0.5]])
     np.savez(tmp_path / "outcomes.npz", models=np.array(["big", "mid", "small"]), correct=correct)
+    return table
+
+
+def test_replay_reads_an_outcomes_npz_with_its_model_table(capsys, tmp_path):
+    # `replay ../shared/data/imagenetv2/matched_frequency.npz` could not be read (only `record`'s format was); once read,
+    # the report said "MACs: 5.01e+03 G", "compute time: 0 s of 0 s" and "answered from the cache" for a replay
+    table = _outcomes(tmp_path)
     code = main(["replay", str(tmp_path / "outcomes.npz"), "--table", str(table), "--strategy", "pe,brute_force_free"])
     out = capsys.readouterr()
     assert code == 2 and "unknown strategy 'brute_force_free'" in out.err and "== " not in out.out   # checked first
@@ -100,3 +106,24 @@ def test_a_negative_models_limit_speaks_of_rows_not_ray_workers(capsys):
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "argument --limit: -1 is below 0; give the number of rows to show" in err
     assert "Ray" not in err
+
+
+def test_an_interrupted_run_says_so_under_the_top_3_not_only_in_the_last_note(tmp_path):
+    from greenrunner_core.replay import ReplayEnvironment, matrix_from_table
+    from greenrunner_core.reward import Weights
+    from greenrunner_core.strategies import make_strategy
+    from ui.present.terminal import terminal_report
+    matrix = matrix_from_table(_outcomes(tmp_path), tmp_path / "outcomes.npz")
+
+    def ctrl_c(event) -> None:
+        if event.spent >= 48:
+            raise KeyboardInterrupt
+
+    from greenrunner_core.experiment import run_experiment
+    result = run_experiment(ReplayEnvironment(matrix), Weights({"accuracy": 1.0}),
+                            make_strategy("paired_elimination", seed=0, batch_size=8), 600, progress=ctrl_c)
+    lines = terminal_report(result).splitlines()
+    assert result.interrupted
+    at = next(i for i, line in enumerate(lines) if line.startswith("Interrupted (Ctrl-C)"))
+    assert "the ranking above uses only the evaluations made before it" in lines[at]
+    assert at < lines.index("Against brute force:") and sum("interrupted" in line.lower() for line in lines) == 1

@@ -19,17 +19,21 @@ def terminal_report(result: ExperimentResult) -> str:
     parts += ["  " + s for s in savings_lines(result)]
     for title, header, rows in green_sections(result):
         parts += ["", f"{title}:", aligned_table(header, rows)]
-    if result.notes:
-        parts += ["", *notes_lines(result.notes, title="Notes:", bullet="  - ")]
+    notes = [n for n in result.notes if n != result.stop_reason]          # the stop is shown under the top 3
+    if notes:
+        parts += ["", *notes_lines(notes, title="Notes:", bullet="  - ")]
     return "\n".join(parts)
 
 
 def _stop_line(result: ExperimentResult) -> list[str]:
-    """Why the run stopped (an interruption is already a note); a spent budget says how to get a surer pick."""
+    """Why the run stopped, under the top 3; an interruption says the ranking is partial, a spent budget how to get
+    a surer pick."""
     words = stop_words(result.stop_reason)
-    if not words or result.interrupted:
+    if not words:
         return []
-    line = words if words.startswith("stopped") else f"stopped: {words}"
+    line = words if words.startswith(("stopped", "interrupted")) else f"stopped: {words}"
+    if result.interrupted:
+        line += " — the ranking above uses only the evaluations made before it"
     if result.stop_reason == Stopped("budget_spent") and any(not r.exact for r in result.ranking[:3]):
         line += " (a larger --budget narrows the ± intervals and can change the order)"
     return [line[0].upper() + line[1:]]
