@@ -212,7 +212,8 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
         except NotEnglishError as err:
             return ai_reply(str(err))
         args = ProposeWeightsArgs(use_case=intent.text, **proposal.model_dump()).model_dump()
-        cues = ", ".join(proposal.cues) if proposal.cues else "none, so I start from the base weights"
+        cues = (", ".join(c.replace("_", " ") for c in proposal.cues) if proposal.cues  # ids read as words
+                else "none, so I start from the base weights")
         return ai_reply(f"Deployment cues I found in your use case (knowledge base in prompts/): {cues}. Here is my "
                    "weight proposal, each weight with its reason.", tool_call("propose_weights", args))
 

@@ -255,3 +255,11 @@ def test_metric_stub_then_enable_with_confirmation_then_measured_in_the_next_run
     assert measured and measured[0].name == "calibration_error" and not measured[0].errors
     assert set(measured[0].values) == {r.name for r in run.artifact.result.top3}
     assert "calibration_error (lower is better)" in done.text
+
+
+def test_deployment_cues_read_as_words(session):
+    reply = session.send("classify skin lesions on a phone, must be under 20 MB")
+    said = " ".join(str(m.content) for m in reply.messages)
+    cues = said.split("Deployment cues I found in your use case (knowledge base in prompts/): ")[1].split(".")[0]
+    assert "app size" in cues and "_" not in cues, cues
+    session.resume(False)
