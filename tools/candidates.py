@@ -164,6 +164,12 @@ def label_map_lines(plan: CandidatePlan) -> list[str]:
         else:
             flag = " ⚠ please check" if m.needs_review else ""
             lines.append(f"- {c} → {_labels(m.labels)} ({m.how}: {m.via}){flag}")
+    from greenrunner_core.label_map import normalize_label
+    ours = {normalize_label(c) for c in plan.classes}
+    stray = [k for k in plan.overrides if normalize_label(k) not in ours]
+    if stray:                                   # a typo ('aeroplane') would otherwise be dropped without a word
+        lines.append(f"- **{', '.join(stray)}**: not a class of your images, so this entry is not used (the classes "
+                     f"are {', '.join(plan.classes)}).")
     for m in plan.questions():
         if m.how == "ambiguous":
             options = "; or ".join(f"{o} → {_labels(labs)}" for o, labs in m.options)

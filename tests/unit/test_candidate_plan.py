@@ -199,3 +199,16 @@ def test_your_checkpoints_named_again_by_a_follow_up_run_are_still_called_yours(
     assert plan_lines(plan, ws)[0].endswith("your checkpoints.")
     demo = plan_candidates(ws, data, models=["a", "demo_lenet"], online=lambda: False)
     assert [v.why.split(";")[0] for v in demo.kept + demo.excluded if v.name == "a"] == ["your checkpoint"]
+
+
+def test_a_label_map_entry_for_a_class_the_images_lack_is_pointed_out(tmp_path):
+    # {"aeroplane": [...]} for a folder named airplane was dropped without a word
+    from tools.candidates import plan_for_cli
+    data = _images(tmp_path / "d", ["car", "cat"])
+    ws = _workspace(tmp_path, {"u": ["cat", "automobile"], "v": ["cat", "automobile", "dog"]})
+    edits = tmp_path / "map.json"
+    edits.write_text(json.dumps({"kat": ["cat"], "car": ["automobile"]}))
+    _, label_map, lines, runnable = plan_for_cli(ws, str(data), {"accuracy": 1.0}, {}, str(edits))
+    assert runnable and label_map["car"] == ["automobile"]
+    assert any(line.startswith("- **kat**: not a class of your images") and "car, cat" in line for line in lines)
+    assert not any("**car**: not a class" in line for line in lines)
