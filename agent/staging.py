@@ -85,7 +85,8 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
         limits = from_args(constraints)
         lines += ["", (f"**Hard constraints**: {limit_text(limits)} — models over a limit are removed before any "
                       "evaluation, each with a note.")]
-        lines += [f"- {k}: {quotes[k]}" for k in constraints if k in quotes]
+        from agent.proposal import constraint_label
+        lines += [f"- {constraint_label(k, constraints[k], constraints)}: {quotes[k]}" for k in constraints if k in quotes]
     shown = {**run, "dataset": _short_dataset(run["dataset"]),
              "models": ", ".join(run["models"]) if isinstance(run["models"], list) else run["models"]}
     lines += ["", "Run: " + ", ".join(f"{k} {v}" for k, v in shown.items() if v is not None)]

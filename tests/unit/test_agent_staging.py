@@ -23,3 +23,13 @@ def test_plain_approval_changes_nothing_and_refusal_runs_nothing():
     assert apply_decision(_staged(), {"c1"}, StagingDecision.coerce(True)) == {}
     refused = apply_decision(_staged(), {"c1"}, StagingDecision.coerce("no, too expensive"))
     assert refused["messages"][0].status == "error" and "too expensive" in refused["messages"][0].content
+
+
+def test_a_quoted_limit_is_named_in_words_not_by_its_argument_name():
+    from agent.staging import staging_payload
+    call = {"id": "c1", "name": "run_bandit", "args": {"weights": {"accuracy": 0.9, "size": 0.4},
+                                                       "constraints": {"max_size_mb": 20.0}}}
+    proposal = {"weights": {"accuracy": 0.9, "size": 0.4},
+                "constraint_justification": {"max_size_mb": "from “must be under 20 MB”: a hard limit"}}
+    message = staging_payload(call, proposal)["message"]
+    assert "- size ≤ 20 MB: from “must be under 20 MB”" in message and "max_size_mb" not in message
