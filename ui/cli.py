@@ -296,7 +296,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     matrix = OutcomeMatrix([cards[i] for i in keep], env.image_ids, np.array(correct), np.array(seconds),
                            name=Path(args.out).stem)
     path = matrix.save(args.out)
-    print(f"recorded {len(keep)} models x {len(dataset)} images -> {path}")
+    print(f"recorded {len(keep)} models x {len(dataset):,} images -> {path}")
     for name, reason in result.excluded.items():
         print(f"excluded {name}: {reason}")
     return 0
@@ -312,7 +312,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
               for name in _csv(args.strategy) or [DEFAULT_STRATEGY]]
     truth = run_brute_force(ReplayEnvironment(matrix), weights)
     best = truth.best.name if truth.best else None
-    print(f"{matrix.name}: {len(matrix.cards)} models x {len(matrix.image_ids)} images; brute-force best: {best}")
+    print(f"{matrix.name}: {len(matrix.cards)} models x {len(matrix.image_ids):,} images; brute-force best: {best}")
     for strategy in chosen:
         result = run_experiment(ReplayEnvironment(matrix), weights, strategy, budget, dataset=matrix.name)
         print(f"\n== {strategy.name} ==")

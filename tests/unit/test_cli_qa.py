@@ -72,14 +72,14 @@ def test_a_latency_limit_from_the_use_case_is_justified_in_one_sentence_ending_o
 
 
 def _outcomes(tmp_path):
-    """A models table and an outcomes .npz (the ../shared/data/imagenetv2 layout): 3 models x 400 images."""
+    """A models table and an outcomes .npz (the ../shared/data/imagenetv2 layout): 3 models x 1,200 images."""
     import numpy as np
     table = tmp_path / "models.csv"
     table.write_text("name,family,params,macs,file_mb,imagenet_val_top1\n"
                      "big,cnn,90000000,40000000000,360,0.8\nmid,cnn,20000000,9000000000,80,0.75\n"
                      "small,cnn,2000000,300000000,8,0.6\n")
     rng = np.random.default_rng(0)
-    correct = rng.random((3, 400)) < np.array([[0.8], [0.7], [0.5]])
+    correct = rng.random((3, 1200)) < np.array([[0.8], [0.7], [0.5]])
     np.savez(tmp_path / "outcomes.npz", models=np.array(["big", "mid", "small"]), correct=correct)
     return table
 
@@ -95,7 +95,8 @@ def test_replay_reads_an_outcomes_npz_with_its_model_table(capsys, tmp_path):
     assert code == 2 and "--table CSV" in capsys.readouterr().err
     code = main(["replay", str(tmp_path / "outcomes.npz"), "--table", str(table), "--weights", "acc=1"])
     out = capsys.readouterr().out
-    assert code == 0 and "outcomes: 3 models x 400 images; brute-force best: big" in out
+    assert code == 0 and "outcomes: 3 models x 1,200 images; brute-force best: big" in out
+    assert "Top 3 (paired_elimination, 3 models, 1,200 target images):" in out     # counts with thousands, as elsewhere
     assert "MACs: " in out and "e+" not in out and " T (" in out
     assert "compute time: not recorded" in out and "no model was run" in out and "from the cache" not in out
 

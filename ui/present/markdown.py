@@ -18,7 +18,7 @@ def _sections(result: ExperimentResult) -> list[str]:
 
 
 def markdown_report(result: ExperimentResult) -> str:
-    parts = [f"**Top 3** ({result.strategy}, {result.n_models} models, {result.n_images} target images)",
+    parts = [f"**Top 3** ({result.strategy}, {result.n_models} models, {result.n_images:,} target images)",
              markdown_table(top_header(result), top_table_rows(result)),
              "**Against brute force**\n" + "\n".join("- " + s for s in savings_lines(result)), *_sections(result)]
     if result.constraints:

@@ -14,7 +14,7 @@ from ui.present.tables import aligned_table, green_sections, top_header, top_tab
 def terminal_report(result: ExperimentResult) -> str:
     excluded = excluded_models_line(result)
     parts = ([excluded, ""] if excluded else []) + [
-             f"Top 3 ({result.strategy}, {result.n_models} models, {result.n_images} target images):",
+             f"Top 3 ({result.strategy}, {result.n_models} models, {result.n_images:,} target images):",
              aligned_table(top_header(result), top_table_rows(result)), *_stop_line(result), "", "Against brute force:"]
     parts += ["  " + s for s in savings_lines(result)]
     for title, header, rows in green_sections(result):
