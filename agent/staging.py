@@ -87,7 +87,9 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
                       "evaluation, each with a note.")]
         from agent.proposal import constraint_label
         lines += [f"- {constraint_label(k, constraints[k], constraints)}: {quotes[k]}" for k in constraints if k in quotes]
+    budget = run["budget"]
     shown = {**run, "dataset": _short_dataset(run["dataset"]),
+             "budget": f"{budget:,} calls" if isinstance(budget, int) else budget,
              "models": ", ".join(run["models"]) if isinstance(run["models"], list) else run["models"]}
     lines += ["", "Run: " + ", ".join(f"{k} {v}" for k, v in shown.items() if v is not None)]
     cost = run_cost_lines(args, last_run, settings)

@@ -33,3 +33,10 @@ def test_a_quoted_limit_is_named_in_words_not_by_its_argument_name():
                 "constraint_justification": {"max_size_mb": "from “must be under 20 MB”: a hard limit"}}
     message = staging_payload(call, proposal)["message"]
     assert "- size ≤ 20 MB: from “must be under 20 MB”" in message and "max_size_mb" not in message
+
+
+def test_the_run_line_shows_a_budget_as_calls_with_thousands_separators():
+    from agent.staging import staging_payload
+    call = {"id": "c1", "name": "run_bandit", "args": {"weights": {"accuracy": 1.0}, "budget": 2918}}
+    payload = staging_payload(call, None)
+    assert "budget 2,918 calls" in payload["message"] and payload["run"]["budget"] == 2918
