@@ -117,7 +117,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     shown = cards[:args.limit] if args.limit else cards
     print(cards_table(shown))
     more = f" ({len(cards) - len(shown)} more not shown; raise --limit, 0 = all)" if len(shown) < len(cards) else ""
-    print(f"\n{len(cards)} models{more}")
+    print(f"\n{len(cards)} models{more}" + ("; no model passes these filters: loosen one (--source, --family, --max-*, "
+                                              "--min-*, --pretraining)" if not cards else ""))
     if any(c.source == "timm" for c in shown):
         from greenrunner_core.registry.timm_source import catalog_about
         print(f"timm figures: {catalog_about().split(' (see ')[0]}.")
@@ -139,7 +140,7 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
              "; ".join(REASON_TEXT[r] for r in e.reasons)] for e in result.entries]
     print(aligned_table(["model", "MACs", "size MB", "top-1", "shifted", "proxy reward", "why kept"], rows))
     print(f"\n{len(result.entries)} of {result.pool_size} ranked models ({len(result.removed)} removed by the "
-          f"constraints); evaluate them with: greenrunner select --models {','.join(result.names[:3])},... --data DIR")
+          f"constraints); evaluate them with: greenrunner select --models {','.join(result.names)} --data DIR")
     return 0
 
 

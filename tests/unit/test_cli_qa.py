@@ -128,3 +128,16 @@ def test_an_interrupted_run_says_so_under_the_top_3_not_only_in_the_last_note(tm
     at = next(i for i, line in enumerate(lines) if line.startswith("Interrupted (Ctrl-C)"))
     assert "the ranking above uses only the evaluations made before it" in lines[at]
     assert at < lines.index("Against brute force:") and sum("interrupted" in line.lower() for line in lines) == 1
+
+
+def test_models_that_match_no_filter_say_which_flags_to_loosen(capsys):
+    assert main(["models", "--no-torchvision", "--no-timm", "--family", "nosuch"]) == 0
+    assert "0 models; no model passes these filters: loosen one (--source, --family" in capsys.readouterr().out
+
+
+def test_the_shortlist_command_to_paste_names_every_model_and_no_ellipsis(capsys):
+    # "greenrunner select --models a,b,c,... --data DIR" pasted as is asked for a model named '...'
+    assert main(["shortlist", "--weights", "acc=1", "-k", "4", "--no-torchvision", "--source", "timm"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "evaluate them with" in x)
+    models = line.split("--models ")[1].split(" ")[0].split(",")
+    assert len(models) == 4 and "..." not in line
