@@ -222,6 +222,14 @@ class ModelsDropped(RunNote):
 
 
 @dataclass(frozen=True)
+class RankedByElimination(RunNote):
+    """``models`` rank below a model with a lower estimate: ``paired_elimination`` ranks by how long a model stayed
+    in the race (the images it was compared on), then by estimate, as an estimate on fewer images is less sure."""
+
+    models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class EnergyHalvingSummary(RunNote):
     """How ``energy_halving`` weighed cost: objective = reward - ``energy_weight`` x normalised log(``cost_unit``)."""
 

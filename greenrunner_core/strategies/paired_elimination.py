@@ -31,7 +31,14 @@ import numpy as np
 
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.notes import AllImagesEvaluated, LastInRace, ModelsDropped, RunNote, Stopped
+from greenrunner_core.notes import (
+    AllImagesEvaluated,
+    LastInRace,
+    ModelsDropped,
+    RankedByElimination,
+    RunNote,
+    Stopped,
+)
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.base import BanditState, Pull, Strategy
 from greenrunner_core.strategies.notes import never_evaluated_note
@@ -317,4 +324,9 @@ class PairedElimination(Strategy):
         dropped = int(np.count_nonzero((state.dropped >= 0) & (state.pulls > 0)))
         if dropped:
             notes.append(ModelsDropped(dropped, "elimination", self.epsilon))
+        est = state.reward()
+        order = [a for a in self.recommend(state) if state.pulls[a] > 0 and not state.dead[a] and a not in state.excluded]
+        below = tuple(state.names[b] for i, b in enumerate(order) if any(est[a] < est[b] for a in order[:i]))
+        if below:                   # the order shown is not the order of the estimates shown: say why
+            notes.append(RankedByElimination(below))
         return notes

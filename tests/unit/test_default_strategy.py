@@ -130,3 +130,22 @@ def test_replays_a_small_real_instance():
         calls.append(result.savings.calls_pct)
     assert ok >= 9, f"{ok}/10 seeds within 0.01"
     assert np.mean(calls) < 25, f"mean {np.mean(calls):.1f} % of brute-force calls"
+
+
+def test_a_ranking_out_of_estimate_order_says_why_and_names_exactly_those_models(matrix):
+    """paired_elimination ranks by how long a model stayed in the race, then by estimate; where that puts a model
+    below one with a lower estimate (CIFAR: #3 showed 0.512 under #2's 0.501), a note names exactly those models."""
+    from greenrunner_core.notes import RankedByElimination
+    seen_note = 0
+    for seed in range(12):
+        result = run_experiment(ReplayEnvironment(matrix), Weights({"accuracy": 0.6, "size": 0.2, "complexity": 0.2}),
+                                make_strategy(DEFAULT_STRATEGY, seed=seed), budget=matrix.correct.size // 4,
+                                dataset="synthetic")
+        shown = [r for r in result.ranking if r.est_reward is not None]
+        below = tuple(b.name for i, b in enumerate(shown) if any(a.est_reward < b.est_reward for a in shown[:i]))
+        notes = [n for n in result.notes if isinstance(n, RankedByElimination)]
+        assert notes == ([RankedByElimination(below)] if below else []), seed
+        seen_note += bool(notes)
+        if notes:
+            assert word(notes[0]).startswith(f"{len(below)} model(s) rank below a model with a lower estimate")
+    assert seen_note, "no seed ranked out of estimate order: the test did not exercise the note"

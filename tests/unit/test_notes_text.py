@@ -55,6 +55,8 @@ SENTENCES = [
                                               "another model with 95% confidence")),
     (n.ModelsDropped(3, "elimination", 0.01), ("3 model(s) dropped after paired comparisons on shared images showed "
                                               "them unlikely to beat the leader by more than epsilon=0.01")),
+    (n.RankedByElimination(("m02", "m05")), ("2 model(s) rank below a model with a lower estimate (m02, m05): the "
+     "ranking follows how long each model stayed in the race, as an estimate on fewer images is less sure")),
     (n.EnergyHalvingSummary(0.3, "J per call", 16, (), None), ("energy_halving: objective = reward − 0.3 × normalised "
      "log(J per call); exploratory rung: up to 16 images per model; pruned as dominated: none")),
     (n.EnergyHalvingSummary(0.3, "J per call", 16, ("x", "y"), 1234), ("energy_halving: objective = reward − 0.3 × "
