@@ -25,7 +25,7 @@ from greenrunner_core.registry.checkpoint_files import (
 )
 from greenrunner_core.registry.cifar10_shared import checkpoint_source
 from greenrunner_core.registry.local import MANIFEST_KEYS
-from greenrunner_core.registry.source_notes import ItemSkipped, NameTaken
+from greenrunner_core.registry.source_notes import AssumedPreprocess, ItemSkipped, NameTaken
 from greenrunner_core.zip_extract import ZipLimits
 from tools.dataset_text import dataset_summary, error_text
 from tools.notes_text import words
@@ -69,6 +69,11 @@ def _short(note: str, limit: int = 400) -> str:
     lines = [line.strip() for line in note.strip().splitlines() if line.strip()]
     text = lines[0] if len(lines) < 2 else f"{lines[0]} … {lines[-1]}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _as_shown(text: str, stored: Path, shown: str) -> str:
+    """``text`` naming the upload as the user named it, not by its stored path."""
+    return text.replace(str(stored.resolve()), shown).replace(str(stored), shown).replace(stored.name, shown)
 
 
 def _mb(n_bytes: int) -> str:
@@ -195,14 +200,14 @@ class ConversationUploads:
             dataset = load_target(dest, cache_dir=self.cache_dir / "datasets", zip_limits=self.zip_limits)
         except (GreenRunnerError, zipfile.BadZipFile, OSError, EOFError) as err:
             dest.unlink(missing_ok=True)
-            text = error_text(err).replace(str(dest.resolve()), shown).replace(str(dest), shown).replace(dest.name, shown)
+            text = _as_shown(error_text(err), dest, shown)
             first, _, rest = text.partition("\n")
             detail = f"\n\n```\n{rest}\n```" if rest.strip() else ""
             return UploadReply(False, "dataset", shown, f"**{shown}** cannot be used as a target dataset: {first}"
                                                         f"{detail}")
         self._save_state(dataset=str(dest))
         report = dataset.report
-        summary = dataset_summary(report).replace(str(dest.resolve()), shown).replace(str(dest), shown).replace(dest.name, shown)
+        summary = _as_shown(dataset_summary(report), dest, shown)
         return UploadReply(True, "dataset", shown,
                            f"**{shown}**: target dataset accepted — {report.usable} usable images in "
                            f"{len(report.classes)} classes.\n\n```\n{summary}\n```",
@@ -282,7 +287,7 @@ class ConversationUploads:
                 if "state_dict" in why and "architecture" in why:
                     hint = (f"\n\nUpload a `{MANIFEST_FILE}` naming its architecture first, e.g. "
                             f'`{{"{shown}": {{"arch": "cifar_resnet20_chenyaofo"}}}}`, then this file again.')
-                elif "assuming" in why:
+                elif any(isinstance(n, AssumedPreprocess) for n in source.notes):
                     hint = (f"\n\nIf the model expects another input, upload a `{MANIFEST_FILE}` first, e.g. "
                             f'`{{"{shown}": {{"input_size": [1, 8, 8], "mean": [0.5], "std": [0.5], '
                             f'"class_labels": ["0", "1"]}}}}`, then this file again.')
