@@ -26,7 +26,7 @@ from agent.llm import MissingKeyError, invoke_with_repair, load_chat_model
 from agent.staging import StagingDecision, apply_decision, staging_payload, with_plan
 from agent.state import InputState, State
 from agent.tools import TOOLS, TOOLS_BY_NAME, requires_approval
-from greenrunner_core.workspace import DEMO_DATASET
+from greenrunner_core.selection_run import DEMO_DATASET
 from tools.candidates import StagedRun, stage_run
 from tools.settings import workspace_for
 from tools.shortlist import shortlist_when_unnamed

@@ -14,9 +14,9 @@ import numpy as np
 from greenrunner_core.experiment import reward_model_for
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.reward import Weights
+from greenrunner_core.selection_run import default_budget
 from greenrunner_core.strategies import make_strategy, serial_executor
 from greenrunner_core.strategies.base import within_budget
-from greenrunner_core.workspace import default_budget
 
 USER_BATCH = 16   # `greenrunner select --batch-size` default (images per pull)
 

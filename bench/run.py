@@ -23,8 +23,8 @@ from bench.peers import SELF_STOPPING
 from bench.record import MATRICES, cifar_available
 from bench.synthetic import synthetic_instance
 from greenrunner_core.replay import OutcomeMatrix
+from greenrunner_core.selection_run import default_budget
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES
-from greenrunner_core.workspace import default_budget
 
 ROOT = Path(__file__).resolve().parents[1]
 FRACTIONS = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.50)

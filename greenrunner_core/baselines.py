@@ -20,8 +20,8 @@ from greenrunner_core.notes import (
 )
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
-from greenrunner_core.strategies.base import BanditState, Pull
 from greenrunner_core.strategies.progress import ProgressCallback, ProgressEvent
+from greenrunner_core.strategies.state import BanditState, Pull
 
 
 def run_brute_force(env: Environment, weights: Weights, *, batch_size: int = 64, dataset: str = "",

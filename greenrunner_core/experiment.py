@@ -23,8 +23,9 @@ from greenrunner_core.notes import EnergyEstimated, ModelLeftOut, RunNote, Stopp
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import ExperimentResult, RankedModel
 from greenrunner_core.reward import RewardModel, Weights
-from greenrunner_core.strategies.base import BanditState, Executor, Strategy
+from greenrunner_core.strategies.base import Executor, Strategy
 from greenrunner_core.strategies.progress import ProgressCallback
+from greenrunner_core.strategies.state import BanditState
 
 __all__ = ["ExperimentResult", "assemble_result", "build_ranking", "reward_model_for", "run_experiment"]
 

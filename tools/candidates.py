@@ -14,8 +14,9 @@ from typing import Any
 
 from greenrunner_core.candidate_plan import CandidatePlan, plan_candidates
 from greenrunner_core.errors import DatasetError, GreenRunnerError
+from greenrunner_core.selection_run import DEFAULT_EVAL_BATCH, DEMO_DATASET, default_budget
 from greenrunner_core.strategies import DEFAULT_STRATEGY
-from greenrunner_core.workspace import DEFAULT_EVAL_BATCH, DEMO_DATASET, Workspace, default_budget
+from greenrunner_core.workspace import Workspace
 from tools.dataset_text import error_text, upload_name
 from tools.formatting import fmt_seconds
 from tools.settings import ToolSettings, workspace_for

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from greenrunner_core.dataset_scan import ISSUE_KINDS, ValidationReport
-from greenrunner_core.workspace import DEMO_DATASET
+from greenrunner_core.selection_run import DEMO_DATASET
 
 __all__ = ["DEMO_LABEL", "dataset_label", "dataset_summary", "error_text", "upload_name"]
 

@@ -16,9 +16,10 @@ from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.rerank import rerank as core_rerank
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import BUILTIN_METRICS, Weights, resolve_metric
+from greenrunner_core.selection_run import dataset_name
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from greenrunner_core.strategies.progress import ProgressCallback
-from greenrunner_core.workspace import Workspace, dataset_name
+from greenrunner_core.workspace import Workspace
 from tools import constraints as limits
 from tools import text
 from tools.dataset_text import dataset_label

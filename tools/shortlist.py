@@ -12,8 +12,9 @@ from pydantic import Field
 from greenrunner_core.constraints import Constraints
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.reward import Weights
+from greenrunner_core.selection_run import DEMO_DATASET
 from greenrunner_core.shortlist import DEFAULT_K, Reason, Shortlist, proxy_weights, shortlist
-from greenrunner_core.workspace import DEMO_DATASET, Workspace
+from greenrunner_core.workspace import Workspace
 from tools.formatting import fmt_macs, fmt_weights, markdown_table
 from tools.result import ToolResult
 from tools.schemas import _Args

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from greenrunner_core.execution import ExecutionPlace
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import Cost, ExperimentResult, RankedModel
-from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION
+from greenrunner_core.selection_run import DEFAULT_BUDGET_FRACTION
 from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score, fmt_seconds, markdown_table
 
 DEFAULT_BUDGET_TEXT = f"{DEFAULT_BUDGET_FRACTION * 100:.0f} % of brute force"   # the default budget, in words

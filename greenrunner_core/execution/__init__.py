@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from greenrunner_core.pull import PullResult, PullTask
     from greenrunner_core.registry.base import ModelSource
     from greenrunner_core.registry.card import ModelCard
-    from greenrunner_core.strategies.base import Pull
-    from greenrunner_core.strategies.base import PullResult as StepResult
+    from greenrunner_core.strategies.state import Pull
+    from greenrunner_core.strategies.state import PullResult as StepResult
 
 __all__ = ["ExecutionPlace", "ExecutionSettings", "PullBackend", "TaskDone", "WorkerAccount", "environment_executor", "make_backend"]
 

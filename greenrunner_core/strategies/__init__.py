@@ -4,21 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from greenrunner_core.errors import GreenRunnerError, suggest
-from greenrunner_core.strategies.base import (
-    BanditState,
-    Executor,
-    Pull,
-    PullResult,
-    SequentialStrategy,
-    Strategy,
-    StrategyRun,
-    serial_executor,
-)
+from greenrunner_core.strategies.base import Executor, Strategy, StrategyRun, serial_executor
 from greenrunner_core.strategies.energy_halving import EnergyAwareHalving
 from greenrunner_core.strategies.epsilon_greedy import EpsilonGreedy
 from greenrunner_core.strategies.paired_elimination import PairedElimination
 from greenrunner_core.strategies.paired_race import PairedRace
 from greenrunner_core.strategies.progress import ProgressEvent
+from greenrunner_core.strategies.sequential import SequentialStrategy
+from greenrunner_core.strategies.state import BanditState, Pull, PullResult
 from greenrunner_core.strategies.successive_halving import SuccessiveHalving
 from greenrunner_core.strategies.thompson import ThompsonSampling
 from greenrunner_core.strategies.ucb import UCB1

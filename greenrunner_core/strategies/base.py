@@ -1,4 +1,4 @@
-"""One small base class for every selection strategy, its ask/tell protocol, and the per-run state.
+"""One small base class for every selection strategy, its ask/tell protocol, and the driver of a run.
 
 A strategy is immutable configuration. ``start()`` returns the per-run state (a ``BanditState`` or a
 subclass holding the strategy's own bookkeeping); ``ask(state)`` proposes the next step as a list of
@@ -6,8 +6,8 @@ independent pulls; ``tell(state, pulls, results)`` records their outcomes, in th
 An executor may run the pulls of one step in any order or concurrently: as long as it hands the results
 back in the order of ``pulls``, a seeded run returns the same ranking and calls (see docs/strategies.md).
 
-Every arm (candidate model) reads the target images in the same seeded order, so all models are
-compared on the same images (paired), and an arm that has read every image is known exactly.
+The per-run state (``BanditState``, ``Pull``) is ``state.py``; strategies that pick one arm at a time subclass
+``SequentialStrategy`` (``sequential.py``).
 """
 from __future__ import annotations
 
@@ -22,27 +22,11 @@ import numpy as np
 from greenrunner_core.cancel import Cancelled, CancelToken
 from greenrunner_core.environment import Environment, ModelFailedError
 from greenrunner_core.errors import BudgetError, GreenRunnerError, checked
-from greenrunner_core.estimates import Z_95, accuracy_interval
-from greenrunner_core.notes import Interrupted, RunNote, Stopped, StopReason
+from greenrunner_core.notes import Interrupted, RunNote, Stopped
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.progress import ProgressCallback, ProgressEvent
+from greenrunner_core.strategies.state import BanditState, Pull, PullResult
 
-UNSEEN = -1
-
-
-@dataclass(frozen=True)
-class Pull:
-    """One independent unit of work: model ``arm`` on target images ``images`` (the next of its prefix)."""
-
-    arm: int
-    images: np.ndarray
-
-    @property
-    def size(self) -> int:
-        return int(self.images.size)
-
-
-PullResult = np.ndarray | ModelFailedError          # correctness per image, or why the model failed
 Executor = Callable[[Environment, Sequence[Pull]], list[PullResult]]
 
 
@@ -55,89 +39,6 @@ def serial_executor(env: Environment, pulls: Sequence[Pull]) -> list[PullResult]
         except ModelFailedError as err:
             out.append(err)
     return out
-
-
-class BanditState:
-    """Everything observed in one run: per-model outcomes over the shared image order."""
-
-    def __init__(self, names: list[str], n_images: int, reward_model: RewardModel, budget: int,
-                 rng: np.random.Generator, confidence: float = 0.95, macs: np.ndarray | None = None) -> None:
-        self.names = names
-        self.n_models = len(names)
-        self.n_images = n_images
-        self.reward_model = reward_model
-        self.budget = budget
-        self.rng = rng
-        self.confidence = confidence
-        self.macs = np.ones(self.n_models) if macs is None else np.maximum(np.asarray(macs, dtype=float), 1.0)
-        self.order = rng.permutation(n_images)               # shared image order (paired evaluation)
-        self.outcomes = np.full((self.n_models, n_images), UNSEEN, dtype=np.int8)  # by position in order
-        self.pulls = np.zeros(self.n_models, dtype=np.int64)  # images seen per model (a prefix of order)
-        self.successes = np.zeros(self.n_models, dtype=np.int64)
-        self.batches = np.zeros(self.n_models, dtype=np.int64)
-        self.excluded: dict[int, str] = {}
-        self.spent = 0
-        self.stop_reason: StopReason | None = None
-        self.estimates: np.ndarray | None = None   # reward per model the final order uses, when not the plain one
-
-    # ---- bookkeeping -------------------------------------------------------------------------
-    def next_images(self, arm: int, n: int) -> np.ndarray:
-        start = int(self.pulls[arm])
-        return self.order[start:start + n]
-
-    def pull(self, arm: int, n: int) -> Pull:
-        """The next ``n`` images of ``arm``'s prefix as a pull."""
-        return Pull(int(arm), self.next_images(arm, n))
-
-    def record(self, arm: int, correct: np.ndarray) -> None:
-        correct = np.asarray(correct, dtype=bool)
-        start = int(self.pulls[arm])
-        self.outcomes[arm, start:start + correct.size] = correct
-        self.pulls[arm] += correct.size
-        self.successes[arm] += int(correct.sum())
-        self.batches[arm] += 1
-        self.spent += correct.size
-
-    def exclude(self, arm: int, reason: str) -> None:
-        self.excluded[arm] = reason
-
-    def active(self) -> np.ndarray:
-        """Arms that may still be pulled: not excluded, not exhausted."""
-        mask = self.pulls < self.n_images
-        for arm in self.excluded:
-            mask[arm] = False
-        return np.flatnonzero(mask)
-
-    def alive(self) -> np.ndarray:
-        """Arms not excluded (exhausted ones included)."""
-        return np.array([a for a in range(self.n_models) if a not in self.excluded], dtype=np.int64)
-
-    @property
-    def remaining(self) -> int:
-        return self.budget - self.spent
-
-    # ---- estimates ---------------------------------------------------------------------------
-    def accuracy(self) -> np.ndarray:
-        """Observed accuracy per model (NaN where not evaluated)."""
-        return accuracy_interval(self.pulls, self.successes, self.n_images)[0]
-
-    def accuracy_interval(self, z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
-        """Finite-population-corrected confidence interval per model (see ``estimates``)."""
-        _, low, high = accuracy_interval(self.pulls, self.successes, self.n_images, z)
-        return low, high
-
-    def reward(self) -> np.ndarray:
-        return self.reward_model.reward(self.accuracy())
-
-    def leader(self) -> int | None:
-        est = self.reward()
-        alive = [a for a in self.alive() if self.pulls[a] > 0]
-        if not alive:
-            return None
-        return int(max(alive, key=lambda a: est[a]))
-
-    def counts(self) -> dict[str, int]:
-        return {self.names[i]: int(self.pulls[i]) for i in range(self.n_models)}
 
 
 @dataclass
@@ -266,46 +167,6 @@ class Strategy(metaclass=_FrozenAfterInit):
         vals = values[arms]
         best = np.flatnonzero(vals >= np.max(vals) - 1e-12)
         return int(arms[best[rng.integers(len(best))]])
-
-
-class SequentialState(BanditState):
-    """Adds where the initial round (every arm pulled once) has got to."""
-
-    initial_next: int = 0
-
-
-class SequentialStrategy(Strategy):
-    """A strategy that picks one arm at a time (``select``): each step is a single pull of ``batch_size``
-    images; with ``initial_round`` every arm is pulled once first, the budget shared evenly."""
-
-    initial_round: ClassVar[bool] = True
-    state_class: ClassVar[type[BanditState]] = SequentialState
-
-    def start(self, env: Environment, reward_model: RewardModel, budget: int) -> SequentialState:
-        state = super().start(env, reward_model, budget)
-        assert isinstance(state, SequentialState)
-        state.initial_next = 0 if self.initial_round else state.n_models
-        return state
-
-    def ask(self, state: SequentialState) -> list[Pull]:  # type: ignore[override]
-        while state.initial_next < state.n_models:
-            arm = state.initial_next
-            state.initial_next += 1
-            share = max(1, state.remaining // max(state.n_models - arm, 1))
-            n = int(min(self.batch_size, share, state.remaining, state.n_images - state.pulls[arm]))
-            if n > 0 and arm not in state.excluded:
-                return [state.pull(arm, n)]
-        if not len(state.active()):
-            return []
-        arm = self.select(state)
-        if arm is None:
-            return []
-        n = int(min(self.batch_size, state.remaining, state.n_images - state.pulls[arm]))
-        return [state.pull(arm, n)] if n > 0 and arm not in state.excluded else []
-
-    @abstractmethod
-    def select(self, state: BanditState) -> int | None:
-        """Next arm to pull, or None to stop early."""
 
 
 def within_budget(state: BanditState, pulls: Sequence[Pull]) -> list[Pull]:

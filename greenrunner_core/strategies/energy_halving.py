@@ -28,7 +28,7 @@ from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.notes import EnergyHalvingSummary, RunNote, Stopped
 from greenrunner_core.reward import RewardModel
-from greenrunner_core.strategies.base import BanditState
+from greenrunner_core.strategies.state import BanditState
 from greenrunner_core.strategies.successive_halving import HalvingState, SuccessiveHalving
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from greenrunner_core.errors import checked
-from greenrunner_core.strategies.base import BanditState, SequentialStrategy
+from greenrunner_core.strategies.sequential import SequentialStrategy
+from greenrunner_core.strategies.state import BanditState
 
 
 class EpsilonGreedy(SequentialStrategy):

@@ -40,8 +40,9 @@ from greenrunner_core.notes import (
     Stopped,
 )
 from greenrunner_core.reward import RewardModel
-from greenrunner_core.strategies.base import BanditState, Pull, Strategy
+from greenrunner_core.strategies.base import Strategy
 from greenrunner_core.strategies.notes import never_evaluated_note
+from greenrunner_core.strategies.state import BanditState, Pull
 
 
 class EliminationState(BanditState):

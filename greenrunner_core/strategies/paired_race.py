@@ -35,9 +35,10 @@ from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.notes import AllImagesEvaluated, LeaderProven, ModelsDropped, RunNote
 from greenrunner_core.reward import RewardModel
-from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy
 from greenrunner_core.strategies.betting import DEFAULT_CAP, PairedEProcesses, SingleCS, log_threshold
 from greenrunner_core.strategies.notes import never_evaluated_note
+from greenrunner_core.strategies.sequential import SequentialState, SequentialStrategy
+from greenrunner_core.strategies.state import BanditState
 
 
 def _boundary(w: float, reward_gap: np.ndarray) -> np.ndarray:

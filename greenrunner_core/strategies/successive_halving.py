@@ -14,7 +14,8 @@ import numpy as np
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import checked
 from greenrunner_core.reward import RewardModel
-from greenrunner_core.strategies.base import BanditState, SequentialState, SequentialStrategy
+from greenrunner_core.strategies.sequential import SequentialState, SequentialStrategy
+from greenrunner_core.strategies.state import BanditState
 
 
 class HalvingState(SequentialState):

@@ -10,7 +10,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from greenrunner_core.errors import checked
-from greenrunner_core.strategies.base import BanditState, SequentialStrategy
+from greenrunner_core.strategies.sequential import SequentialStrategy
+from greenrunner_core.strategies.state import BanditState
 
 
 class ThompsonSampling(SequentialStrategy):

@@ -6,7 +6,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from greenrunner_core.errors import checked
-from greenrunner_core.strategies.base import BanditState, SequentialStrategy, log_term
+from greenrunner_core.strategies.base import log_term
+from greenrunner_core.strategies.sequential import SequentialStrategy
+from greenrunner_core.strategies.state import BanditState
 
 
 class UCB1(SequentialStrategy):

@@ -5,7 +5,7 @@ import pytest
 
 from greenrunner_core.data import load_target
 from greenrunner_core.errors import DatasetError, GreenRunnerError
-from greenrunner_core.workspace import DEMO_DATASET, dataset_name
+from greenrunner_core.selection_run import DEMO_DATASET, dataset_name
 from tools.dataset_text import DEMO_LABEL, dataset_label, dataset_summary, error_text
 
 

@@ -1,6 +1,6 @@
 """The default budget is a cap the self-stopping default stays under; --guarantee is capped only by brute force."""
+from greenrunner_core.selection_run import DEFAULT_BUDGET_FRACTION, default_budget
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY
-from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, default_budget
 from tools.text import DEFAULT_BUDGET_TEXT
 
 

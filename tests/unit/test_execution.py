@@ -20,7 +20,8 @@ from greenrunner_core.outcome_cache import OutcomeCache
 from greenrunner_core.pull import PullTask, PullWorker
 from greenrunner_core.registry.base import Registry
 from greenrunner_core.reward import Weights
-from greenrunner_core.strategies.base import BanditState, Pull, Strategy
+from greenrunner_core.strategies.base import Strategy
+from greenrunner_core.strategies.state import BanditState, Pull
 from tests.unit.test_evaluation import LABELS, TinySource, write_dataset
 
 REPO = Path(__file__).resolve().parents[2]
