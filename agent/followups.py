@@ -3,16 +3,15 @@ important", "I care about latency now"), limits ("what if the limit is 50 MB?", 
 values out of range refused with the reason and the valid range. The words are data in ``prompts/reading.json``."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 from agent.reading import read_use_case, reading_knowledge, word_regex
 from agent.shortlisting import asks_shortlist
+from tools.weight_rule import RANGE_TEXT, weight_problem
 
 __all__ = ["FollowUp", "followup_metric_words", "parse_followup"]
 
-WEIGHT_RANGE = (0.0, 1.0)
 LIMIT_WORDS = {"size": "max_size_mb", "memory": "max_size_mb", "storage": "max_size_mb", "mb": "max_size_mb",
                "latency": "max_latency_ms", "time": "max_latency_ms", "ms": "max_latency_ms",
                "macs": "max_macs", "complexity": "max_macs", "compute": "max_macs", "flops": "max_macs",
@@ -120,15 +119,10 @@ def _invalid_or_set(t: str, raw: str) -> FollowUp | None:
             value = float(token)
         except ValueError:
             return FollowUp("invalid", raw, reason=f"“{token}” is not a number: a weight is a number in "
-                                                   f"[{WEIGHT_RANGE[0]:g}, {WEIGHT_RANGE[1]:g}], e.g. “set {metric} "
-                                                   "to 0.3”")
-        if not math.isfinite(value):
-            return FollowUp("invalid", raw, reason=f"{metric}={token} is not a finite number: a weight is in "
-                                                   f"[{WEIGHT_RANGE[0]:g}, {WEIGHT_RANGE[1]:g}]")
-        if not WEIGHT_RANGE[0] <= value <= WEIGHT_RANGE[1]:
-            return FollowUp("invalid", raw, reason=f"{metric}={value:g} is outside the valid range "
-                                                   f"[{WEIGHT_RANGE[0]:g}, {WEIGHT_RANGE[1]:g}] (0 ignores a metric, "
-                                                   "1 is the most a weight can count)")
+                                                   f"{RANGE_TEXT}, e.g. “set {metric} to 0.3”")
+        problem = weight_problem(metric, value)
+        if problem is not None:
+            return FollowUp("invalid", raw, reason=f"{problem}: 0 ignores a metric, 1 is the most a weight can count")
         changes[metric] = value
     return FollowUp("set", raw, changes=changes)
 

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from tools.text import weights_table
+from tools.weight_rule import RANGE_TEXT, weight_ok
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 METRICS = ("accuracy", "size", "complexity")
@@ -42,8 +43,8 @@ class WeightProposal(BaseModel):
         for name, w in value.items():
             if name not in PROPOSAL_METRICS:
                 raise ValueError(f"unknown metric {name!r}; use {', '.join(PROPOSAL_METRICS)}")
-            if not 0.0 <= float(w) <= 1.0:
-                raise ValueError(f"weight {name}={w} must be in [0, 1]")
+            if not weight_ok(float(w)):
+                raise ValueError(f"weight {name}={w} must be in {RANGE_TEXT}")
         if not any(float(w) > 0 for w in value.values()):
             raise ValueError("at least one weight must be > 0")
         return {k: round(float(v), 3) for k, v in value.items()}

@@ -11,7 +11,6 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from greenrunner_core.baselines import run_brute_force
-from greenrunner_core.constraints import Constraints
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.registry.demo_zoo import SPECS
@@ -28,6 +27,7 @@ from tools.energy_text import report_json
 from tools.notes_text import words
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
+from ui.cli_weights import parse_weights, weights_for
 from ui.present.html import html_report
 from ui.present.terminal import cards_table, terminal_report, weights_line
 from ui.settings import AppSettings
@@ -131,7 +131,7 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
     from tools.formatting import fmt_macs
     from tools.shortlist import REASON_TEXT, run_shortlist
     from ui.present.tables import aligned_table
-    weights, why, constraints = _weights_for(args)
+    weights, why, constraints = weights_for(args)
     ws = _workspace(args)
     result = run_shortlist(ws, dict(weights.values), constraints.to_dict(), args.k, args.source)
     print(weights_line(weights, why))
@@ -142,43 +142,6 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
     print(f"\n{len(result.entries)} of {result.pool_size} ranked models ({len(result.removed)} removed by the "
           f"constraints); evaluate them with: greenrunner select --models {','.join(result.names)} --data DIR")
     return 0
-
-
-def _weights_for(args: argparse.Namespace) -> tuple[Weights, str, Constraints]:
-    """Weights (given, or proposed from the use case) and the hard limits: the use case's, overridden by --max-*."""
-    flags = _constraint_flags(args)
-    if args.weights:
-        text, note = _energy_as_latency(args.weights)
-        return Weights.parse(text), "given with --weights" + note, flags
-    if not args.use_case:
-        raise GreenRunnerError("give --use-case TEXT (weights are proposed from it) or --weights acc=..,size=..,complexity=..")
-    from agent.proposal import propose_weights
-    proposal = propose_weights(args.use_case)
-    lines = [f"proposed from the use case by the offline reasoner (cues: {', '.join(proposal.cues) or 'none'})"]
-    lines += [f"    {m} = {w:g}: {proposal.justification[m]}" for m, w in proposal.weights.items()]
-    lines += [f"    limit {k}: {proposal.constraint_justification.get(k, '')}" for k in proposal.constraints
-              if k != "latency_hardware"]
-    lines += [f"    trade-off: {t}" for t in proposal.trade_offs]
-    lines += [f"    reading: {n}" for n in proposal.notes]
-    if proposal.missing_metrics:
-        lines.append(f"    not measured yet (MACs/size stand in): {', '.join(proposal.missing_metrics)}")
-    return Weights(proposal.weights), "\n".join(lines), Constraints.from_mapping(proposal.constraints).merged(flags)
-
-
-def _energy_as_latency(text: str) -> tuple[str, str]:
-    """``energy=w`` weighs estimated energy per image, i.e. measured latency × constant power: on the log scale of
-    the reward that ranks exactly as latency, so it is counted as latency (and says so)."""
-    import re
-    if not re.search(r"(?<![\w])energy\s*=", text):
-        return text, ""
-    from tools.selection import ENERGY_AS_LATENCY
-    return re.sub(r"(?<![\w])energy\s*=", "latency=", text), f"; energy is {ENERGY_AS_LATENCY}"
-
-
-def _constraint_flags(args: argparse.Namespace) -> Constraints:
-    """--max-size MB, --max-macs MACS, --max-latency MS, --max-params N (counts are parsed by ``cli_types``)."""
-    return Constraints(max_size_mb=getattr(args, "max_size", None), max_macs=getattr(args, "max_macs", None),
-                       max_latency_ms=getattr(args, "max_latency", None), max_params=getattr(args, "max_params", None))
 
 
 def _report_folder(out: str) -> Path:
@@ -216,7 +179,7 @@ def cmd_select(args: argparse.Namespace) -> int:
         if args.strategy not in (DEFAULT_STRATEGY, GUARANTEE_STRATEGY):
             raise GreenRunnerError(f"--guarantee runs {GUARANTEE_STRATEGY}; drop --strategy {args.strategy} or --guarantee")
         args.strategy = GUARANTEE_STRATEGY
-    weights, why, constraints = _weights_for(args)
+    weights, why, constraints = weights_for(args)
     out = _report_folder(args.out)
     print(f"Use case: {args.use_case or '-'}")
     print(weights_line(weights, why))
@@ -305,9 +268,9 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from greenrunner_core.replay import matrix_from_table
+    weights = parse_weights(args.weights)
     matrix = (matrix_from_table(args.table, args.matrix, name=Path(args.matrix).stem) if args.table
               else OutcomeMatrix.load(args.matrix))
-    weights = Weights.parse(args.weights)
     budget = args.budget or max(len(matrix.cards), int(DEFAULT_BUDGET_FRACTION * matrix.correct.size))
     chosen = [make_strategy(name, seed=args.seed, batch_size=args.batch_size)     # every name checked before a run
               for name in _csv(args.strategy) or [DEFAULT_STRATEGY]]

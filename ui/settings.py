@@ -14,6 +14,7 @@ from agent.settings import EnvSettings
 from greenrunner_core.strategies import ALIASES, DEFAULT_STRATEGY, STRATEGIES
 from greenrunner_core.zip_extract import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, ZipLimits
 from tools.text import DEFAULT_BUDGET_TEXT
+from tools.weight_rule import WEIGHT_RANGE, weight_problem
 
 METRICS = ("accuracy", "size", "complexity")
 
@@ -102,14 +103,17 @@ def canonical_strategy(name: str) -> str:
     return key
 
 
+_LOW, _HIGH = WEIGHT_RANGE
+
+
 class ChatSettingsModel(BaseModel):
     """The settings panel of a chat. Widget ids equal these field names; the defaults are valid."""
 
-    w_accuracy: float = Field(default_factory=lambda: _base_weight("accuracy"), ge=0, le=1,
+    w_accuracy: float = Field(default_factory=lambda: _base_weight("accuracy"), ge=_LOW, le=_HIGH,
                               description="weight of accuracy on your images")
-    w_size: float = Field(default_factory=lambda: _base_weight("size"), ge=0, le=1,
+    w_size: float = Field(default_factory=lambda: _base_weight("size"), ge=_LOW, le=_HIGH,
                           description="weight of model size (smaller is better)")
-    w_complexity: float = Field(default_factory=lambda: _base_weight("complexity"), ge=0, le=1,
+    w_complexity: float = Field(default_factory=lambda: _base_weight("complexity"), ge=_LOW, le=_HIGH,
                                 description="weight of MACs per image (fewer is better)")
     strategy: str = Field(DEFAULT_STRATEGY, description="selection strategy")
     budget: int = Field(0, ge=0, le=10_000_000, description=f"evaluation calls to spend; 0 = {DEFAULT_BUDGET_TEXT}")
@@ -222,10 +226,11 @@ def staging_answer(text: str) -> dict[str, Any] | None:
     for key, value in _NUMBER_PAIR.findall(text):
         key, number = key.lower(), float(value)
         if key in METRICS:
-            if 0 <= number <= 1:
+            problem = weight_problem(key, number)
+            if problem is None:
                 weights[key] = number
             else:
-                problems.append(f"{key}={value} (weights are numbers in [0, 1])")
+                problems.append(problem)
         elif number.is_integer() and number >= (1 if key == "budget" else 0):
             decision[key] = int(number)
         else:
