@@ -1,0 +1,91 @@
+"""Numbers in a use case that become hard constraints: a time per image (ms, s, fps, items per second or minute), a
+size (KB..GB, "megs"), MACs or FLOPs (FLOPs = 2 MACs), parameters and a power budget in W. Numbers may carry
+thousands separators ("1,000"), an exponent ("1.5e9"), a scale ("100 million", "600M") or be spelled out ("two
+hundred", "half a"; turned into digits by ``agent.clauses.normalise``). Patterns are data in ``prompts/reading.json``
+(``{n}`` stands for a number)."""
+from __future__ import annotations
+
+import functools
+import re
+
+from agent.clauses import Clause, Match, UseCaseReading, clause_at, find, original, reading_knowledge
+from greenrunner_core.constraints import Constraints
+
+__all__ = ["NUMBER", "read_constraints"]
+
+NUMBER = r"(?P<n>\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
+_SIZE_UNITS = {"k": 1 / 1024, "m": 1.0, "g": 1024.0}
+_SCALE = {None: 1.0, "": 1.0, "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "g": 1e9, "b": 1e9, "billion": 1e9}
+_DATA_WORDS = re.compile(r"\b(?:dataset|data set|images|photos|pictures|videos|footage|each|per image|per photo|"
+                         r"archive|recordings?)\b")
+
+
+@functools.cache
+def _patterns() -> dict[str, re.Pattern[str]]:
+    return {k: re.compile(v.replace("{n}", NUMBER)) for k, v in reading_knowledge()["constraint_patterns"].items()}
+
+
+def _size_mb(n: float, unit: str) -> float:
+    return n * _SIZE_UNITS[unit[0]]
+
+
+def _macs(n: float, unit: str | None, kind: str) -> float:
+    """``kind`` is the word after the number: MACs or FLOPs, with an M or G prefix (FLOPs count 2 per MAC)."""
+    prefix = {"mmacs": 1e6, "mflops": 1e6, "gmacs": 1e9, "gflops": 1e9}.get(kind, 1.0)
+    return n * _SCALE.get(unit, 1.0) * prefix / (2 if "flops" in kind else 1)
+
+
+def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:
+    kb = reading_knowledge()
+    pats = _patterns()
+    limits: dict[str, tuple[float, str]] = {}
+    hardware: str | None = None
+
+    def put(name: str, value: float, m: re.Match[str]) -> None:
+        clause = clause_at(parts, m.start())
+        quote = original(text, clause) if clause else text[m.start():m.end()]
+        if name not in limits or value < limits[name][0]:
+            limits[name] = (value, quote)
+
+    for key in ("latency_ms", "latency_s", "half_second", "fps", "per_second", "per_minute"):
+        for m in pats[key].finditer(t):
+            n = float(m.group("n")) if "n" in pats[key].groupindex else 0.5
+            if n <= 0:
+                continue
+            ms = {"latency_ms": n, "latency_s": n * 1000, "half_second": 500.0, "fps": 1000 / n,
+                  "per_second": 1000 / n, "per_minute": 60000 / n}[key]
+            put("max_latency_ms", ms, m)
+            if key in ("per_second", "per_minute"):
+                reading.notes.append(kb["ambiguous"]["throughput"].format(phrase=text[m.start():m.end()],
+                                                                         ms=f"{ms:.3g} ms"))
+            hw = re.match(r"\s*(?:per \w+\s*)?on (?:the |a |an |our |my |its |their )?"
+                          r"([\w' -]{2,40}?)(?=\s*(?:[,.;)]|$|\band\b|\bbut\b|\bwith\b|\bfor\b|\bso\b))",
+                          t[m.end():])
+            if hw and hardware is None:
+                hardware = text[m.end() + hw.start(1):m.end() + hw.end(1)].strip()
+    for m in pats["size"].finditer(t):
+        around = t[max(0, m.start() - 40):m.end() + 30]
+        if _DATA_WORDS.search(around) and not find(kb["ram_words"], around):
+            continue
+        put("max_size_mb", _size_mb(float(m.group("n")), m.group("u")), m)
+    for key in ("macs", "macs_after"):
+        for m in pats[key].finditer(t):
+            put("max_macs", _macs(float(m.group("n")), m.group("u"), m.group("k")), m)
+    for m in pats["params"].finditer(t):
+        put("max_params", float(m.group("n")) * _SCALE.get(m.group("u"), 1.0), m)
+    for m in pats["watts"].finditer(t):
+        watts = text[m.start():m.end()]
+        reading.notes.append(kb["ambiguous"]["power_budget"].format(watts=watts))
+        clause = clause_at(parts, m.start())
+        reading.matches.append(Match("battery", watts, original(text, clause) if clause else watts))
+    if not limits:
+        return
+    values = {name: v for name, (v, _) in limits.items()}
+    if "max_latency_ms" in values:
+        values["latency_hardware"] = hardware
+    reading.constraints = Constraints.from_mapping(values)
+    reading.constraint_quotes = {name: quote for name, (_, quote) in limits.items()}
+    if "max_latency_ms" in limits and "realtime" not in [m.cue for m in reading.matches]:
+        reading.matches.append(Match("realtime", limits["max_latency_ms"][1], limits["max_latency_ms"][1]))
+    if "max_size_mb" in limits:
+        reading.matches.append(Match("app_size", limits["max_size_mb"][1], limits["max_size_mb"][1]))
