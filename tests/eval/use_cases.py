@@ -17,6 +17,9 @@ class Case:
     acc_highest: bool = False                         # accuracy is the largest weight
     not_above_base: tuple[str, ...] = ()              # metrics whose weight must not exceed the base weight
     below_base: tuple[str, ...] = ()                  # metrics dismissed: strictly below the base
+    above_base: tuple[str, ...] = ()                  # metrics stressed: strictly above the base
+    not_below_base: tuple[str, ...] = ()              # metrics asked for that must not end below the base
+    heavier: tuple[tuple[str, str], ...] = ()         # (a, b): weight a strictly above weight b
     note: str = ""                                    # a substring the notes must contain
     quoted: str = ""                                  # a phrase a justification must quote
 
