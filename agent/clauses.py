@@ -62,6 +62,8 @@ class UseCaseReading:
     constraints: Constraints = field(default_factory=Constraints)
     constraint_quotes: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)             # readings chosen where the text was unclear (+ ask)
+    emphasis: dict[str, str] = field(default_factory=dict)     # metric -> the phrase stressing it
+    rankings: list[tuple[tuple[str, ...], str]] = field(default_factory=list)   # (metrics high to low, phrase)
 
     @property
     def cues(self) -> list[str]:
@@ -91,9 +93,11 @@ def normalise(text: str) -> str:
     return _NUMBER_WORDS.sub(lambda m: _spelled(m.group(0)).ljust(len(m.group(0))), t)
 
 
-_UNITS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten eleven twelve thirteen "
-                                     "fourteen fifteen sixteen seventeen eighteen nineteen".split(), start=1)}
-_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+_UNITS = {w: i for i, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                                      "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+                                      "eighteen", "nineteen"), start=1)}
+_TENS = {w: 10 * i for i, w in enumerate(("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+                                          "ninety"), start=2)}
 _WORD = "|".join([*_UNITS, *_TENS])
 _NUMBER_WORDS = re.compile(rf"\b(?:{_WORD})(?:[\s-]+(?:{_WORD}|hundred|thousand|and(?=[\s-]+(?:{_WORD}))))*"
                            rf"(?=\s+(?:hundred\s+|thousand\s+)?[a-z])(?:\s+(?:hundred|thousand)\b)*")

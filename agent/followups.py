@@ -93,10 +93,11 @@ def parse_followup(text: str) -> FollowUp | None:
 
 
 def _lift(t: str, raw: str) -> FollowUp | None:
-    m = re.search(r"\b(?:drop|remove|lift|forget|ignore|no|without|clear|relax)\s+(?:the\s+|any\s+|all\s+)?"
-                  r"(?:(\w+)\s+)?(?:limits?|constraints?|caps?)\b", t)
-    if not m:
-        return None
+    m = re.search(r"\b(?:drop|remove|lift|forget(?:\s+about)?|ignore|no|without|clear|relax|scrap|ditch|delete|"
+                  r"cancel)\s+(?:the\s+|any\s+|all\s+|my\s+|that\s+)?(?:(?:\d[\d.]*\s*)?(\w+)\s+)?"
+                  r"(?:limits?|constraints?|caps?)\b", t)
+    if not m or re.match(r"\s*(?:to|at|of)\s+\d", t[m.end():]):
+        return None                  # "relax the size limit to 200 MB" changes the limit, it does not lift it
     word = (m.group(1) or "").strip()
     if word in ("", "all", "the", "any"):
         return FollowUp("lift", raw, lift=sorted(set(LIMIT_WORDS.values())))
@@ -168,8 +169,10 @@ def _adjust(t: str, raw: str) -> FollowUp | None:
     metrics = _metrics_in(t)
     if not metrics:
         return None
-    if re.search(r"\b(?:don't|do not|doesn't|does not|not|no longer|never)\s+(?:really\s+)?(?:care|matter)", t):
-        return None                  # "size doesn't matter" = ignore (the phrase rules)
+    if re.search(r"\b(?:don't|do not|doesn't|does not|not|no longer|never)\s+(?:really\s+)?(?:care|matter)|"
+                 r"\b(?:isn't|is not|aren't|are not|no longer)\s+(?:that\s+|very\s+|so\s+)?(?:important|a concern|"
+                 r"an issue|relevant|a priority)", t):
+        return None                  # "size doesn't matter", "size isn't important" = ignore (the phrase rules)
     changes: dict[str, float] = {}
     for i, (metric, start, end) in enumerate(metrics):
         stop = metrics[i + 1][1] if i + 1 < len(metrics) else len(t)

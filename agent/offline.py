@@ -146,7 +146,9 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
         if isinstance(last, HumanMessage):
             text = last.content if isinstance(last.content, str) else " ".join(
                 str(p.get("text", "")) for p in last.content if isinstance(p, dict))
-            if text.strip() and not is_english(text):
+            if not text.strip():
+                return ai_reply(self.help("Your message is empty: there is nothing for me to read."))
+            if not is_english(text):
                 return ai_reply(reading_knowledge()["non_english"])
             if " ".join(text.lower().split()).strip(" .!") in APPROVAL_WORDS:
                 return ai_reply(NOTHING_PENDING)         # an approval typed when nothing is staged (e.g. sent twice)

@@ -107,7 +107,9 @@ class ProposeWeightsArgs(WeightProposal):
 
 def proposal_markdown(p: WeightProposal) -> str:
     """The proposal as the user reads it: each weight with its reason, the trade-offs and what is not measured."""
-    lines = [f"Deployment cues found: {', '.join(p.cues) if p.cues else 'none (base weights)'}", "",
+    base = {m: knowledge_base()["base"][m]["value"] for m in METRICS}
+    none = "none (base weights)" if all(p.weights.get(m) == v for m, v in base.items()) else "none"
+    lines = [f"Deployment cues found: {', '.join(p.cues) if p.cues else none}", "",
              weights_table(p.weights, p.justification)]
     if p.constraints:
         lines += ["", "Hard constraints (models over a limit are removed before any evaluation):"]

@@ -25,8 +25,10 @@ from agent.clauses import (
     reading_knowledge,
     word_regex,
 )
+from agent.priorities import read_priorities
 from agent.proposal import knowledge_base
 from agent.reading_numbers import read_constraints
+from agent.spelling import correct_spelling
 
 __all__ = ["Match", "UseCaseReading", "is_english", "read_use_case", "reading_knowledge", "word_regex"]
 
@@ -54,6 +56,8 @@ def read_use_case(text: str) -> UseCaseReading:
     if text.strip() and not is_english(text):
         reading.english = False
         return reading
+    text, fixes = correct_spelling(text)
+    reading.notes += [reading_knowledge()["spelling"]["note"].format(wrong=w, right=r) for w, r in fixes]
     t = normalise(text)
     parts = clauses(t)
     kb = reading_knowledge()
@@ -74,6 +78,7 @@ def read_use_case(text: str) -> UseCaseReading:
             reading.matches.append(Match(cue["id"], text[m.start():m.end()], quote))
             break
     _read_costs(t, text, parts, reading)
+    read_priorities(t, text, parts, reading)
     _resolve_edge_vs_server(reading)
     return reading
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.priorities import apply_priorities, conflict_note
 from agent.proposal import METRICS, WeightProposal, knowledge_base, trade_offs
 from agent.reading import UseCaseReading, read_use_case, reading_knowledge
 from greenrunner_core.errors import GreenRunnerError
@@ -45,13 +46,14 @@ def propose_from_reading(reading: UseCaseReading) -> WeightProposal:
         cue = _cue(cue_id)
         quote = reading.quote(cue_id)
         for metric, delta in cue["effects"].items():
-            if metric in reading.dismissed:
+            if metric in reading.dismissed or (delta < 0 and metric in reading.emphasis):
                 continue
             weights[metric] += delta
             reasons[metric].append(f"{cue['why'][metric]} (“{quote}”)")
     for metric, phrase in reading.dismissed.items():
         weights[metric] = kb["base"][metric]["value"] + effect
         reasons[metric] = [f"You say “{phrase}”, so {metric} counts less than by default."]
+    apply_priorities(weights, reasons, reading)
     weights = {m: min(1.0, max(0.0, round(w, 3))) for m, w in weights.items()}
     if not any(weights.values()):
         weights["accuracy"] = kb["base"]["accuracy"]["value"]
@@ -64,7 +66,10 @@ def propose_from_reading(reading: UseCaseReading) -> WeightProposal:
     notes = [f"I read “{q}” as negated: that cue does not apply." for q in reading.negated]
     notes += [f"I read “{q}” as where the model is trained, not where it runs." for q in reading.training_only]
     notes += list(reading.notes)
-    if not reading.cues and not reading.dismissed and reading.text.strip():
+    if conflict := conflict_note(reading, weights):
+        notes.append(conflict)
+    read_anything = reading.cues or reading.dismissed or reading.emphasis or reading.rankings
+    if not read_anything and reading.text.strip():
         notes.append(reading_knowledge()["ambiguous"]["no_cues"])
     constraints = reading.constraints.to_dict()
     return WeightProposal(
