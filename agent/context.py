@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from agent.prompts import system_prompt
 from agent.settings import EnvSettings
+from greenrunner_core.registry.hub_cache import HubSettings
 from tools.settings import ToolSettings
 
 
@@ -33,6 +34,8 @@ class Context(ToolSettings):
         "description": "Power of one busy core for the energy estimate ($GREENRUNNER_CPU_WATTS_PER_CORE)."})
     ray_address: str | None = field(default_factory=lambda: EnvSettings().ray_address, metadata={
         "description": "Join an existing Ray cluster: 'auto' or 'HOST:PORT' ($RAY_ADDRESS); None = no cluster."})
+    hub: HubSettings = field(default_factory=lambda: EnvSettings().hub(), metadata={
+        "description": "The Hugging Face Hub cache folder and offline switch ($HF_HUB_CACHE, $HF_HOME, $HF_HUB_OFFLINE)."})
     llm_timeout: float = field(default=60.0, metadata={"description": "Seconds per LLM request."})
     llm_max_retries: int = field(default=2, metadata={"description": "Retries of a failed LLM request."})
     temperature: float = field(default=0.0, metadata={"description": "Sampling temperature of the LLM."})
@@ -44,7 +47,7 @@ class Context(ToolSettings):
             "llm": env.llm, "model": env.model, "base_url": env.openai_base_url, "api_key": env.api_key(),
             "cache_dir": str(env.cache_root()), "include_torchvision": env.include_torchvision,
             "default_sample": env.sample, "metrics_dir": str(env.metrics_dir) if env.metrics_dir else None,
-            "cpu_watts_per_core": env.cpu_watts_per_core, "ray_address": env.ray_address}
+            "cpu_watts_per_core": env.cpu_watts_per_core, "ray_address": env.ray_address, "hub": env.hub()}
         return cls(**(values | overrides))
 
     def resolved_api_key(self) -> str | None:

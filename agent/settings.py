@@ -1,5 +1,6 @@
-"""The environment of every front door, read in one place: ``GREENRUNNER_*`` variables (or a ``.env`` file) and the
-OpenAI-compatible endpoint (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``). The web app extends it (``ui/settings.py``;
+"""The environment of every front door, read in one place: ``GREENRUNNER_*`` variables (or a ``.env`` file), the
+OpenAI-compatible endpoint (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``) and the Hugging Face Hub cache and offline switch
+(``HF_HUB_CACHE``, ``HF_HOME``, ``XDG_CACHE_HOME``, ``HF_HUB_OFFLINE``; the core gets them as ``HubSettings``). The web app extends it (``ui/settings.py``;
 the CLI reads that too, for the zip limits); LangGraph Server reads it as it is, through ``Context``. Front doors read
 it once and pass values down (``Context``, ``Workspace``); the core reads no GreenRunner environment variable (a
 library caller that passes nothing gets the user cache dir and the 10 W per core estimate).
@@ -15,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from greenrunner_core.execution import ExecutionSettings
+    from greenrunner_core.registry.hub_cache import HubSettings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -40,6 +42,25 @@ class EnvSettings(BaseSettings):
                                         description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1")
     openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"),
                                              description="API key of the endpoint (any value for local servers)")
+    hf_hub_cache: Path | None = Field(None, validation_alias=AliasChoices("HF_HUB_CACHE"),
+                                      description="the Hugging Face Hub cache folder; None = $HF_HOME/hub")
+    hf_home: Path | None = Field(None, validation_alias=AliasChoices("HF_HOME"),
+                                 description="Hugging Face's home folder; None = $XDG_CACHE_HOME/huggingface")
+    xdg_cache_home: Path | None = Field(None, validation_alias=AliasChoices("XDG_CACHE_HOME"),
+                                        description="the user's cache folder (for Hugging Face's); None = ~/.cache")
+    hf_hub_offline: bool = Field(False, validation_alias=AliasChoices("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"),
+                                 description="download nothing from the hubs (1/true/yes/on, as huggingface_hub reads it)")
+
+    @field_validator("hf_hub_offline", mode="before")
+    @classmethod
+    def _hub_offline(cls, raw: Any) -> bool:
+        # huggingface_hub's own reading: any other value (0, "", "no", a typo) means online
+        return raw if isinstance(raw, bool) else str(raw).strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+    @field_validator("hf_hub_cache", "hf_home", "xdg_cache_home", mode="before")
+    @classmethod
+    def _empty_path(cls, raw: Any) -> Any:
+        return None if raw == "" else raw
 
     @field_validator("cpu_watts_per_core", mode="before")
     @classmethod
@@ -71,6 +92,17 @@ class EnvSettings(BaseSettings):
         from greenrunner_core.execution import ExecutionSettings
         address = ray_address if ray_address is not None else self.ray_address
         return ExecutionSettings.from_options(workers, address, num_gpus)
+
+    def hub(self) -> HubSettings:
+        """The Hub cache folder (``HF_HUB_CACHE``, else ``HF_HOME``/hub, else ``XDG_CACHE_HOME``/huggingface/hub, else
+        ~/.cache/huggingface/hub) and the offline switch, resolved as huggingface_hub resolves them."""
+        from greenrunner_core.registry.hub_cache import HubSettings
+        if self.hf_hub_cache:
+            folder = Path(self.hf_hub_cache)
+        else:
+            home = self.hf_home or Path(self.xdg_cache_home or "~/.cache") / "huggingface"
+            folder = Path(home) / "hub"
+        return HubSettings(cache_dir=folder.expanduser(), offline=self.hf_hub_offline)
 
     def api_key(self) -> str | None:
         return self.openai_api_key.get_secret_value() if self.openai_api_key else None

@@ -71,11 +71,10 @@ class CandidatePlan:
         return self.label_map_dict()
 
 
-def weights_online(timeout_s: float = 1.5) -> bool:
-    """Whether torchvision's download host answers (weights not cached can then be fetched on first use); never with
-    ``HF_HUB_OFFLINE`` set (the hubs' offline switch)."""
-    from greenrunner_core.registry.hub_cache import hub_offline
-    if hub_offline():
+def weights_online(timeout_s: float = 1.5, *, offline: bool = False) -> bool:
+    """Whether torchvision's download host answers (weights not cached can then be fetched on first use); never when
+    ``offline`` (the hubs' offline switch, ``HF_HUB_OFFLINE``, as the workspace's ``HubSettings`` hold it)."""
+    if offline:
         return False
     try:
         with socket.create_connection(("download.pytorch.org", 443), timeout=timeout_s):
@@ -94,6 +93,8 @@ def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None =
     classes = tuple(dataset.class_names)
     user = {k: tuple(v) for k, v in load_label_map(overrides).items()} if overrides else {}
     pool_name, pool = _pool(ws, classes, models)
+    if online is None:                  # the workspace knows whether the hubs are offline
+        online = lambda: weights_online(offline=ws.hub.is_offline())
     kept, excluded = _judge(pool, pool_name, classes, user, online, shortlister, own=frozenset(ws.local_models))
     if pool_name == "checkpoints" and len(kept) < 2:      # one checkpoint of yours: ImageNet models to compare with
         catalog = _catalog(ws)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import os
 import shutil
 import threading
 import warnings
@@ -104,10 +103,21 @@ def compile_support() -> str | None:
             return "torch.compile is not supported on this Python/platform (torch._dynamo.is_dynamo_supported())"
     except Exception as exc:  # noqa: BLE001 - any import failure means compile is unavailable
         return f"torch.compile is unavailable: {type(exc).__name__}: {exc}"
-    compilers = [os.environ.get("CXX"), "c++", "g++", "clang++"]
-    if not any(c and shutil.which(c) for c in compilers):
+    if not any(shutil.which(c) for c in inductor_compilers()):
         return "torch.compile needs a C++ compiler for CPU code (TorchInductor); none found (install g++ or set CXX)"
     return None
+
+
+def inductor_compilers() -> list[str]:
+    """The C++ compilers TorchInductor tries for CPU code, as its own config holds them (it reads ``$CXX`` itself),
+    else the usual names."""
+    try:
+        from torch._inductor import config
+        configured = config.cpp.cxx
+        found = [str(c) for c in (configured if isinstance(configured, (list, tuple)) else (configured,)) if c]
+    except Exception:  # noqa: BLE001 - an older or trimmed torch: fall back to the names Inductor defaults to
+        found = []
+    return found or ["g++", "c++", "clang++"]
 
 
 def _cuda_reason(tactic: Tactic) -> str | None:

@@ -29,6 +29,7 @@ from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.registry.cifar10_shared import checkpoint_source
 from greenrunner_core.registry.demo_zoo import DemoZooSource
+from greenrunner_core.registry.hub_cache import HUB_DEFAULTS, HubSettings
 from greenrunner_core.selection_run import DEFAULT_BUDGET_FRACTION, DEFAULT_EVAL_BATCH, DEMO_DATASET, SelectionRun
 from greenrunner_core.tactic_source import VariantInfo, add_variants, skip_notes
 from greenrunner_core.tactics import parse_tactics
@@ -54,6 +55,7 @@ class Workspace(SelectionRun):
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)   # in process (default) or Ray workers
     zip_limits: ZipLimits = field(default_factory=ZipLimits)   # how much a dataset zip may unpack to
     include_demo: bool = True                     # False: the demo zoo is neither listed nor trained
+    hub: HubSettings = HUB_DEFAULTS              # the Hugging Face Hub cache and offline switch (front doors: env)
     _registry: Registry | None = field(default=None, init=False, repr=False)
     plans: dict[tuple, Any] = field(default_factory=dict, init=False, repr=False)   # tools' candidate plans, per key
     _demo: DemoZooSource | None = field(default=None, init=False, repr=False)
@@ -88,7 +90,7 @@ class Workspace(SelectionRun):
                 sources.append(TorchvisionSource())
             if self.include_timm:
                 from greenrunner_core.registry.timm_source import TimmSource
-                sources.append(TimmSource())
+                sources.append(TimmSource(hub=self.hub))
             local = [checkpoint_source(Path(folder)) for folder in self.checkpoints]
             self._registry = Registry(sources + local)
             for source in sources + local:
@@ -182,7 +184,7 @@ class Workspace(SelectionRun):
         becomes its best-published pretrained tag; a hub model that cannot be used is left out, its reason kept
         in ``hub_skips``."""
         from greenrunner_core.registry import hub_names
-        return hub_names.resolve(self.registry, names, Path(self.cache_dir), self.hub_skips)
+        return hub_names.resolve(self.registry, names, Path(self.cache_dir), self.hub_skips, self.hub)
 
     # -- optimisation tactics ------------------------------------------------------------------------------------
     def with_variants(self, cards: Sequence[ModelCard], tactics: Sequence[str] | None = None) -> list[ModelCard]:

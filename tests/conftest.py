@@ -25,6 +25,14 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _hub_defaults_from_the_session_environment() -> None:
+    """huggingface_hub reads HF_HOME / HF_HUB_CACHE / HF_HUB_OFFLINE once, when first imported, and a library caller
+    that passes no ``HubSettings`` gets those values: import it before any test sets them for itself (monkeypatch), so
+    one test's temporary Hub cache does not become every later test's default."""
+    import huggingface_hub.constants  # noqa: F401
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

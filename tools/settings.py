@@ -9,6 +9,7 @@ from typing import Any
 
 from greenrunner_core.cancel import CancelToken
 from greenrunner_core.execution import ExecutionSettings
+from greenrunner_core.registry.hub_cache import HUB_DEFAULTS, HubSettings
 from greenrunner_core.workspace import Workspace
 from greenrunner_core.zip_extract import ZipLimits
 
@@ -51,6 +52,9 @@ class ToolSettings:
                                                    "without one uses it.")
     label_map_file: str | None = described(None, "The user's label map edits (JSON {class: [labels]}), applied over "
                                                  "the automatic map.")
+    hub: HubSettings = field(default=HUB_DEFAULTS, metadata={
+        "description": "The Hugging Face Hub cache folder and offline switch (the agent's Context reads HF_HUB_CACHE, "
+                       "HF_HOME, HF_HUB_OFFLINE); the default is huggingface_hub's own."})
     workspaces: Workspaces | None = field(default=None, compare=False, repr=False, metadata={
         "description": "The front door's workspaces, kept while it serves; None = the process's shared ones (a caller "
                        "without a front door, such as LangGraph Server)."})
@@ -74,14 +78,14 @@ class Workspaces:
         root = cache_dir(settings.cache_dir)
         execution = settings.execution()
         key = (str(root), tuple(str(c) for c in settings.checkpoints), settings.include_torchvision,
-               settings.include_timm, execution, settings.zip_limits, settings.cpu_watts_per_core)
+               settings.include_timm, execution, settings.zip_limits, settings.cpu_watts_per_core, settings.hub)
         with self._lock:
             ws = self._by_setting.get(key)
             if ws is None:
                 ws = Workspace(cache_dir=root, checkpoints=[Path(c) for c in settings.checkpoints],
                                include_torchvision=settings.include_torchvision, include_timm=settings.include_timm,
                                execution=execution, zip_limits=settings.zip_limits,
-                               cpu_watts_per_core=settings.cpu_watts_per_core)
+                               cpu_watts_per_core=settings.cpu_watts_per_core, hub=settings.hub)
                 self._by_setting[key] = ws
             return ws
 

@@ -49,7 +49,8 @@ def _workspace(args: argparse.Namespace) -> Workspace:
         green["execution"] = settings.execution(args.workers, args.ray_address, args.gpus_per_worker)
     ws = Workspace(cache_dir=settings.cache_root(), checkpoints=[Path(p) for p in (args.checkpoints or [])],
                    include_torchvision=settings.include_torchvision and not getattr(args, "no_torchvision", False),
-                   include_timm=not getattr(args, "no_timm", False), zip_limits=settings.zip_limits(), include_demo=_uses_demo(args), **green)
+                   include_timm=not getattr(args, "no_timm", False), zip_limits=settings.zip_limits(), include_demo=_uses_demo(args),
+                   hub=settings.hub(), **green)
     if ws.include_demo:
         _build_demo_with_progress(ws)
     return ws

@@ -22,7 +22,7 @@ from greenrunner_core.complexity import ComplexityCache
 from greenrunner_core.errors import GreenRunnerError, UnknownModelError
 from greenrunner_core.notes import SourceNote
 from greenrunner_core.registry.card import ModelCard, Preprocess
-from greenrunner_core.registry.hub_cache import hub_cache_dir, hub_offline, unavailable
+from greenrunner_core.registry.hub_cache import HUB_DEFAULTS, HubSettings, unavailable
 from greenrunner_core.registry.label_sets import IMAGENET_1K, labels_from_id2label
 from greenrunner_core.registry.source_notes import ItemSkipped
 
@@ -85,7 +85,7 @@ class HFSource:
 
     repo_ids: Sequence[str] = ()
     name: str = "hf"
-    cache_dir: str | Path | None = None
+    hub: HubSettings = HUB_DEFAULTS     # where the Hub cache is, and whether the hubs are offline
     complexity_cache: str | Path | None = None
     allow_download: bool = True
     notes: list[SourceNote] = field(default_factory=list, init=False)
@@ -107,7 +107,7 @@ class HFSource:
         return list(self._cards.values())
 
     def _local_only(self) -> bool:
-        return hub_offline() or not self.allow_download
+        return self.hub.is_offline() or not self.allow_download
 
     def _hint(self, repo: str) -> str:
         return (f"`python -c \"from transformers import AutoModelForImageClassification as M; "
@@ -116,14 +116,14 @@ class HFSource:
     def card_for(self, repo: str, cache: ComplexityCache) -> ModelCard:
         from transformers import AutoConfig, AutoImageProcessor, AutoModelForImageClassification
 
-        kwargs = {"cache_dir": str(hub_cache_dir(self.cache_dir)), "local_files_only": self._local_only()}
+        kwargs = {"cache_dir": str(self.hub.hub_dir()), "local_files_only": self._local_only()}
         try:
             config = AutoConfig.from_pretrained(repo, **kwargs)
             processor = AutoImageProcessor.from_pretrained(repo, **kwargs)
         except OSError as exc:
-            why = "HF_HUB_OFFLINE is set" if hub_offline() else "downloads are disabled" if not self.allow_download \
+            why = "HF_HUB_OFFLINE is set" if self.hub.is_offline() else "downloads are disabled" if not self.allow_download \
                 else f"could not be fetched ({str(exc).splitlines()[0][:200]})"
-            raise unavailable(PREFIX + repo, repo, self.cache_dir, why, self._hint(repo)) from None
+            raise unavailable(PREFIX + repo, repo, self.hub, why, self._hint(repo)) from None
         except ValueError as exc:
             raise GreenRunnerError(f"{repo} is not a transformers image classifier ({exc})") from None
         if not getattr(config, "id2label", None):
@@ -138,7 +138,7 @@ class HFSource:
                 model = LogitsOnly(AutoModelForImageClassification.from_config(config)).eval()
             complexity = cache.measure(model, arch_key, preprocess.input_size)
         params = complexity.params
-        revision = _snapshot_revision(repo, self.cache_dir)
+        revision = _snapshot_revision(repo, self.hub)
         return ModelCard(
             name=PREFIX + repo, source=self.name, family=str(getattr(config, "model_type", "hf")), params=params,
             size_mb=params * 4 / _MIB, macs=complexity.macs, preprocess=preprocess, class_labels=labels,
@@ -157,19 +157,19 @@ class HFSource:
 
         try:
             model = AutoModelForImageClassification.from_pretrained(
-                repo, cache_dir=str(hub_cache_dir(self.cache_dir)), local_files_only=self._local_only())
+                repo, cache_dir=str(self.hub.hub_dir()), local_files_only=self._local_only())
         except OSError as exc:
-            why = "HF_HUB_OFFLINE is set" if hub_offline() else "downloads are disabled" if not self.allow_download \
+            why = "HF_HUB_OFFLINE is set" if self.hub.is_offline() else "downloads are disabled" if not self.allow_download \
                 else f"could not be fetched ({str(exc).splitlines()[0][:200]})"
-            raise unavailable(card.name, repo, self.cache_dir, why, self._hint(repo)) from None
+            raise unavailable(card.name, repo, self.hub, why, self._hint(repo)) from None
         return LogitsOnly(model).eval()
 
 
-def _snapshot_revision(repo: str, cache_dir: str | Path | None) -> str:
+def _snapshot_revision(repo: str, hub: HubSettings) -> str:
     """The cached snapshot (commit) the config was read from, so changed weights get a new weights id."""
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(repo, "config.json", cache_dir=str(hub_cache_dir(cache_dir)))
+    found = try_to_load_from_cache(repo, "config.json", cache_dir=str(hub.hub_dir()))
     if isinstance(found, str):
         return Path(found).parent.name
     local = Path(repo)

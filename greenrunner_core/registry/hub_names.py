@@ -5,14 +5,16 @@ from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
 from greenrunner_core.registry.base import Registry
+from greenrunner_core.registry.hub_cache import HUB_DEFAULTS, HubSettings
 
 HF_PREFIX = "hf:"
 TIMM_PREFIX = "timm:"
 
 
-def resolve(registry: Registry, names: Sequence[str], cache_dir: Path, skips: MutableMapping[str, str]) -> list[str]:
+def resolve(registry: Registry, names: Sequence[str], cache_dir: Path, skips: MutableMapping[str, str],
+            hub: HubSettings = HUB_DEFAULTS) -> list[str]:
     """Registered names for ``names``: new ``hf:<repo>`` models are added to ``registry`` (their config read from
-    the Hub cache or the Hub), ``timm:<arch>`` without a tag becomes its best-published tag, and a timm
+    the Hub cache ``hub`` or the Hub), ``timm:<arch>`` without a tag becomes its best-published tag, and a timm
     ``arch.tag`` written without ``timm:`` gets it. Hub models that cannot
     be described are left out with their reason in ``skips``; other unknown names pass through (the registry
     reports them with suggestions)."""
@@ -20,7 +22,7 @@ def resolve(registry: Registry, names: Sequence[str], cache_dir: Path, skips: Mu
     new_hf = [n for n in dict.fromkeys(names) if n.startswith(HF_PREFIX) and n not in known and n not in skips]
     if new_hf:
         from greenrunner_core.registry.hf_source import HFSource
-        source = HFSource(repo_ids=new_hf, complexity_cache=cache_dir / "complexity.json")
+        source = HFSource(repo_ids=new_hf, hub=hub, complexity_cache=cache_dir / "complexity.json")
         source.cards()
         registry.add_source(source)
         registry.notes.extend(source.notes)

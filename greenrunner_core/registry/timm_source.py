@@ -23,7 +23,7 @@ from torch import nn
 from greenrunner_core.errors import UnknownModelError, WeightsUnavailableError
 from greenrunner_core.notes import SourceNote
 from greenrunner_core.registry.card import ModelCard, Preprocess
-from greenrunner_core.registry.hub_cache import cached_revision, fetch_file, hub_cache_dir, hub_offline
+from greenrunner_core.registry.hub_cache import HUB_DEFAULTS, HubSettings, cached_revision, fetch_file
 from greenrunner_core.registry.label_sets import label_names
 
 PREFIX = "timm:"
@@ -130,12 +130,12 @@ def card_of(entry: TimmEntry, source: str = "timm", revision: str | None = None)
 class TimmSource:
     """A ``ModelSource`` over timm's pretrained classifiers.
 
-    ``cache_dir`` is the Hugging Face Hub cache (default: ``$HF_HOME/hub``); with ``HF_HUB_OFFLINE=1`` or
+    ``hub`` says where the Hugging Face Hub cache is and whether the hubs are offline; offline or with
     ``allow_download=False`` only cached weights load, others raise ``WeightsUnavailableError`` naming the cache.
     """
 
     name: str = "timm"
-    cache_dir: str | Path | None = None
+    hub: HubSettings = HUB_DEFAULTS
     allow_download: bool = True
     download_timeout_s: float = 20.0
     notes: list[SourceNote] = field(default_factory=list, init=False)
@@ -149,7 +149,7 @@ class TimmSource:
 
     def cards(self) -> list[ModelCard]:
         if self._cards is None:
-            hub = hub_cache_dir(self.cache_dir)
+            hub = self.hub.hub_dir()
             self._cards = [card_of(e, self.name, cached_revision(hub, e.hf_hub_id)) for e in self.entries().values()]
         return list(self._cards)
 
@@ -167,7 +167,7 @@ class TimmSource:
         """The cached (or freshly downloaded) weights file of a pretrained tag."""
         hint = f"`python -c \"import timm; timm.create_model('{entry.name}', pretrained=True)\"`"
         if entry.hf_hub_id:
-            return fetch_file(PREFIX + entry.name, entry.hf_hub_id, WEIGHTS_FILES, self.cache_dir,
+            return fetch_file(PREFIX + entry.name, entry.hf_hub_id, WEIGHTS_FILES, self.hub,
                               allow_download=self.allow_download, load_hint=hint, timeout_s=self.download_timeout_s)
         return self._url_file(entry, hint)
 
@@ -178,7 +178,7 @@ class TimmSource:
         path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(entry.url).path)
         if path.exists():
             return path
-        why = ("HF_HUB_OFFLINE is set" if hub_offline() else "downloads are disabled" if not self.allow_download
+        why = ("HF_HUB_OFFLINE is set" if self.hub.is_offline() else "downloads are disabled" if not self.allow_download
                else "")
         if not why:
             from greenrunner_core.registry.torchvision_catalog import download_with_timeout

@@ -33,7 +33,7 @@ def test_staging_shows_the_hub_shortlist_when_no_models_are_named(context: Conte
     for k, cls in enumerate(("tabby", "goldfish")):
         (tmp_path / cls).mkdir()
         Image.new("RGB", (8, 8), (80 * k, 0, 0)).save(tmp_path / cls / "0.png")
-    monkeypatch.setattr(candidate_plan, "weights_online", lambda: True)
+    monkeypatch.setattr(candidate_plan, "weights_online", lambda **_: True)
 
     def stop(*args, **kwargs):
         raise GreenRunnerError("stopped by the test before loading any model")

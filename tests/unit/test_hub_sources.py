@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from agent.settings import EnvSettings
 from greenrunner_core.errors import WeightsUnavailableError
 from greenrunner_core.registry.hf_source import HFSource
 from greenrunner_core.registry.label_sets import IMAGENET_1K, fit_to_dataset, imagenet1k_labels
@@ -29,13 +30,18 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "hf" / "hub"
 
 
+def _env_hub():
+    """The Hub settings a front door reads from the environment the fixture set (the core reads none itself)."""
+    return EnvSettings().hub()
+
+
 def _card(source, name):
     return next(c for c in source.cards() if c.name == name)
 
 
 def test_timm_model_loads_from_the_hub_cache_offline(hub: Path, tmp_path: Path):
     built = tiny_timm(hub, "test_vit.r160_in1k", seed=0, work=tmp_path / "work")
-    source = TimmSource()
+    source = TimmSource(hub=_env_hub())
     card = _card(source, "timm:test_vit.r160_in1k")
     commit = (hub / "models--timm--test_vit.r160_in1k" / "refs" / "main").read_text()
     assert card.weights_id == f"timm:timm/test_vit.r160_in1k@{commit}"      # other weights, another id
@@ -46,7 +52,7 @@ def test_timm_model_loads_from_the_hub_cache_offline(hub: Path, tmp_path: Path):
 
 
 def test_uncached_timm_weights_offline_raise_a_clear_error(hub: Path):
-    source = TimmSource()
+    source = TimmSource(hub=_env_hub())
     with pytest.raises(WeightsUnavailableError) as err:
         source.load(_card(source, "timm:resnet18.a1_in1k"))
     message = str(err.value)
@@ -57,7 +63,7 @@ def test_uncached_timm_weights_offline_raise_a_clear_error(hub: Path):
 def test_hf_card_from_config_and_processor_and_load(hub: Path, tmp_path: Path):
     built = tiny_hf_vit(hub, "greenrunner-test/tiny-vit", seed=1, work=tmp_path / "work")
     complexity = tmp_path / "complexity.json"
-    source = HFSource(repo_ids=["hf:greenrunner-test/tiny-vit"], complexity_cache=complexity)
+    source = HFSource(repo_ids=["hf:greenrunner-test/tiny-vit"], hub=_env_hub(), complexity_cache=complexity)
     (card,) = source.cards()
     assert card.name == "hf:greenrunner-test/tiny-vit" and card.family == "vit"
     assert card.label_set == IMAGENET_1K and card.class_labels == imagenet1k_labels()
@@ -73,7 +79,7 @@ def test_hf_card_from_config_and_processor_and_load(hub: Path, tmp_path: Path):
 
 
 def test_uncached_hf_repo_is_skipped_with_a_note(hub: Path):
-    source = HFSource(repo_ids=["hf:google/vit-base-patch16-224"])
+    source = HFSource(repo_ids=["hf:google/vit-base-patch16-224"], hub=_env_hub())
     assert source.cards() == []
     reason = source.skipped["hf:google/vit-base-patch16-224"]
     assert "not in the Hub cache" in reason and "hf download google/vit-base-patch16-224" in reason
@@ -100,7 +106,7 @@ def test_same_image_same_class_id_from_torchvision_and_timm(hub: Path, tmp_path:
     save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / "rn18.safetensors"))
     write_to_hub_cache(hub, "timm/resnet18.tv_in1k", {"model.safetensors": tmp_path / "rn18.safetensors"})
 
-    tv, timm_source = TorchvisionSource(allow_download=False), TimmSource()
+    tv, timm_source = TorchvisionSource(allow_download=False), TimmSource(hub=_env_hub())
     tv_card, timm_card = _card(tv, "resnet18"), _card(timm_source, "timm:resnet18.tv_in1k")
     assert tv_card.class_labels == timm_card.class_labels                 # one label space
     images = torch.randn(4, 3, 224, 224, generator=torch.Generator().manual_seed(5))
@@ -121,7 +127,8 @@ def test_models_with_another_label_set_are_refused_for_the_dataset(hub: Path, tm
             Image.new("RGB", (8, 8), (i * 90, 20 + 100 * k, 40)).save(tmp_path / "data" / cls / f"{i}.png")
     tiny_hf_vit(hub, "greenrunner-test/cifar-vit", seed=2, work=tmp_path / "work", id2label=dict(enumerate(CIFAR_LABELS)))
     tiny_hf_vit(hub, "greenrunner-test/imagenet-vit", seed=3, work=tmp_path / "work")
-    cifar, imagenet = HFSource(repo_ids=["greenrunner-test/cifar-vit", "greenrunner-test/imagenet-vit"]).cards()
+    cifar, imagenet = HFSource(repo_ids=["greenrunner-test/cifar-vit", "greenrunner-test/imagenet-vit"],
+                               hub=_env_hub()).cards()
     assert cifar.label_set.startswith("10 classes") and cifar.class_labels == CIFAR_LABELS
     label_map = {"cat": ["tabby", "tiger cat"], "dog": ["golden retriever"]}
     mapped = load_target(tmp_path / "data", label_map=label_map)

@@ -36,3 +36,24 @@ def test_no_upward_imports(package):
                 names = [node.module]
             offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] in FORBIDDEN[package]]
     assert not offenders, offenders
+
+
+# The core reads no environment variable: front doors read it once (agent/settings.EnvSettings) and pass values down
+# (cache dir, watts, Ray address, the Hub cache and offline switch as HubSettings). A library the core calls may read
+# its own (huggingface_hub, TorchInductor's $CXX). A documented exception is listed here as "path": "why".
+ENVIRONMENT_READS_ALLOWED: dict[str, str] = {}
+
+
+def test_the_core_reads_no_environment_variable():
+    offenders = []
+    for path in (REPO / "greenrunner_core").rglob("*.py"):
+        rel = str(path.relative_to(REPO))
+        if rel in ENVIRONMENT_READS_ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
+            if isinstance(node, ast.Attribute) and node.attr in {"environ", "environb", "getenv", "getenvb"}:
+                offenders.append(f"{rel}:{node.lineno}: .{node.attr}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "os" and \
+                    {a.name for a in node.names} & {"environ", "environb", "getenv", "getenvb"}:
+                offenders.append(f"{rel}:{node.lineno}: from os import {', '.join(a.name for a in node.names)}")
+    assert not offenders, f"read the variable in agent/settings.EnvSettings and pass the value down: {offenders}"
