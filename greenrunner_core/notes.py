@@ -276,6 +276,15 @@ class DatasetIssues(RunNote):
     issues: tuple[tuple[str, int], ...] = ()
 
 
+@dataclass(frozen=True)
+class SampleCoversAll(RunNote):
+    """A sample of ``asked`` images was asked for, but the dataset has only ``images`` usable ones: all of them are
+    used (a sample cannot be larger than what it is drawn from)."""
+
+    asked: int
+    images: int
+
+
 # -- latency ---------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from greenrunner_core.dataset_scan import ISSUE_KINDS, ValidationReport
 from greenrunner_core.errors import GreenRunnerError, InvalidWeightsError, NoUsableCandidateError
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.latency import latency_notes
-from greenrunner_core.notes import DatasetIssues, ModelLeftOut, RunNote
+from greenrunner_core.notes import DatasetIssues, ModelLeftOut, RunNote, SampleCoversAll
 from greenrunner_core.registry.label_sets import fit_to_dataset
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
@@ -92,6 +92,8 @@ class SelectionRun:
         if cards and all(c.name in result.excluded for c in cards) and not result.interrupted:
             raise NoUsableCandidateError(result.excluded)
         result.notes[:0] = [dataset_note(dataset.report)] if dataset.report.issues else []
+        if sample is not None and sample > len(dataset):        # said first: the run is not on the sample asked for
+            result.notes.insert(0, SampleCoversAll(sample, len(dataset)))
         self._annotate(result, cards)
         result.notes.extend(extra_notes)
         result.constraints = constraints

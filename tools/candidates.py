@@ -14,11 +14,13 @@ from typing import Any
 
 from greenrunner_core.candidate_plan import CandidatePlan, plan_candidates
 from greenrunner_core.errors import DatasetError, GreenRunnerError
+from greenrunner_core.notes import SampleCoversAll
 from greenrunner_core.selection_run import DEFAULT_EVAL_BATCH, DEMO_DATASET, default_budget
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from greenrunner_core.workspace import Workspace
 from tools.dataset_text import error_text, upload_name
 from tools.formatting import fmt_seconds
+from tools.notes_text import word
 from tools.settings import ToolSettings, workspace_for
 
 __all__ = ["StagedRun", "auto_label_map_for", "class_name_lines", "label_map_lines", "plan_for_cli", "plan_lines", "stage_run"]
@@ -208,7 +210,8 @@ def cost_lines(plan: CandidatePlan, ws: Workspace, *, sample: int | None = None,
     speed = ("the speed measured on this machine" if measured == len(cards) else
              f"measured speed for {measured} of {len(cards)} models, MACs-scaled for the rest" if measured else
              "a MACs-scaled CPU speed")
-    return [(f"**Estimated cost**: {len(cards)} models × {n_images:,} images = {brute:,} calls by "
+    covers_all = f" ({word(SampleCoversAll(sample, plan.n_images))})" if sample and sample > plan.n_images else ""
+    return [(f"**Estimated cost**: {len(cards)} models × {n_images:,} images{covers_all} = {brute:,} calls by "
              f"brute force; this run spends at most {calls:,} calls, about {fmt_seconds(calls * per_call)} at "
              f"{speed} (~{per_call * 1000:.3g} ms per call; cached calls are free).")]
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from greenrunner_core.baselines import run_brute_force
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.experiment import run_experiment
+from greenrunner_core.notes import SampleCoversAll
 from greenrunner_core.registry.demo_zoo import SPECS
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.result import ExperimentResult
@@ -24,7 +25,7 @@ from tools.catalog import filter_cards
 from tools.constraints import removal_text
 from tools.dataset_text import dataset_summary, error_text
 from tools.energy_text import report_json
-from tools.notes_text import words
+from tools.notes_text import word, words
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
 from ui.cli_weights import parse_weights, weights_for
@@ -243,6 +244,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     cards = ws.candidates(_csv(args.models), args.data)
     dataset = ws.dataset(args.data, cards, label_map=args.label_map, sample=args.sample, seed=args.seed)
+    if args.sample and args.sample > len(dataset):
+        print(f"note: {word(SampleCoversAll(args.sample, len(dataset)))}")
     env = ws.environment(cards, dataset, batch_size=args.batch_size)
     bar = TqdmProgress(len(cards) * len(dataset), "brute force")
     try:

@@ -212,3 +212,14 @@ def test_a_label_map_entry_for_a_class_the_images_lack_is_pointed_out(tmp_path):
     assert runnable and label_map["car"] == ["automobile"]
     assert any(line.startswith("- **kat**: not a class of your images") and "car, cat" in line for line in lines)
     assert not any("**car**: not a class" in line for line in lines)
+
+
+def test_estimated_cost_says_when_the_sample_asked_for_is_larger_than_the_dataset(tmp_path):
+    # `select --data DIR --sample 50000` on 10,000 images said "7 models × 10,000 images" with no word on the 50,000
+    from tools.candidates import cost_lines
+    data = _images(tmp_path / "d", ["cat", "ship"])
+    ws = _workspace(tmp_path, {"fast": ["cat", "ship"], "slow": ["cat", "ship"]})
+    plan = plan_candidates(ws, data, online=lambda: False)
+    assert ("2 models × 4 images (sampled all 4 usable images: a sample of 10 asked for more images than the dataset "
+            "has) = 8 calls") in cost_lines(plan, ws, sample=10)[0]
+    assert "sampled all" not in cost_lines(plan, ws, sample=4)[0] + cost_lines(plan, ws)[0]

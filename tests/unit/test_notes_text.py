@@ -78,6 +78,8 @@ SENTENCES = [
      "idle machine")),
     (n.DatasetIssues("d", 90, 3, 95, (("corrupt", 3), ("empty", 2))),
      "dataset: Dataset d: 90 usable images in 3 classes (95 files checked); skipped 5 (corrupt: 3, empty: 2)"),
+    (n.SampleCoversAll(5000, 449), ("sampled all 449 usable images: a sample of 5,000 asked for more images than "
+                                    "the dataset has")),
     (sn.ItemSkipped("local", "f.pt", "bad"), "skipped f.pt: bad"),
     (sn.NameTaken("b.pt", "same", "a.pt"), ("skipped b.pt: model name 'same' is already used by a.pt; give it "
                                            'another "name"')),
