@@ -18,7 +18,12 @@ __all__ = ["Clause", "Match", "UseCaseReading", "clause_at", "clauses", "find", 
 _IDIOMS = ((r"\bno (?:more|larger|bigger|longer|slower|heavier) than\b", "at most"),
            (r"\bnot (?:more|larger|bigger|longer|slower|heavier) than\b", "at most"),
            (r"\b(?:must|should|can) ?not exceed\b", "at most"), (r"\bnot to exceed\b", "at most"),
-           (r"\bno (?:less|fewer) than\b", "at least"), (r"\bnot (?:less|fewer) than\b", "at least"))
+           (r"\bno (?:less|fewer) than\b", "at least"), (r"\bnot (?:less|fewer) than\b", "at least"),
+           ((r"\b(?:not|never|cannot|can't|mustn't|shouldn't|won't|doesn't|don't|may not|must not|should not)\s+"
+            r"(?:\w+\s+){0,2}?(?:more|larger|bigger|longer|slower|heavier)\s+than\b"), "at most"),
+           (r"\b(?:not|never|cannot|can't|mustn't|shouldn't|won't|doesn't|don't)\s+(?:\w+\s+)?(?:exceed|go over)\b",
+            "at most"), (r"\bwithout (?:exceeding|going over)\b", "at most"))
+_LABEL = re.compile(r"\b(?:accuracy|size|model size|latency|speed|memory|compute|energy|power|macs|flops)\s*(:)")
 
 
 @functools.cache
@@ -90,6 +95,7 @@ def normalise(text: str) -> str:
         t = re.sub(pattern, lambda m, r=repl: r.ljust(len(m.group(0))), t)   # keep offsets
     t = re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m.group(0).replace(",", "").ljust(len(m.group(0))), t)
     t = re.sub(r"\bhalf an?\b", lambda m: "0.5".ljust(len(m.group(0))), t)
+    t = _LABEL.sub(lambda m: m.group(0)[:-1] + " ", t)      # "latency: don't care" is one clause
     return _NUMBER_WORDS.sub(lambda m: _spelled(m.group(0)).ljust(len(m.group(0))), t)
 
 

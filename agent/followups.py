@@ -14,8 +14,9 @@ __all__ = ["FollowUp", "followup_metric_words", "parse_followup"]
 
 LIMIT_WORDS = {"size": "max_size_mb", "memory": "max_size_mb", "storage": "max_size_mb", "mb": "max_size_mb",
                "latency": "max_latency_ms", "time": "max_latency_ms", "ms": "max_latency_ms",
-               "macs": "max_macs", "complexity": "max_macs", "compute": "max_macs", "flops": "max_macs",
-               "params": "max_params", "parameters": "max_params", "parameter": "max_params"}
+               "macs": "max_macs", "mac": "max_macs", "complexity": "max_macs", "compute": "max_macs",
+               "flops": "max_macs", "flop": "max_macs", "gmacs": "max_macs", "speed": "max_latency_ms",
+               "params": "max_params", "parameters": "max_params", "parameter": "max_params", "param": "max_params"}
 
 
 @dataclass
@@ -93,8 +94,8 @@ def parse_followup(text: str) -> FollowUp | None:
 
 
 def _lift(t: str, raw: str) -> FollowUp | None:
-    m = re.search(r"\b(?:drop|remove|lift|forget(?:\s+about)?|ignore|no|without|clear|relax|scrap|ditch|delete|"
-                  r"cancel)\s+(?:the\s+|any\s+|all\s+|my\s+|that\s+)?(?:(?:\d[\d.]*\s*)?(\w+)\s+)?"
+    m = re.search(r"\b(?:drop|remove|lift|forget(?:\s+about)?|ignore|no(?:\s+need\s+for)?|without|clear|relax|"
+                  r"scrap|ditch|delete|cancel)\s+(?:the\s+|any\s+|all\s+|my\s+|that\s+)?(?:(?:\d[\d.]*\s*|model\s+)?(\w+)\s+)?"
                   r"(?:limits?|constraints?|caps?)\b", t)
     if not m or re.match(r"\s*(?:to|at|of)\s+\d", t[m.end():]):
         return None                  # "relax the size limit to 200 MB" changes the limit, it does not lift it
@@ -159,6 +160,9 @@ def _scale(t: str, raw: str) -> FollowUp | None:
     metrics = _metrics_in(t)
     if not m or not metrics:
         return None
+    if re.search(r"\b(?:limits?|caps?|constraints?)\b", t):
+        return FollowUp("invalid", raw, reason="a limit changes to the value you give, not by a factor: say e.g. "
+                                               "“make the size limit 10 MB” or “limit latency to 20 ms”")
     word = m.group(0).replace("-", " ")
     factor = float(next(v for k, v in factors.items() if word_regex(k).fullmatch(word)))
     return FollowUp("scale", raw, changes={metrics[0][0]: factor})

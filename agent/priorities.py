@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 
-from agent.clauses import Clause, UseCaseReading, clause_at, is_negated, original, reading_knowledge
+from agent.clauses import Clause, UseCaseReading, clause_at, is_negated, reading_knowledge
 
 __all__ = ["apply_priorities", "conflict_note", "read_priorities"]
 
@@ -48,8 +48,13 @@ def read_priorities(t: str, text: str, parts: list[Clause], reading: UseCaseRead
         clause = clause_at(parts, m.start())
         if is_negated(clause, m.start()):
             return None
-        return original(text, clause) if clause else text[m.start():m.end()]
+        return text[m.start():m.end()].strip(" ,;:")
 
+    for template in kb["emphasis_pairs"]:
+        for m in _compile(template, a="a", b="b").finditer(t):
+            for metric in (_metric(m.group("a")), _metric(m.group("b"))):
+                if metric and (phrase := quote(m)) and metric not in reading.emphasis:
+                    reading.emphasis[metric] = phrase
     for template in kb["emphasis"]:
         for m in _compile(template).finditer(t):
             word = m.group("m") if "m" in m.groupdict() else next(
@@ -59,10 +64,12 @@ def read_priorities(t: str, text: str, parts: list[Clause], reading: UseCaseRead
             if metric and phrase and metric not in reading.emphasis:
                 reading.emphasis[metric] = phrase
     for template in kb["above"]:
-        for m in _compile(template, a="a", b="b").finditer(t):
+        pattern, pos = _compile(template, a="a", b="b"), 0
+        while m := pattern.search(t, pos):               # overlapping: "accuracy > speed > size" is two pairs
+            pos = m.start() + 1
             high, low = _metric(m.group("a")), _metric(m.group("b"))
             phrase = quote(m)
-            if high and low and high != low and phrase:
+            if high and low and high != low and phrase and (high, low) not in [r[0] for r in reading.rankings]:
                 reading.rankings.append(((high, low), phrase))
     ordered = [(m.start(), m.end(), _metric(m.group("m") or m.group("m2"))) for m in _ordered().finditer(t)]
     chain = list(dict.fromkeys(metric for _, _, metric in ordered if metric))

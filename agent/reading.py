@@ -65,11 +65,15 @@ def read_use_case(text: str) -> UseCaseReading:
     _read_dismissals(t, text, parts, reading)
     hardware = set(kb["hardware_cues"])
     for cue in knowledge_base()["cues"]:
+        subject = ""
         for m in find(cue["patterns"], t):
             clause = clause_at(parts, m.start())
             quote = original(text, clause) if clause else m.group(0)
             if is_negated(clause, m.start()):
                 _add_once(reading.negated, _negated_phrase(text, clause) if clause else quote)
+                continue
+            if cue["id"] in hardware and clause and _is_subject(t[clause.start:m.start()]):
+                subject = subject or kb["ambiguous"]["subject"].format(words=text[m.start():m.end()])
                 continue
             if cue["id"] in hardware and clause and find(kb["training_words"], clause.text) \
                     and not find(kb["deployment_words"], clause.text):
@@ -77,10 +81,20 @@ def read_use_case(text: str) -> UseCaseReading:
                 continue
             reading.matches.append(Match(cue["id"], text[m.start():m.end()], quote))
             break
+        else:
+            if subject:
+                reading.notes.append(subject)
     _read_costs(t, text, parts, reading)
     read_priorities(t, text, parts, reading)
     _resolve_edge_vs_server(reading)
     return reading
+
+
+def _is_subject(before: str) -> bool:
+    """True when a device word is what the task is about ("detect drones"), right after the task's verb."""
+    verbs = "|".join(re.escape(w) for w in reading_knowledge()["followups"]["task_words"])
+    return re.search(rf"\b(?:{verbs})\s+(?:(?:the|a|an|all|any|some|other|small|large|\w+ing)\s+){{0,2}}$",
+                     before) is not None
 
 
 def _negated_phrase(text: str, clause: Clause) -> str:
@@ -104,7 +118,9 @@ def _read_dismissals(t: str, text: str, parts: list[Clause], reading: UseCaseRea
     for clause in parts:
         explicit = re.search(r"\b(?:don't|do not|doesn't|does not|not) (?:really )?care about\b|\bnot (?:worried|"
                              r"concerned) about\b|\bno (?=\w+ (?:requirements?|limits?|constraints?|deadlines?|"
-                             r"concerns?|issues?)\b)", clause.text)
+                             r"concerns?|issues?)\b)|\b(?:don't|do not|doesn't|does not|won't|will not) (?:need|have) "
+                             r"to be\b|\b(?:need not|needn't) be\b|\bnot (?:bothered|fussed) (?:about|by)\b|\bwho cares about\b|"
+                             r"\bneither\b(?=.*\bnor\b)", clause.text)
         if clause.negated_until is None and not explicit:
             continue
         for metric, words in kb["dismissals"].items():

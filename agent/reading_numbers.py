@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 
-from agent.clauses import Clause, Match, UseCaseReading, clause_at, find, original, reading_knowledge
+from agent.clauses import Clause, Match, UseCaseReading, clause_at, find, is_negated, original, reading_knowledge
 from greenrunner_core.constraints import Constraints
 
 __all__ = ["NUMBER", "read_constraints"]
@@ -31,6 +31,7 @@ def _size_mb(n: float, unit: str) -> float:
 
 def _macs(n: float, unit: str | None, kind: str) -> float:
     """``kind`` is the word after the number: MACs or FLOPs, with an M or G prefix (FLOPs count 2 per MAC)."""
+    kind = kind if kind.endswith("s") else kind + "s"
     prefix = {"mmacs": 1e6, "mflops": 1e6, "gmacs": 1e9, "gflops": 1e9}.get(kind, 1.0)
     return n * _SCALE.get(unit, 1.0) * prefix / (2 if "flops" in kind else 1)
 
@@ -43,16 +44,18 @@ def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseRea
 
     def put(name: str, value: float, m: re.Match[str]) -> None:
         clause = clause_at(parts, m.start())
+        if is_negated(clause, m.start()):
+            return                   # "30 MB, not 20 MB": the negated number is not the limit
         quote = original(text, clause) if clause else text[m.start():m.end()]
         if name not in limits or value < limits[name][0]:
             limits[name] = (value, quote)
 
-    for key in ("latency_ms", "latency_s", "half_second", "fps", "per_second", "per_minute"):
+    for key in ("latency_ms", "latency_s", "half_second", "one_second", "fps", "per_second", "per_minute"):
         for m in pats[key].finditer(t):
-            n = float(m.group("n")) if "n" in pats[key].groupindex else 0.5
+            n = float(m.group("n")) if "n" in pats[key].groupindex else 0.5 if key == "half_second" else 1.0
             if n <= 0:
                 continue
-            ms = {"latency_ms": n, "latency_s": n * 1000, "half_second": 500.0, "fps": 1000 / n,
+            ms = {"latency_ms": n, "latency_s": n * 1000, "half_second": 500.0, "one_second": 1000.0, "fps": 1000 / n,
                   "per_second": 1000 / n, "per_minute": 60000 / n}[key]
             put("max_latency_ms", ms, m)
             if key in ("per_second", "per_minute"):
