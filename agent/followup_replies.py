@@ -134,4 +134,5 @@ class FollowUpReplies:
             return ai_reply("There is no such limit in force, so nothing changes. Limits now: "
                             + (", ".join(constraint_label(k, v, limits) for k, v in limits.items()
                                          if k != "latency_hardware") or "none") + ".")
-        return self._limits(limits, gone, f"I dropped the limit(s) {', '.join(gone)}.")
+        said = " and ".join(constraint_label(k, self.facts.constraints[k], self.facts.constraints) for k in gone)
+        return self._limits(limits, gone, f"I dropped the limit{'s' if len(gone) > 1 else ''} {said}.")

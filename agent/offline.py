@@ -24,7 +24,7 @@ from agent.proposal import (
     proposal_markdown,
     propose_weights,
 )
-from agent.reading import is_english, reading_knowledge
+from agent.reading import is_english, read_use_case, reading_knowledge
 from agent.replies import ai_reply, tool_call
 from agent.shortlist_replies import NEXT as AFTER_SHORTLIST
 from agent.shortlist_replies import ShortlistReplies
@@ -157,7 +157,8 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
                 return getattr(self, f"on_fu_{followup.kind}")(followup)
             intent = parse_intent(text)
             if intent is None:
-                return ai_reply(self.not_understood(text))
+                where = [c for c in read_use_case(text).cues if c in reading_knowledge()["hardware_cues"]]
+                return ai_reply(self.not_understood(text, where))
             return getattr(self, f"on_{intent.kind}")(intent)
         return ai_reply(self.help("What would you like to do next?"))
 
@@ -172,9 +173,13 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
         return lead + "\n\nYou can say:\n" + "\n".join(f"- {p}" for p in PHRASINGS)
 
     @staticmethod
-    def not_understood(text: str) -> str:
+    def not_understood(text: str, cues: Sequence[str] = ()) -> str:
         short = text if len(text) <= 80 else text[:77] + "..."
-        return f"{NOT_UNDERSTOOD} “{short}”. I did not change anything. Try:\n" + "\n".join(f"- {p}" for p in PHRASINGS)
+        changed = (f" I see {', '.join(c.replace('_', ' ') for c in cues)} but no task: if the use case changed, "
+                   "describe it again in one message (e.g. \"classify parcels on a server\") and I propose new "
+                   "weights.") if cues else ""
+        return (f"{NOT_UNDERSTOOD} “{short}”. I did not change anything.{changed} Try:\n"
+                + "\n".join(f"- {p}" for p in PHRASINGS))
 
     # ---- after tool results ----------------------------------------------------------------------------------
     def after_tools(self) -> AIMessage:

@@ -3,6 +3,7 @@ values. Each states the change in words and re-ranks the last run from the cache
 ``agent.offline.Turn``."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -23,7 +24,7 @@ class WeightReplies:
     # provided by Turn
     def _reweigh(self, weights: dict[str, float], why: str) -> AIMessage: ...
     @staticmethod
-    def not_understood(text: str) -> str: ...
+    def not_understood(text: str, cues: Sequence[str] = ()) -> str: ...
 
     def _word_note(self, intent: Intent) -> str:
         said = next((w for w, m in _metric_words() if m == intent.metric and w in intent.text.lower()), intent.metric)

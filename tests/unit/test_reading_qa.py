@@ -64,3 +64,31 @@ def test_a_long_use_case_is_read_whole_and_fast():
     p = propose_weights(text)
     assert time.perf_counter() - start < 5
     assert "mobile" in p.cues and p.constraints == {"max_size_mb": 20.0, "max_latency_ms": 30.0}
+
+
+def _after_use_case(use_case: str, followup: str):
+    from langchain_core.messages import HumanMessage, ToolMessage
+
+    from agent.offline import Turn
+    tools = {"propose_weights", "run_bandit", "rerank"}
+    messages = [HumanMessage(use_case)]
+    first = Turn(messages, tools).reply()
+    messages += [first, *[ToolMessage(content="ok", tool_call_id=tc["id"], name=tc["name"])
+                          for tc in first.tool_calls], HumanMessage(followup)]
+    return Turn(messages, tools).reply()
+
+
+def test_dropping_a_limit_names_it_as_the_user_reads_it_not_by_its_field():
+    reply = _after_use_case("Detect cars on a phone within 30 ms, model under 20 MB", "drop the latency limit")
+    assert "latency ≤ 30 ms" in reply.content and "max_latency_ms" not in reply.content
+    assert reply.tool_calls[0]["args"]["constraints"] == {"max_size_mb": 20.0}
+
+
+def test_a_follow_up_that_changes_one_limit_keeps_the_others():
+    reply = _after_use_case("Detect cars on a phone within 30 ms, model under 20 MB", "relax the size limit to 200MB")
+    assert reply.tool_calls[0]["args"]["constraints"] == {"max_size_mb": 200.0, "max_latency_ms": 30.0}
+
+
+def test_a_new_device_without_a_task_asks_for_the_use_case_again():
+    reply = _after_use_case("Detect cars on a phone", "actually it runs on a server now")
+    assert "did not understand" in reply.content and "describe it again" in reply.content and not reply.tool_calls
