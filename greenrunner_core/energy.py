@@ -1,8 +1,8 @@
 """Energy of evaluation calls: RAPL counters when readable, else time x device power — always labelled.
 
-Every figure carries a ``kind`` saying how it was obtained: ``"measured (RAPL)"`` (the CPU package
-counters under ``/sys/class/powercap``), ``"measured (NVML)"`` (an NVIDIA GPU's energy counter, from a
-meter the front doors inject) or ``"estimated (time x W)"`` (process CPU seconds x a per-core power).
+Every figure carries a typed ``EnergyKind`` (``energy_kind.py``) saying how it was obtained: ``MEASURED_RAPL`` (the
+CPU package counters under ``/sys/class/powercap``), ``MEASURED_NVML`` (an NVIDIA GPU's energy counter, from a meter
+the front doors inject) or ``ESTIMATED`` (process CPU seconds x a per-core power); ``tools/energy_text.py`` words it.
 What the energy of a run adds up to, and its grams of CO2, is ``energy_ledger``.
 
 Meters are small picklable objects (they travel with pull tasks to worker processes) that measure one
@@ -14,11 +14,21 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from greenrunner_core.energy_kind import (
+    ESTIMATED,
+    MEASURED_NVML,
+    MEASURED_RAPL,
+    NOT_MEASURED,
+    EnergyKind,
+    EnergyMethod,
+    combine_kinds,
+    is_estimated,
+)
 from greenrunner_core.errors import GreenRunnerError
 
 __all__ = [
@@ -26,9 +36,12 @@ __all__ = [
     "ESTIMATED",
     "MEASURED_NVML",
     "MEASURED_RAPL",
+    "NOT_MEASURED",
     "POWERCAP",
     "CounterMeter",
+    "EnergyKind",
     "EnergyMeter",
+    "EnergyMethod",
     "EnergyReading",
     "EnergyUnavailableError",
     "EstimatedMeter",
@@ -43,9 +56,6 @@ __all__ = [
     "rapl_domains",
 ]
 
-MEASURED_RAPL = "measured (RAPL)"
-MEASURED_NVML = "measured (NVML)"
-ESTIMATED = "estimated (time x W)"
 ENERGY_KINDS = (MEASURED_RAPL, MEASURED_NVML, ESTIMATED)
 
 POWERCAP = "/sys/class/powercap"
@@ -57,19 +67,6 @@ WATTS_ENV = "GREENRUNNER_CPU_WATTS_PER_CORE"   # read by the front doors' settin
 
 class EnergyUnavailableError(GreenRunnerError):
     """The requested energy meter cannot measure on this machine (the message says why and what to do)."""
-
-
-def is_estimated(kind: str | None) -> bool:
-    """True unless every part of the figure was measured (unknown / empty kinds count as estimated)."""
-    return not kind or "estimated" in kind or not kind.startswith("measured")
-
-
-def combine_kinds(kinds: Iterable[str]) -> str:
-    """One label for figures of several kinds: the kind itself, or ``"mixed: a + b"`` (estimated ones last)."""
-    unique = sorted({k for k in kinds if k}, key=lambda k: (is_estimated(k), k))
-    if not unique:
-        return ""
-    return unique[0] if len(unique) == 1 else "mixed: " + " + ".join(unique)
 
 
 @dataclass(frozen=True)
@@ -123,16 +120,19 @@ class EnergyReading:
 
     joules: float
     seconds: float
-    kind: str
+    kind: EnergyKind
     meter: MeterInfo | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", EnergyKind.revive(self.kind))
 
 
 @runtime_checkable
 class EnergyMeter(Protocol):
-    """Measures one span at a time. ``kind`` is one of ``ENERGY_KINDS`` (or starts with "estimated"); ``info`` says
-    how the meter works."""
+    """Measures one span at a time. ``kind`` says how its figures are obtained (one of ``ENERGY_KINDS``); ``info``
+    says how the meter works."""
 
-    kind: str
+    kind: EnergyKind
     info: MeterInfo
 
     def start(self) -> None: ...
@@ -147,7 +147,7 @@ class CounterMeter:
     read their counter (``_read``) and what a difference between two readings is in joules (``_joules``).
     """
 
-    kind: str            # annotations only (a plain class): the dataclass subclasses declare the fields
+    kind: EnergyKind     # annotations only (a plain class): the dataclass subclasses declare the fields
     info: MeterInfo
     _start: tuple[float, Any] | None
 
@@ -226,7 +226,7 @@ class RaplMeter(CounterMeter):
     readable, saying how to allow it."""
 
     root: str = POWERCAP
-    kind: str = field(default=MEASURED_RAPL, init=False)
+    kind: EnergyKind = field(default=MEASURED_RAPL, init=False)
     info: MeterInfo = field(default=MeterInfo("rapl"), init=False)
     _domains: list[RaplDomain] = field(default_factory=list, init=False, repr=False)
     _start: tuple[float, list[int]] | None = field(default=None, init=False, repr=False)
@@ -251,7 +251,7 @@ class RaplMeter(CounterMeter):
 
 @dataclass
 class EstimatedMeter(CounterMeter):
-    """Energy = CPU seconds of this process (all its threads) x watts per busy core, labelled "estimated".
+    """Energy = CPU seconds of this process (all its threads) x watts per busy core, of kind ``ESTIMATED``.
 
     CPU seconds rather than wall seconds: a one-thread stretch of Python costs one core, a batched
     forward on every core costs them all. ``watts_per_core=None`` uses 10 W; front doors pass the user's figure
@@ -260,7 +260,7 @@ class EstimatedMeter(CounterMeter):
 
     watts_per_core: float | None = None
     no_rapl_under: str | None = None   # the estimate stands in for RAPL: no readable counters under this folder
-    kind: str = field(default=ESTIMATED, init=False)
+    kind: EnergyKind = field(default=ESTIMATED, init=False)
     info: MeterInfo = field(default=MeterInfo("estimate"), init=False)
     _start: tuple[float, float] | None = field(default=None, init=False, repr=False)
 

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 
 from greenrunner_core.energy import MeterInfo
+from greenrunner_core.energy_kind import NOT_MEASURED, EnergyKind
 from greenrunner_core.errors import GreenRunnerError
 
 __all__ = ["J_PER_KWH", "WORLD_AVERAGE", "CarbonIntensity", "EnergyAccount", "EnergyLedger", "grams_co2"]
@@ -45,7 +46,7 @@ class EnergyAccount:
     known_calls: int = 0         # answered calls whose energy is known (cache rows from before energy was kept: none)
     spent_joules: float = 0.0    # energy spent now: forward passes + model loads (0 when the cache answered all)
     load_joules: float = 0.0     # of which model loading (incl. torch.compile for compiled variants)
-    kinds: set[str] = field(default_factory=set)
+    kinds: set[EnergyKind] = field(default_factory=set)
 
     @property
     def per_call(self) -> float | None:
@@ -56,7 +57,7 @@ class EnergyAccount:
 class EnergyLedger:
     """Per-model energy of a run, the meter's kind and the carbon intensity used for grams of CO2."""
 
-    kind: str = ""
+    kind: EnergyKind = NOT_MEASURED
     meter: MeterInfo | None = None     # how the meter works
     carbon: CarbonIntensity = WORLD_AVERAGE
     per_model: dict[str, EnergyAccount] = field(default_factory=dict)
@@ -64,6 +65,6 @@ class EnergyLedger:
     def account(self, model: str) -> EnergyAccount:
         return self.per_model.setdefault(model, EnergyAccount())
 
-    def kinds(self) -> set[str]:
+    def kinds(self) -> set[EnergyKind]:
         out = {k for a in self.per_model.values() for k in a.kinds}
         return out or ({self.kind} if self.kind else set())

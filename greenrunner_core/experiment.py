@@ -14,7 +14,7 @@ import numpy as np
 
 from greenrunner_core.cancel import CancelToken
 from greenrunner_core.costs import brute_force_cost, cost_of, fill_unrecorded_energy
-from greenrunner_core.energy import is_estimated
+from greenrunner_core.energy_kind import NOT_MEASURED, is_estimated
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, EnergyLedger
 from greenrunner_core.environment import Environment
 from greenrunner_core.estimates import Z_95, accuracy_interval
@@ -81,7 +81,7 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
     brute, notes = brute_force_cost(cards, len(env.image_ids), per_model)
     excluded = {cards[i].name: reason for i, reason in state_like.excluded.items()}
     all_notes = [*extra_notes, *notes, *energy_notes, *(ModelLeftOut(n, "failed", r) for n, r in excluded.items())]
-    energy_kind = spent.energy_kind if ledger is not None else ""
+    energy_kind = spent.energy_kind if ledger is not None else NOT_MEASURED
     carbon = ledger.carbon if ledger is not None else WORLD_AVERAGE
     if ledger is not None and is_estimated(energy_kind):
         all_notes.append(EnergyEstimated(energy_kind, ledger.meter))

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from greenrunner_core.energy import EnergyMeter
+from greenrunner_core.energy_kind import NOT_MEASURED
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.json_store import JsonEntries
 from greenrunner_core.latency_stats import LatencyStats
@@ -117,7 +118,7 @@ def measure_latency(model: nn.Module, input_size: tuple[int, ...], batch_size: i
                         batch_median_ms=float(np.median(many)), batch_p90_ms=float(np.percentile(many, 90)),
                         repeats=int(min(len(one), len(many))), hardware=_describe(fp), hardware_id=_fingerprint_id(fp),
                         joules=None if reading is None else reading.joules,
-                        energy_kind="" if reading is None else reading.kind, load_avg=load_avg)
+                        energy_kind=NOT_MEASURED if reading is None else reading.kind, load_avg=load_avg)
 
 
 class LatencyCache:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from greenrunner_core.energy_kind import NOT_MEASURED, EnergyKind
+
 __all__ = ["LatencyStats"]
 
 
@@ -22,8 +24,12 @@ class LatencyStats:
     hardware: str                  # human-readable machine description
     hardware_id: str
     joules: float | None = None    # energy the measurement itself took (None: not metered)
-    energy_kind: str = ""
+    energy_kind: EnergyKind = NOT_MEASURED
     load_avg: float | None = None  # 1-minute system load when timed (above the core count: figures are inflated)
+
+    def __post_init__(self) -> None:
+        # the latency cache (JSON) and the checkpointer give the kind back as its fields; older entries as words
+        object.__setattr__(self, "energy_kind", EnergyKind.revive(self.energy_kind))
 
     @property
     def busy(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Literal
 
 from greenrunner_core.energy import MeterInfo
+from greenrunner_core.energy_kind import NOT_MEASURED, EnergyKind
 
 __all__ = ["NOTE_KINDS", "RunNote", "SourceNote", "StopReason", "TextNote", "note_from", "note_to_dict", "stop_from"]
 
@@ -110,16 +111,17 @@ class CachedEnergyExtrapolated(RunNote):
 
 @dataclass(frozen=True)
 class EnergyEstimated(RunNote):
-    """The energy figures are estimates, of kind ``energy_kind`` (e.g. "estimated (time x W)"): no meter could be read.
+    """The energy figures are estimates, of kind ``energy_kind`` (e.g. ``ESTIMATED``): no meter could be read.
     ``detail`` is the meter that made the estimate (None = nothing could be measured; a sentence saved before meters
     were data reads back as ``MeterInfo(saved_text=...)``). Shown so that nobody takes an estimate for a measurement."""
 
-    energy_kind: str
+    energy_kind: EnergyKind
     detail: MeterInfo | None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "detail", MeterInfo.revive(self.detail))
+        object.__setattr__(self, "energy_kind", EnergyKind.revive(self.energy_kind))
 
 
 @dataclass(frozen=True)
@@ -229,15 +231,25 @@ class RankedByElimination(RunNote):
     models: tuple[str, ...]
 
 
+CostUnit = Literal["joules", "seconds", "macs", "not_measured"]
+
+
 @dataclass(frozen=True)
 class EnergyHalvingSummary(RunNote):
-    """How ``energy_halving`` weighed cost: objective = reward - ``energy_weight`` x normalised log(``cost_unit``)."""
+    """How ``energy_halving`` weighed cost: objective = reward - ``energy_weight`` x normalised log(``cost_unit``):
+    joules per call (of ``energy_kind``), compute seconds per call (no energy recorded) or MACs per image (nothing
+    measured); a run saved when the unit was a sentence keeps it."""
 
     energy_weight: float
-    cost_unit: str
+    cost_unit: CostUnit | str
     explore_images: int
     pruned: tuple[str, ...]
     unspent: int | None = None    # calls of the budget left when it stopped early (None = it did not)
+    energy_kind: EnergyKind = NOT_MEASURED   # how the joules were obtained (cost_unit "joules")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "energy_kind", EnergyKind.revive(self.energy_kind))
 
 
 # -- candidates left out before or during the run, and the target data -----------------------------------------------
@@ -294,7 +306,11 @@ class LatencyMeasured(RunNote):
     hardware: str
     repeats: int
     joules: float | None = None
-    energy_kind: str = ""
+    energy_kind: EnergyKind = NOT_MEASURED
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "energy_kind", EnergyKind.revive(self.energy_kind))
 
 
 @dataclass(frozen=True)

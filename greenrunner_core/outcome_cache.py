@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from greenrunner_core.energy_kind import NOT_MEASURED, EnergyKind
 from greenrunner_core.errors import GreenRunnerError
 
 __all__ = ["CacheStats", "Outcome", "OutcomeCache"]
@@ -28,7 +29,11 @@ class Outcome:
     prob: float
     seconds: float        # compute seconds of this call when it was first computed
     joules: float | None = None      # energy of this call (its batch's / batch size); None = not recorded
-    energy_kind: str | None = None   # how ``joules`` was obtained, e.g. "measured (RAPL)", "estimated (time x W)"
+    energy_kind: EnergyKind = NOT_MEASURED   # how ``joules`` was obtained (stored as its code; old rows: words)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.energy_kind, EnergyKind):
+            object.__setattr__(self, "energy_kind", EnergyKind.revive(self.energy_kind))
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ class OutcomeCache:
                     (model, weights_id, preprocess_id, *chunk))
                 for image_id, prediction, prob, seconds, joules, kind in rows:
                     out[image_id] = Outcome(int(prediction), float(prob), float(seconds),
-                                            None if joules is None else float(joules), kind)
+                                            None if joules is None else float(joules), EnergyKind.revive(kind))
         return out
 
     def put_many(self, model: str, weights_id: str, preprocess_id: str,
@@ -140,7 +145,7 @@ class OutcomeCache:
             return
         now = time.time()
         rows = [(model, weights_id, preprocess_id, image_id, int(o.prediction), float(o.prob),
-                 float(o.seconds), now, None if o.joules is None else float(o.joules), o.energy_kind)
+                 float(o.seconds), now, None if o.joules is None else float(o.joules), o.energy_kind.to_code() or None)
                 for image_id, o in outcomes.items()]
         insert = (f"INSERT OR REPLACE INTO outcomes ({', '.join(_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(_COLUMNS))})")

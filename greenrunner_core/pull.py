@@ -22,6 +22,7 @@ import torch
 
 from greenrunner_core.decode import ImageDecoder, ImagePrep
 from greenrunner_core.energy import EnergyMeter, EnergyReading
+from greenrunner_core.energy_kind import NOT_MEASURED, EnergyKind
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.outcome_cache import Outcome
 from greenrunner_core.registry.base import ModelSource
@@ -61,7 +62,7 @@ class PullResult:
     load_seconds: float = 0.0                 # model load time paid by this task (0 when already loaded)
     call_joules: list[float | None] = field(default_factory=list)   # per image: its batch's joules / batch size
     load_joules: float = 0.0                  # energy of the model load paid by this task
-    energy_kind: str | None = None            # the meter's kind (None: no meter)
+    energy_kind: EnergyKind = NOT_MEASURED    # the meter's kind (not measured: no meter)
 
     @property
     def joules(self) -> float:
@@ -70,7 +71,7 @@ class PullResult:
 
     def outcomes(self) -> dict[str, Outcome]:
         joules = self.call_joules or [None] * len(self.image_ids)
-        return {i: Outcome(p, q, s, j, self.energy_kind if j is not None else None) for i, p, q, s, j in
+        return {i: Outcome(p, q, s, j, self.energy_kind if j is not None else NOT_MEASURED) for i, p, q, s, j in
                 zip(self.image_ids, self.predictions, self.probs, self.call_seconds, joules, strict=True)}
 
 
@@ -207,7 +208,7 @@ class PullWorker:
         probs: list[float] = []
         call_seconds: list[float] = []
         call_joules: list[float | None] = []
-        kind: str | None = None
+        kind: EnergyKind | None = None
         total = 0.0
         for first in range(0, len(task.images), task.batch_size):
             batch = task.images[first:first + task.batch_size]
@@ -235,7 +236,7 @@ class PullWorker:
         return PullResult(image_ids=tuple(i for i, _ in task.images), predictions=predictions, probs=probs,
                           seconds=total, call_seconds=call_seconds, load_seconds=load_seconds,
                           call_joules=call_joules if meter is not None else [], load_joules=load_joules,
-                          energy_kind=kind if kind is not None else (load_reading.kind if load_reading else None))
+                          energy_kind=kind if kind is not None else (load_reading.kind if load_reading else NOT_MEASURED))
 
 
 def run_pull_task(task: PullTask, worker: PullWorker | None = None) -> PullResult:

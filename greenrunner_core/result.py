@@ -3,7 +3,8 @@
 One shape per thing: tools, the agent's state and the front doors pass these objects on as they are. They are
 serialised once, at the persistence edge: ``to_dict``/``to_json`` for the JSON report, ``from_dict`` to read one
 back (and LangGraph's checkpointer, which stores dataclasses by their fields; see ``agent/graph.py``). Energy
-figures carry their kind ("measured (RAPL)" / "estimated (time x W)") and the meter's ``MeterInfo``; notes are typed
+figures carry their typed ``EnergyKind`` (runs saved with the kind in words read back) and the meter's ``MeterInfo``;
+notes are typed
 records (``greenrunner_core/notes.py``); words about them live in ``tools/`` (``notes_text.py``, ``energy_text.py``,
 which also adds the energy block of the JSON report) and ``ui/``.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from greenrunner_core.constraints import Constraints, Removal
 from greenrunner_core.energy import MeterInfo
+from greenrunner_core.energy_kind import NOT_MEASURED, EnergyKind
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, grams_co2
 from greenrunner_core.execution import ExecutionPlace, WorkerAccount
 from greenrunner_core.latency_stats import LatencyStats
@@ -59,7 +61,10 @@ class Cost:
     joules: float = 0.0           # energy the answered calls cost when computed (cache included)
     energy_calls: int = 0         # calls whose energy was recorded (older cache rows: extrapolated, see notes)
     spent_joules: float = 0.0     # energy spent computing in this run (forward passes + model loads)
-    energy_kind: str = ""         # "measured (RAPL)", "estimated (time x W)", "mixed: ...", "" = not measured
+    energy_kind: EnergyKind = NOT_MEASURED   # how the joules were obtained (saved words read back)
+
+    def __post_init__(self) -> None:
+        self.energy_kind = EnergyKind.revive(self.energy_kind)
 
 
 @dataclass
@@ -96,7 +101,7 @@ class ExperimentResult:
     wall_seconds: float = 0.0
     use_case: str = ""
     confidence: float = 0.95
-    energy_kind: str = ""         # kind of the energy figures ("" = energy not measured, e.g. a replay)
+    energy_kind: EnergyKind = NOT_MEASURED   # kind of the energy figures (not measured, e.g. a replay)
     energy_detail: MeterInfo | None = None   # how the meter works (None = not measured; saved words read back as saved_text)
     carbon_g_per_kwh: float = WORLD_AVERAGE.g_per_kwh
     carbon_source: str = WORLD_AVERAGE.source
@@ -122,6 +127,7 @@ class ExperimentResult:
         elif self.execution is not None:
             self.execution = _typed(ExecutionPlace, self.execution)
         self.energy_detail = MeterInfo.revive(self.energy_detail)
+        self.energy_kind = EnergyKind.revive(self.energy_kind)
         self.notes = [note_from(n) for n in self.notes]
         self.stop_reason = stop_from(self.stop_reason)
 

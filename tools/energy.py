@@ -16,6 +16,7 @@ from greenrunner_core.energy import (
     MEASURED_NVML,
     MEASURED_RAPL,
     CounterMeter,
+    EnergyKind,
     EnergyMeter,
     EnergyReading,
     EnergyUnavailableError,
@@ -66,13 +67,13 @@ def carbon_intensity_for(country_iso_code: str | None) -> CarbonIntensity:
 class CodeCarbonMeter:
     """CodeCarbon's ``OfflineEmissionsTracker`` task API: one task per measured span (no network, no files).
 
-    ``kind`` follows CodeCarbon's CPU mode: "measured (RAPL)" when it reads RAPL, else "estimated (time x W)"
+    ``kind`` follows CodeCarbon's CPU mode: ``MEASURED_RAPL`` when it reads RAPL, else ``ESTIMATED``
     (its CPU-load x TDP model; RAM is always a CodeCarbon estimate). The tracker is created lazily and is
     not pickled: a worker process makes its own.
     """
 
     country_iso_code: str = "USA"        # CodeCarbon needs one; grams of CO2 use the Workspace's intensity
-    kind: str = field(default=ESTIMATED, init=False)
+    kind: EnergyKind = field(default=ESTIMATED, init=False)
     info: MeterInfo = field(default=MeterInfo("codecarbon"), init=False)
     _tracker: Any = field(default=None, init=False, repr=False)
     _task: int = field(default=0, init=False, repr=False)
@@ -101,7 +102,7 @@ class CodeCarbonMeter:
         return self._tracker
 
     @staticmethod
-    def _describe(tracker: Any) -> tuple[str, MeterInfo]:
+    def _describe(tracker: Any) -> tuple[EnergyKind, MeterInfo]:
         tracker._ensure_hardware_ready() if hasattr(tracker, "_ensure_hardware_ready") else None
         parts: list[HardwarePart] = []
         for hw in getattr(tracker, "_hardware", []) or []:
@@ -138,7 +139,7 @@ class NvmlMeter(CounterMeter):
     (default: all). Needs ``nvidia-ml-py`` and a Volta or newer GPU; raises saying so otherwise."""
 
     devices: tuple[int, ...] | None = None
-    kind: str = field(default=MEASURED_NVML, init=False)
+    kind: EnergyKind = field(default=MEASURED_NVML, init=False)
     info: MeterInfo = field(default=MeterInfo("nvml"), init=False)
     _start: tuple[float, list[int]] | None = field(default=None, init=False, repr=False)
 

@@ -1,17 +1,30 @@
-"""An energy meter and a run's energy in words: the meter's ``MeterInfo`` as a sentence, and the energy block of the
-JSON report (the core keeps joules, kinds and the meter as data; the sentences are here, once).
+"""An energy meter and a run's energy in words: an ``EnergyKind`` ("measured (RAPL)", "mixed: ..."), the meter's
+``MeterInfo`` as a sentence, and the energy block of the JSON report (the core keeps joules, kinds and the meter as
+data; the sentences are here, once).
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from greenrunner_core.energy import DEFAULT_WATTS_PER_CORE, WATTS_ENV, HardwarePart, MeterInfo, is_estimated
+from greenrunner_core.energy import DEFAULT_WATTS_PER_CORE, WATTS_ENV, HardwarePart, MeterInfo
+from greenrunner_core.energy_kind import EnergyKind, EnergyMethod
 from greenrunner_core.result import ExperimentResult
 
-__all__ = ["BRUTE_FORCE_ENERGY_LABEL", "energy_summary", "meter_line", "meter_words", "report_dict", "report_json"]
+__all__ = ["BRUTE_FORCE_ENERGY_LABEL", "energy_summary", "kind_words", "meter_line", "meter_words", "report_dict",
+           "report_json"]
 
 BRUTE_FORCE_ENERGY_LABEL = "extrapolated from measured per-call energy"
+METHOD_WORDS = {EnergyMethod.RAPL: "measured (RAPL)", EnergyMethod.NVML: "measured (NVML)",
+                EnergyMethod.ESTIMATE: "estimated (time x W)"}
+
+
+def kind_words(kind: EnergyKind | str | None) -> str:
+    """How a figure was obtained: "measured (RAPL)", "estimated (time x W)", "mixed: measured (RAPL) + estimated
+    (time x W)" (estimated parts last); "" when energy was not measured; a kind saved as unknown words, as saved."""
+    kind = EnergyKind.revive(kind)
+    parts = [METHOD_WORDS[m] for m in kind.methods] + ([kind.saved_text] if kind.saved_text else [])
+    return parts[0] if len(parts) == 1 else "mixed: " + " + ".join(parts) if parts else ""
 
 
 def meter_words(info: MeterInfo | None) -> str:
@@ -43,16 +56,16 @@ def _part_words(part: HardwarePart) -> str:
     return {"GPU": "GPU from NVML", "RAM": "RAM estimated"}.get(part.hardware, part.hardware)
 
 
-def meter_line(kind: str, info: MeterInfo | None) -> str:
+def meter_line(kind: EnergyKind, info: MeterInfo | None) -> str:
     """The one line a front door prints about the meter it chose."""
-    return f"energy: {kind} — {meter_words(info)}"
+    return f"energy: {kind_words(kind)} — {meter_words(info)}"
 
 
 def energy_summary(result: ExperimentResult) -> dict[str, Any]:
     """Energy spent and saved against brute force, in joules and grams CO2, with their labels (the JSON report's
     ``energy`` block)."""
     sp, bf, sv = result.spent, result.brute_force, result.savings
-    return {"kind": result.energy_kind, "estimated": is_estimated(result.energy_kind),
+    return {"kind": kind_words(result.energy_kind), "estimated": result.energy_kind.estimated,
             "detail": meter_words(result.energy_detail),
             "spent_joules": sp.joules, "spent_now_joules": sp.spent_joules, "brute_force_joules": bf.joules,
             "brute_force_label": BRUTE_FORCE_ENERGY_LABEL, "saved_joules": sv.joules_saved,

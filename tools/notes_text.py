@@ -16,7 +16,7 @@ from jinja2 import Environment, StrictUndefined, Template
 
 from greenrunner_core.notes import RunNote, note_to_dict
 from greenrunner_core.registry.checkpoint_files import MANIFEST_FILE
-from tools.energy_text import meter_words
+from tools.energy_text import kind_words, meter_words
 from tools.formatting import fmt_joules
 
 __all__ = ["notes_lines", "stop_words", "word", "words"]
@@ -28,7 +28,7 @@ CATALOG = Path(__file__).with_name("note_words.toml")
 def _templates() -> dict[str, Template]:
     env = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
     env.filters.update(thousands="{:,}".format, pct="{:.0%}".format, g="{:g}".format, joules=fmt_joules, repr=repr,
-                       meter=meter_words)
+                       meter=meter_words, kind=kind_words)
     with CATALOG.open("rb") as f:
         return {kind: env.from_string(text) for kind, text in tomllib.load(f).items()}
 

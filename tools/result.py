@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from greenrunner_core.constraints import Constraints, Removal, Violation
 from greenrunner_core.energy import HardwarePart, MeterInfo
+from greenrunner_core.energy_kind import EnergyKind, EnergyMethod
 from greenrunner_core.execution import ExecutionPlace, WorkerAccount
 from greenrunner_core.latency_stats import LatencyStats
 from greenrunner_core.metrics_protocol import MetricRun
@@ -130,7 +131,7 @@ class BaselinesArtifact:
 
 CHECKPOINTED_TYPES: tuple[type, ...] = (RunRecord, ExperimentResult, RankedModel, Cost, MetricRun, Removal, Violation,
                                          LatencyStats, VariantInfo, Constraints, ExecutionPlace, WorkerAccount,
-                                         MeterInfo, HardwarePart, RunBanditArgs,
+                                         MeterInfo, HardwarePart, EnergyKind, EnergyMethod, RunBanditArgs,
                                          *NOTE_KINDS.values())
 """Types the graph state holds (``last_run`` and its parts, its typed notes among them): the checkpointer is told to
 revive exactly these."""

@@ -11,6 +11,7 @@ from greenrunner_core.execution import ExecutionPlace
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import Cost, ExperimentResult, RankedModel
 from greenrunner_core.selection_run import DEFAULT_BUDGET_FRACTION
+from tools.energy_text import kind_words
 from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score, fmt_seconds, markdown_table
 
 DEFAULT_BUDGET_TEXT = f"{DEFAULT_BUDGET_FRACTION * 100:.0f} % of brute force"   # the default budget, in words
@@ -48,7 +49,7 @@ def energy_lines(result: ExperimentResult) -> list[str]:
     sp, bf, sv = result.spent, result.brute_force, result.savings
     return [
         (f"energy: {fmt_joules(sp.joules)} of {fmt_joules(bf.joules)} for brute force, extrapolated "
-         f"({sv.joules_pct:.1f} %), {fmt_joules(sv.joules_saved)} saved — {result.energy_kind}"),
+         f"({sv.joules_pct:.1f} %), {fmt_joules(sv.joules_saved)} saved — {kind_words(result.energy_kind)}"),
         (f"CO2: {fmt_co2(result.co2_g(sp.joules))} of {fmt_co2(result.co2_g(bf.joules))} for brute force, "
          f"{fmt_co2(sv.co2_saved_g)} saved — at {result.carbon_g_per_kwh:g} g/kWh ({result.carbon_source})"),
         (f"energy spent computing in this run: {fmt_joules(sp.spent_joules)} (model loads included; "

@@ -24,9 +24,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from greenrunner_core.energy_kind import NOT_MEASURED, EnergyKind
 from greenrunner_core.environment import Environment
 from greenrunner_core.errors import GreenRunnerError
-from greenrunner_core.notes import EnergyHalvingSummary, RunNote, Stopped
+from greenrunner_core.notes import CostUnit, EnergyHalvingSummary, RunNote, Stopped
 from greenrunner_core.reward import RewardModel
 from greenrunner_core.strategies.state import BanditState
 from greenrunner_core.strategies.successive_halving import HalvingState, SuccessiveHalving
@@ -39,7 +40,8 @@ class EnergyState(HalvingState):
     z: float
     phase: str = "explore"
     explore_images: int = 0
-    energy_source: str = "not measured"
+    energy_source: CostUnit = "not_measured"
+    energy_kind: EnergyKind = NOT_MEASURED
     pruned: list[int]
     stopped_early: bool = False
 
@@ -109,7 +111,7 @@ class EnergyAwareHalving(SuccessiveHalving):
         assert isinstance(state, EnergyState)
         return super().finish(state) + [EnergyHalvingSummary(
             self.energy_weight, state.energy_source, state.explore_images, tuple(state.names[a] for a in state.pruned),
-            state.remaining if state.stopped_early else None)]
+            state.remaining if state.stopped_early else None, state.energy_kind)]
 
     # the objective ------------------------------------------------------------------------------------------
     def energy_per_call(self, state: EnergyState) -> np.ndarray:
@@ -121,7 +123,7 @@ class EnergyAwareHalving(SuccessiveHalving):
         if ledger is not None:
             values = np.array([getattr(ledger.per_model.get(n), "per_call", None) or np.nan for n in names])
             if seen and all(np.isfinite(values[a]) and values[a] > 0 for a in seen):
-                state.energy_source = f"J per call, {ledger.kind}" if ledger.kind else "J per call"
+                state.energy_source, state.energy_kind = "joules", ledger.kind
                 return values
         accounting = getattr(env, "accounting", None)
         if accounting is not None:
@@ -131,10 +133,10 @@ class EnergyAwareHalving(SuccessiveHalving):
                 if account is not None and account.calls and account.compute_seconds > 0:
                     values[i] = account.compute_seconds / account.calls
             if seen and all(np.isfinite(values[a]) for a in seen):
-                state.energy_source = "seconds per call (no energy recorded)"
+                state.energy_source = "seconds"
                 return values
         cards = getattr(env, "cards", None) or []
-        state.energy_source = "MACs per image (nothing measured)"
+        state.energy_source = "macs"
         return np.array([float(c.macs) for c in cards] if cards else [1.0] * state.n_models)
 
     def penalty(self, state: EnergyState) -> np.ndarray:

@@ -23,7 +23,9 @@ from greenrunner_core.costs import brute_force_cost
 from greenrunner_core.data import load_target
 from greenrunner_core.energy import (
     ESTIMATED,
+    MEASURED_NVML,
     MEASURED_RAPL,
+    NOT_MEASURED,
     EnergyReading,
     EnergyUnavailableError,
     EstimatedMeter,
@@ -45,13 +47,15 @@ from greenrunner_core.registry.card import ModelCard, Preprocess
 from greenrunner_core.result import Cost, ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import make_strategy
-from tools.energy_text import energy_summary, meter_words, report_dict, report_json
+from tools.energy_text import energy_summary, kind_words, meter_words, report_dict, report_json
 from tools.formatting import fmt_co2, fmt_joules
 from tools.notes_text import words
 from tools.text import energy_lines
 from ui.present.html import html_report
 from ui.present.markdown import markdown_report, savings_markdown
 from ui.present.terminal import terminal_report
+
+ESTIMATED_WORDS, RAPL_WORDS = "estimated (time x W)", "measured (RAPL)"     # how the kinds read on every screen
 
 LABELS = ("dark", "light")
 PRE = Preprocess(crop=(6, 6), mean=(0.5,), std=(0.5,), channels=1)
@@ -176,7 +180,7 @@ def test_no_readable_rapl_falls_back_to_a_labelled_estimate(tmp_path):
                                    no_rapl_under=str(tmp_path / "nothing"))
     assert is_estimated(meter.kind) and not is_estimated(MEASURED_RAPL)
     assert is_estimated("") and is_estimated(combine_kinds([MEASURED_RAPL, ESTIMATED]))
-    assert combine_kinds([ESTIMATED, MEASURED_RAPL, ESTIMATED]) == f"mixed: {MEASURED_RAPL} + {ESTIMATED}"
+    assert kind_words(combine_kinds([ESTIMATED, MEASURED_RAPL, ESTIMATED])) == f"mixed: {RAPL_WORDS} + {ESTIMATED_WORDS}"
 
 
 def test_estimate_is_cpu_seconds_times_watts(monkeypatch):
@@ -302,17 +306,17 @@ def test_estimated_label_everywhere_when_nothing_can_be_measured(tmp_path, datas
     assert result.energy_kind == ESTIMATED and energy_summary(result)["estimated"]
     assert any(isinstance(n, EnergyEstimated) and n.energy_kind == ESTIMATED for n in result.notes)
     assert any(n.startswith("energy is estimated") for n in words(result.notes))
-    assert all(line.endswith(ESTIMATED) for line in energy_lines(result)[:1])
-    assert ESTIMATED in terminal_report(result)
-    assert ESTIMATED in markdown_report(result)
+    assert all(line.endswith(ESTIMATED_WORDS) for line in energy_lines(result)[:1])
+    assert ESTIMATED_WORDS in terminal_report(result)
+    assert ESTIMATED_WORDS in markdown_report(result)
     savings = savings_markdown(result)
-    assert "| energy |" in savings and "| CO2 |" in savings and f"Energy is {ESTIMATED}" in savings
+    assert "| energy |" in savings and "| CO2 |" in savings and f"Energy is {ESTIMATED_WORDS}" in savings
     assert "extrapolated" in savings
     html = html_report(result, tmp_path / "r.html").read_text()
     assert "estimated (time x W)" in html and "Latency and energy per model" in html
     assert result.energy_detail == meter.info and meter_words(result.energy_detail).startswith("CPU seconds x 10 W")
     data = json.loads(report_json(result))
-    assert data["energy"]["kind"] == ESTIMATED and data["energy"]["estimated"] is True
+    assert data["energy"]["kind"] == ESTIMATED_WORDS and data["energy"]["estimated"] is True
     assert data["energy"]["brute_force_label"].startswith("extrapolated")
     assert data["energy"]["detail"] == meter_words(meter.info) and "energy" not in result.to_dict()
     back = ExperimentResult.from_dict(data)
@@ -334,7 +338,7 @@ def test_results_saved_before_energy_existed_still_load():
     for r in data["ranking"]:
         r.pop("latency_ms")
     old = ExperimentResult.from_dict(data)
-    assert old.energy_kind == "" and not old.energy_measured and energy_lines(old) == []
+    assert old.energy_kind == NOT_MEASURED and not old.energy_measured and energy_lines(old) == []
     assert old.spent.calls == result.spent.calls and old.savings.joules_saved == 0
     assert "not measured" in savings_markdown(old)
 
@@ -386,7 +390,7 @@ def test_nvml_meter_sums_gpu_counters(monkeypatch):
     reading = meter.stop()
     assert meter.info == MeterInfo("nvml", counters=("0", "1"))
     assert meter_words(meter.info) == "NVML total energy of GPU(s) 0, 1" and reading.meter == meter.info
-    assert reading.kind == "measured (NVML)" and reading.joules == pytest.approx((3000 + 500) / 1e3)
+    assert reading.kind == MEASURED_NVML and kind_words(reading.kind) == "measured (NVML)" and reading.joules == pytest.approx((3000 + 500) / 1e3)
     monkeypatch.setitem(sys.modules, "pynvml", None)
     with pytest.raises(EnergyUnavailableError, match="nvidia-ml-py"):
         NvmlMeter()

@@ -60,10 +60,10 @@ def test_the_meter_stays_typed_through_json_and_the_checkpointer(result):
 def test_runs_saved_with_the_meter_as_a_sentence_still_load(result):
     data = report_dict(result)
     data["energy_detail"] = OLD_WORDS                                  # a JSON report from before meters were data
-    data["notes"] = [{"kind": "EnergyEstimated", "energy_kind": ESTIMATED, "detail": OLD_WORDS}]
+    data["notes"] = [{"kind": "EnergyEstimated", "energy_kind": "estimated (time x W)", "detail": OLD_WORDS}]
     old = ExperimentResult.from_dict(data)
     assert old.energy_detail == MeterInfo(saved_text=OLD_WORDS) and energy_summary(old)["detail"] == OLD_WORDS
-    assert words(old.notes) == [f"energy is {ESTIMATED}: {OLD_WORDS}"] == words([EnergyEstimated(ESTIMATED, OLD_WORDS)])
+    assert words(old.notes) == [f"energy is estimated (time x W): {OLD_WORDS}"] == words([EnergyEstimated(ESTIMATED, OLD_WORDS)])
     data["energy_detail"] = ""                                         # a replay saved then: no meter
     assert ExperimentResult.from_dict(data).energy_detail is None
     from agent.graph import checkpoint_serde
@@ -75,4 +75,4 @@ def test_runs_saved_with_the_meter_as_a_sentence_still_load(result):
     legacy.notes = [old_note]
     back = serde.loads_typed(serde.dumps_typed({"last_run": RunRecord(legacy)}))["last_run"]
     assert back.result.energy_detail == MeterInfo(saved_text=OLD_WORDS)
-    assert words(back.result.notes) == [f"energy is {ESTIMATED}: {OLD_WORDS}"]
+    assert words(back.result.notes) == [f"energy is estimated (time x W): {OLD_WORDS}"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.strategies.progress import ProgressEvent
-from tools.energy_text import meter_words
+from tools.energy_text import kind_words, meter_words
 from tools.formatting import fmt_co2, fmt_joules, fmt_weights, markdown_table
 from tools.notes_text import notes_lines, stop_words
 from tools.text import excluded_models_line, savings_lines
@@ -69,7 +69,7 @@ def savings_markdown(result: ExperimentResult) -> str:
                   f"{fmt_joules(sv.joules_saved)} ({_saved(sp.joules, bf.joules)})"],
                  ["CO2", fmt_co2(result.co2_g(sp.joules)), f"{fmt_co2(result.co2_g(bf.joules))} (extrapolated)",
                   f"{fmt_co2(sv.co2_saved_g)} ({_saved(sp.joules, bf.joules)})"]]
-        energy_note = (f"Energy is {result.energy_kind} ({meter_words(result.energy_detail)}); CO2 at {result.carbon_g_per_kwh:g} "
+        energy_note = (f"Energy is {kind_words(result.energy_kind)} ({meter_words(result.energy_detail)}); CO2 at {result.carbon_g_per_kwh:g} "
                        f"g/kWh ({result.carbon_source}). Energy spent computing in this run: "
                        f"{fmt_joules(sp.spent_joules)}, model loads included.")
     else:

@@ -12,6 +12,7 @@ from typing import Any
 from tabulate import tabulate
 
 from greenrunner_core.result import ExperimentResult
+from tools.energy_text import kind_words
 from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score, fmt_seconds
 from tools.text import TOP_HEADER, execution_text
 
@@ -142,7 +143,7 @@ def green_sections(result: ExperimentResult) -> list[Section]:
     out = []
     rows = per_model_rows(result)
     if rows and (result.latency or result.energy_measured):
-        label = f" — energy {result.energy_kind}" if result.energy_measured else ""
+        label = f" — energy {kind_words(result.energy_kind)}" if result.energy_measured else ""
         out.append((f"Latency and energy per model{label}", per_model_header(result), rows))
     rows = variant_rows(result)
     if rows:
