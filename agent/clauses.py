@@ -126,7 +126,7 @@ def clauses(t: str) -> list[Clause]:
     kb = reading_knowledge()
     breaks = "|".join(re.escape(w) for w in kb["clause_breaks"])
     cuts = [0]
-    for m in re.finditer(rf"[;:!?()]|[.,](?=\s|$)|\s(?:{breaks})\s", t):
+    for m in re.finditer(rf"[;:!?()]|[.,](?=\s|$)|(?<!not)(?<!n't)\s(?:{breaks})\s", t):   # "not so important"
         cuts += [m.start(), m.end()]
     cuts.append(len(t))
     clauses = []

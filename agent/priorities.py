@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 
-from agent.clauses import Clause, UseCaseReading, clause_at, is_negated, reading_knowledge
+from agent.clauses import Clause, UseCaseReading, clause_at, reading_knowledge
 
 __all__ = ["apply_priorities", "conflict_note", "read_priorities"]
 
@@ -45,8 +45,11 @@ def read_priorities(t: str, text: str, parts: list[Clause], reading: UseCaseRead
     kb = _kb()
 
     def quote(m: re.Match[str]) -> str | None:
+        """The user's words, or None when a negation reaches them ("not as fast as possible")."""
         clause = clause_at(parts, m.start())
-        if is_negated(clause, m.start()):
+        if clause is not None and clause.negated_from is not None and m.start() >= clause.negated_from:
+            return None
+        if re.search(r"\b(?:not|never|no)\b|n't\b", m.group(0).replace("not negotiable", "")):
             return None
         return text[m.start():m.end()].strip(" ,;:")
 
@@ -113,6 +116,7 @@ def conflict_note(reading: UseCaseReading, weights: dict[str, float]) -> str | N
     others = {m: p for m, p in reading.emphasis.items() if m in ("size", "complexity")}
     if not wants_accuracy or not others:
         return None
+    phrases = dict.fromkeys([wants_accuracy, *others.values()])
     return _kb()["conflict"].format(
-        wants=" and ".join(f"“{p}”" for p in dict.fromkeys(others.values())), accuracy=f"“{wants_accuracy}”",
+        phrases=" and ".join(f"“{p}”" for p in phrases), metrics=" and ".join(others),
         acc=weights["accuracy"], others=", ".join(f"{m} {weights[m]:g}" for m in others))

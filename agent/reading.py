@@ -120,7 +120,7 @@ def _read_dismissals(t: str, text: str, parts: list[Clause], reading: UseCaseRea
                              r"concerned) about\b|\bno (?=\w+ (?:requirements?|limits?|constraints?|deadlines?|"
                              r"concerns?|issues?)\b)|\b(?:don't|do not|doesn't|does not|won't|will not) (?:need|have) "
                              r"to be\b|\b(?:need not|needn't) be\b|\bnot (?:bothered|fussed) (?:about|by)\b|\bwho cares about\b|"
-                             r"\bneither\b(?=.*\bnor\b)", clause.text)
+                             r"\bneither\b(?=.*\bnor\b)|\b(?:fine|ok|okay|happy|comfortable) with\b", clause.text)
         if clause.negated_until is None and not explicit:
             continue
         for metric, words in kb["dismissals"].items():

@@ -6,6 +6,7 @@ hundred", "half a"; turned into digits by ``agent.clauses.normalise``). Patterns
 from __future__ import annotations
 
 import functools
+import math
 import re
 
 from agent.clauses import Clause, Match, UseCaseReading, clause_at, find, is_negated, original, reading_knowledge
@@ -36,6 +37,15 @@ def _macs(n: float, unit: str | None, kind: str) -> float:
     return n * _SCALE.get(unit, 1.0) * prefix / (2 if "flops" in kind else 1)
 
 
+def _milliseconds(key: str, n: float) -> float:
+    """A time per image from the number of a latency pattern: a duration, or a rate (fps, per second, per minute)."""
+    per_unit = {"latency_ms": 1.0, "latency_us": 1e-3, "latency_s": 1e3, "latency_min": 6e4, "half_second": 1.0,
+                "one_second": 1.0}
+    if key in per_unit:
+        return n * per_unit[key] * (1000 if key in ("half_second", "one_second") else 1)
+    return {"fps": 1000, "per_second": 1000, "per_minute": 60000}[key] / n
+
+
 def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:
     kb = reading_knowledge()
     pats = _patterns()
@@ -46,17 +56,22 @@ def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseRea
         clause = clause_at(parts, m.start())
         if is_negated(clause, m.start()):
             return                   # "30 MB, not 20 MB": the negated number is not the limit
+        start = m.start("n") if "n" in m.re.groupindex else m.start()
+        if not 0 < value < math.inf or re.search(r"(?:^|[^\w.])-\s*$", t[max(0, start - 2):start]):
+            said = text[m.start() - (1 if t[m.start() - 1:m.start()] == "-" else 0):m.end()].strip()
+            reading.notes.append(kb["ambiguous"]["not_a_limit"].format(phrase=said))
+            return                   # "under 0 MB", "under -5 ms": no model meets it; say so, never crash
         quote = original(text, clause) if clause else text[m.start():m.end()]
         if name not in limits or value < limits[name][0]:
             limits[name] = (value, quote)
 
-    for key in ("latency_ms", "latency_s", "half_second", "one_second", "fps", "per_second", "per_minute"):
+    for key in ("latency_ms", "latency_us", "latency_s", "latency_min", "half_second", "one_second", "fps",
+                "per_second", "per_minute"):
         for m in pats[key].finditer(t):
             n = float(m.group("n")) if "n" in pats[key].groupindex else 0.5 if key == "half_second" else 1.0
-            if n <= 0:
+            if n <= 0 and key in ("fps", "per_second", "per_minute"):
                 continue
-            ms = {"latency_ms": n, "latency_s": n * 1000, "half_second": 500.0, "one_second": 1000.0, "fps": 1000 / n,
-                  "per_second": 1000 / n, "per_minute": 60000 / n}[key]
+            ms = _milliseconds(key, n)
             put("max_latency_ms", ms, m)
             if key in ("per_second", "per_minute"):
                 reading.notes.append(kb["ambiguous"]["throughput"].format(phrase=text[m.start():m.end()],
