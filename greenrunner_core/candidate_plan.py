@@ -1,7 +1,8 @@
 """Which models can be evaluated on a target dataset, decided before anything is approved or run.
 
 The pool is the models the user named; else their own checkpoints; else the ImageNet catalog (plus the demo zoo for
-digit data). Each model is kept or excluded with the reason and the fix: its labels must cover every class the
+digit data). Each model is kept or excluded with the reason as data (``Verdict``; ``tools/candidate_text.py`` says why
+and the fix): its labels must cover every class the
 automatic label map could map (``labels.auto_label_map``), and its weights must be loadable (cached, or downloadable
 when online). The plan carries the reviewed label map, so the run scores exactly what staging showed.
 """
@@ -11,6 +12,7 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from greenrunner_core.data import load_target
 from greenrunner_core.errors import GreenRunnerError
@@ -18,20 +20,40 @@ from greenrunner_core.label_map import check_label_map, load_label_map
 from greenrunner_core.labels import AutoLabelMap, ClassMatch, auto_label_map, is_imagenet_1k
 from greenrunner_core.registry.card import ModelCard
 
-__all__ = ["CandidatePlan", "Verdict", "plan_candidates", "weights_online"]
+__all__ = ["CandidatePlan", "Verdict", "VerdictReason", "plan_candidates", "weights_online"]
 
 DIGITS = frozenset("0123456789")
 MAX_CATALOG_CANDIDATES = 6
 
 
+VerdictReason = Literal["fits", "labels_match_none", "labels_miss_classes", "weights_offline"]
+MATCH_ORDER = ("exact", "synonym", "hierarchy", "nearest")    # how the automatic label map matched, surest first
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """One model: kept (``why`` it fits) or excluded (``why`` not, and the ``fix``)."""
+    """One model, kept (``reason`` "fits") or excluded, with what the words of why and the fix need (as data; words in
+    ``tools/candidate_text.py``). Kept: the pool it came from (``pool``: "checkpoints", "named", "demo", "catalog"),
+    its ``n_labels`` and how its labels matched the classes (``matched_by``, surest first). "labels_match_none": its
+    first labels (``examples``) and the ``classes``; "labels_miss_classes": the classes ``covered`` and ``missing``;
+    "weights_offline": where its weights would go (``weights_file``, else by its ``source``: "timm" = the Hub cache)."""
 
     name: str
-    why: str
-    fix: str = ""
+    reason: VerdictReason = "fits"
     weights_cached: bool = True
+    pool: str = ""
+    n_labels: int = 0
+    matched_by: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    covered: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    source: str = ""
+    weights_file: str = ""
+
+    @property
+    def kept(self) -> bool:
+        return self.reason == "fits"
 
 
 @dataclass(frozen=True)
@@ -122,27 +144,25 @@ def _judge(pool: list[ModelCard], pool_name: str, classes: tuple[str, ...], user
         covered = set(auto.mapping()) | set(user)
         missing = sorted(mappable - covered)
         if not covered:
-            excluded.append(Verdict(card.name, f"its {len(card.class_labels)} labels ({_examples(card)}) match none "
-                                               f"of the classes {', '.join(classes)}",
-                                    "rename the class folders to its labels, or map them (say 'map <class> to "
-                                    "<label>' or upload a label map JSON)"))
+            excluded.append(Verdict(card.name, "labels_match_none", n_labels=len(card.class_labels),
+                                    examples=tuple(card.class_labels[:3]), classes=classes))
             continue
         if missing:
-            excluded.append(Verdict(card.name, f"its labels cover {', '.join(sorted(covered))} but not "
-                                               f"{', '.join(missing)}",
-                                    f"map {missing[0]!r} to one of its labels, or drop that class"))
+            excluded.append(Verdict(card.name, "labels_miss_classes", covered=tuple(sorted(covered)),
+                                    missing=tuple(missing)))
             continue
         cached = _weights_cached(card)
         if not cached:
             if is_online is None:
                 is_online = (online or weights_online)()
             if not is_online:
-                excluded.append(Verdict(card.name, "its weights are not cached and this machine is offline",
-                                        f"connect once to download them, or copy the file to {_cache_path(card)}",
-                                        False))
+                excluded.append(Verdict(card.name, "weights_offline", False, source=card.source,
+                                        weights_file=_weights_file(card)))
                 continue
         source = "checkpoints" if pool_name == "named" and card.name in own else pool_name
-        kept.append(Verdict(card.name, _why(card, auto, source), weights_cached=cached))
+        how = {m.how for m in auto.matches if m.labels}
+        kept.append(Verdict(card.name, "fits", cached, pool=source, n_labels=len(card.class_labels),
+                            matched_by=tuple(h for h in MATCH_ORDER if h in how)))
     if pool_name == "catalog":
         kept = _shortlist(kept, {c.name: c for c in pool}, shortlister)
     return kept, excluded
@@ -168,25 +188,10 @@ def _pool(ws: object, classes: tuple[str, ...], models: Sequence[str] | None) ->
     return "catalog", catalog
 
 
-def _why(card: ModelCard, auto: AutoLabelMap, pool: str) -> str:
-    how = {m.how for m in auto.matches if m.labels}
-    source = {"checkpoints": "your checkpoint", "named": "named by you", "demo": "demo zoo (digits)",
-              "catalog": "ImageNet catalog"}[pool]
-    words = {"exact": "the same names", "synonym": "synonyms", "hierarchy": "the WordNet tree",
-             "nearest": "nearest classes (check them)"}
-    found = ", ".join(words[h] for h in ("exact", "synonym", "hierarchy", "nearest") if h in how) or "their names"
-    return f"{source}; {len(card.class_labels)} labels, your classes matched by {found}"
-
-
-def _examples(card: ModelCard) -> str:
-    return ", ".join(repr(x) for x in card.class_labels[:3])
-
-
-def _cache_path(card: ModelCard) -> str:
-    if card.source == "timm":
-        return "the Hugging Face Hub cache (HF_HOME)"
+def _weights_file(card: ModelCard) -> str:
+    """Where torchvision keeps the weights file of ``card`` ("" for other sources: their cache is named by source)."""
     if card.source != "torchvision":
-        return "the model cache"
+        return ""
     from torchvision.models import get_weight
 
     from greenrunner_core.registry.torchvision_catalog import checkpoint_path
@@ -198,7 +203,7 @@ def _weights_cached(card: ModelCard) -> bool:
         return not card.weights_id.endswith("@main")          # the cached Hub revision is in the weights id
     if card.source != "torchvision":
         return True
-    return Path(_cache_path(card)).exists()
+    return Path(_weights_file(card)).exists()
 
 
 def _shortlist(kept: list[Verdict], cards: dict[str, ModelCard],

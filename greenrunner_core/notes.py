@@ -269,6 +269,20 @@ class ModelLeftOut(RunNote):
 
 
 @dataclass(frozen=True)
+class LabelsDoNotFit(RunNote):
+    """``model`` was refused for the dataset: its labels (``label_set``, "" = unnamed, of ``n_labels``) map ``mapped``
+    of the dataset's ``n_classes`` classes (none for ``missing``) where other candidates map ``best``."""
+
+    model: str
+    label_set: str
+    n_labels: int
+    mapped: int
+    n_classes: int
+    missing: tuple[str, ...]
+    best: int
+
+
+@dataclass(frozen=True)
 class TacticSkipped(SourceNote):
     """A tactic not offered on this machine (``variant`` empty), or one base's variant that could not be built."""
 

@@ -73,10 +73,12 @@ class SelectionRun:
                             if n in self.latency_failures]
         target = self.target(data, label_map)
         cards, refused = fit_to_dataset(cards, target)
-        extra_notes += [ModelLeftOut(n, "labels", why) for n, why in refused.items()]
+        extra_notes += list(refused.values())
         if len(cards) < 2:
             raise GreenRunnerError("fewer than 2 candidates have labels that fit this dataset: "
-                                   + "; ".join(f"{n}: {why}" for n, why in refused.items()))
+                                   + "; ".join(f"{n} maps {r.mapped} of its {r.n_classes} classes (no label for "
+                                               f"{', '.join(r.missing[:5])})" for n, r in refused.items())
+                                   + "; give a label map that lists their labels for those classes")
         dataset = self.dataset(data, cards, sample=sample, seed=seed, target=target)
         env = self.environment(cards, dataset, batch_size=eval_batch, cancel=cancel)
         if budget is None:

@@ -18,6 +18,7 @@ from greenrunner_core.notes import SampleCoversAll
 from greenrunner_core.selection_run import DEFAULT_EVAL_BATCH, DEMO_DATASET, default_budget
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from greenrunner_core.workspace import Workspace
+from tools.candidate_text import OFFLINE_FIX_GROUPED, verdict_fix, verdict_why
 from tools.dataset_text import error_text, upload_name
 from tools.formatting import fmt_seconds
 from tools.notes_text import word
@@ -134,14 +135,14 @@ def plan_lines(plan: CandidatePlan, ws: Workspace, **run: Any) -> list[str]:
     pool = {"checkpoints": "your checkpoints", "named": "the models you named", "demo": "the demo zoo (digit data)",
             "catalog": "ImageNet models whose labels cover your classes"}["checkpoints" if own else plan.pool]
     lines = [f"**Candidates** for `{name}` ({plan.n_images:,} images, classes {', '.join(plan.classes)}): {pool}."]
-    lines += [f"- `{v.name}`: {v.why}" + ("" if v.weights_cached else " (weights download on first use)")
+    lines += [f"- `{v.name}`: {verdict_why(v)}" + ("" if v.weights_cached else " (weights download on first use)")
               for v in plan.kept]
     if plan.excluded:
         lines += ["", f"**Left out** ({len(plan.excluded)}), with the fix:"]
         by_reason: dict[tuple[str, str], list[str]] = {}
         for v in plan.excluded:
-            by_reason.setdefault((v.why, v.fix if "copy the file" not in v.fix else "connect once to download "
-                                  "them, or copy the files into the torch hub cache (TORCH_HOME)"), []).append(v.name)
+            fix = OFFLINE_FIX_GROUPED if v.reason == "weights_offline" else verdict_fix(v)
+            by_reason.setdefault((verdict_why(v), fix), []).append(v.name)
         for (why, fix), names in list(by_reason.items())[:_SHOWN]:
             shown = ", ".join(f"`{n}`" for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
             lines.append(f"- {shown}: {why}. Fix: {fix}.")

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from greenrunner_core.notes import LabelsDoNotFit
 from greenrunner_core.registry.card import ModelCard
 
 if TYPE_CHECKING:
@@ -78,8 +79,10 @@ def labels_from_id2label(id2label: Mapping[int | str, str]) -> tuple[tuple[str, 
     return tuple(ordered), f"{len(ordered)} classes ({', '.join(ordered[:3])}{', ...' if len(ordered) > 3 else ''})"
 
 
-def fit_to_dataset(cards: Sequence[ModelCard], dataset: TargetDataset) -> tuple[list[ModelCard], dict[str, str]]:
-    """Candidates whose labels cover the most dataset classes, and a reason for each model refused.
+def fit_to_dataset(cards: Sequence[ModelCard], dataset: TargetDataset
+                   ) -> tuple[list[ModelCard], dict[str, LabelsDoNotFit]]:
+    """Candidates whose labels cover the most dataset classes, and why each model refused does not fit (a note; its
+    words, with the fix, in ``tools/note_words.toml``).
 
     A model is refused when its label set maps fewer of the dataset's classes than the best-fitting candidate's
     (e.g. an ImageNet-22k head among ImageNet-1k models for a folder named after ImageNet-1k classes). When no
@@ -101,9 +104,7 @@ def fit_to_dataset(cards: Sequence[ModelCard], dataset: TargetDataset) -> tuple[
         if len(covered) == best:
             kept.append(card)
             continue
-        missing = sorted(set(dataset.class_names) - covered)
-        label_set = card.label_set or f"{len(card.class_labels)} classes"
-        refused[card.name] = (f"its labels ({label_set}) map {len(covered)} of the dataset's {len(dataset.class_names)} "
-                              f"classes (no label for {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}), "
-                              f"other candidates map {best}; give a label map that lists its labels for those classes")
+        missing = tuple(sorted(set(dataset.class_names) - covered))
+        refused[card.name] = LabelsDoNotFit(card.name, card.label_set or "", len(card.class_labels), len(covered),
+                                            len(dataset.class_names), missing, best)
     return kept, refused

@@ -12,6 +12,7 @@ from torch import nn
 
 from greenrunner_core.candidate_plan import plan_candidates
 from greenrunner_core.workspace import Workspace
+from tools.candidate_text import verdict_fix, verdict_why
 from tools.candidates import stage_run
 from tools.settings import ToolSettings
 from ui.label_edit import parse_map_edit
@@ -52,8 +53,8 @@ def test_checkpoints_that_cover_the_classes_are_kept_others_excluded_with_the_fi
     assert plan.pool == "checkpoints" and plan.names == ["full", "other"]
     excluded = {v.name: v for v in plan.excluded}
     assert set(excluded) == {"partial", "none"}
-    assert "not ship" in excluded["partial"].why and "map 'ship'" in excluded["partial"].fix
-    assert "match none" in excluded["none"].why and "label map" in excluded["none"].fix
+    assert "not ship" in verdict_why(excluded["partial"]) and "map 'ship'" in verdict_fix(excluded["partial"])
+    assert "match none" in verdict_why(excluded["none"]) and "label map" in verdict_fix(excluded["none"])
     assert plan.runnable
     assert plan.label_map() == {"car": ["automobile", "auto"], "cat": ["cat"], "ship": ["ship", "vessel"]}
 
@@ -144,7 +145,7 @@ def test_one_checkpoint_of_yours_is_compared_with_imagenet_models_that_cover_the
     ws = Workspace(cache_dir=_cache(), checkpoints=[folder], include_torchvision=True, include_timm=False)
     offline = plan_candidates(ws, data, online=lambda: False)
     assert offline.names == ["solo"] and not offline.runnable
-    assert any("not cached and this machine is offline" in v.why for v in offline.excluded)
+    assert any("not cached and this machine is offline" in verdict_why(v) for v in offline.excluded)
     online = plan_candidates(ws, data, online=lambda: True)
     assert online.names[0] == "solo" and len(online.names) >= 3 and online.runnable
     assert all(ws.registry.get(n).source == "torchvision" for n in online.names[1:])
@@ -195,10 +196,10 @@ def test_your_checkpoints_named_again_by_a_follow_up_run_are_still_called_yours(
     data = _images(tmp_path / "d", ["cat", "ship"])
     ws = _workspace(tmp_path, {"a": ["cat", "ship"], "b": ["cat", "ship"]})
     plan = plan_candidates(ws, data, models=["a", "b"], online=lambda: False)
-    assert plan.pool == "named" and all(v.why.startswith("your checkpoint;") for v in plan.kept), plan.kept
+    assert plan.pool == "named" and all(verdict_why(v).startswith("your checkpoint;") for v in plan.kept), plan.kept
     assert plan_lines(plan, ws)[0].endswith("your checkpoints.")
     demo = plan_candidates(ws, data, models=["a", "demo_lenet"], online=lambda: False)
-    assert [v.why.split(";")[0] for v in demo.kept + demo.excluded if v.name == "a"] == ["your checkpoint"]
+    assert [verdict_why(v).split(";")[0] for v in demo.kept + demo.excluded if v.name == "a"] == ["your checkpoint"]
 
 
 def test_a_label_map_entry_for_a_class_the_images_lack_is_pointed_out(tmp_path):

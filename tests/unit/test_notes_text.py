@@ -65,6 +65,12 @@ SENTENCES = [
     (n.ModelLeftOut("m", "failed", "r"), "m excluded: r"),
     (n.ModelLeftOut("m", "hub", "r"), "m skipped: r"),
     (n.ModelLeftOut("m", "labels", "r"), "m refused for this dataset: r"),
+    (n.LabelsDoNotFit("m", "", 10, 0, 2, ("cat", "dog"), 2),
+     "m refused for this dataset: its labels (10 classes) map 0 of the dataset's 2 classes (no label for cat, dog), "
+     "other candidates map 2; give a label map that lists its labels for those classes"),
+    (n.LabelsDoNotFit("m", "imagenet-22k", 21841, 1, 7, tuple("abcdef"), 7),
+     "m refused for this dataset: its labels (imagenet-22k) map 1 of the dataset's 7 classes (no label for a, b, c, d, "
+     "e ...), other candidates map 7; give a label map that lists its labels for those classes"),
     (n.ModelLeftOut("m", "latency_needed", "r"), "m left out: its latency could not be measured (r)"),
     (n.ModelLeftOut("m", "latency", "r"), "latency of m not measured: r"),
     (n.TacticSkipped("compile", "no cc"), "compile skipped: no cc"),
