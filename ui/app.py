@@ -27,6 +27,7 @@ from ui.runtime import install, runtime
 from ui.settings import AppSettings, parse_settings
 from ui.slack_bot import configure_slack_api
 from ui.turns import Canceller
+from ui.web_ready import announces_ready
 
 _log = logging.getLogger("greenrunner.app")
 SETTINGS = AppSettings()
@@ -71,6 +72,7 @@ if SETTINGS.users() or history.local_login(SETTINGS, chainlit_config.run.host):
 
 
 @cl.on_chat_start
+@announces_ready                                # the page shows its message box only now (public/greenrunner.js)
 @flow.guarded
 async def on_chat_start() -> None:
     if not flow.is_slack():                     # every Slack message is its own session: nothing to set up
@@ -78,6 +80,7 @@ async def on_chat_start() -> None:
 
 
 @cl.on_chat_resume
+@announces_ready
 @flow.guarded
 async def on_chat_resume(thread: dict[str, Any]) -> None:
     """A thread reopened (page reload, history, server restart; needs the login + data layer): same conversation."""
