@@ -284,7 +284,8 @@ class LabelsDoNotFit(RunNote):
 
 @dataclass(frozen=True)
 class TacticSkipped(SourceNote):
-    """A tactic not offered on this machine (``variant`` empty), or one base's variant that could not be built."""
+    """A tactic not offered on this machine (``variant`` empty), or one base's variant that could not be built:
+    ``reason`` is a code (``tactics.TacticUnavailable``; words in ``tools/note_words.toml``) or the error's text."""
 
     tactic: str
     reason: str

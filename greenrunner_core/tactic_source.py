@@ -109,7 +109,7 @@ class TacticSource:
             assert loaded is not None
             quantized, layers, share = quantize_dynamic_int8(loaded)
             if layers == 0:
-                return None, "no Linear/LSTM/GRU layer to quantize (dynamic quantization leaves convolutions as they are)"
+                return None, "nothing_to_quantize"
             size = serialized_mb(quantized)
             note = (f"{layers} Linear/LSTM/GRU layer(s) in int8, holding {100 * share:.1f} % of the weights; "
                     "MACs as the base (same operations in int8)")

@@ -20,7 +20,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -28,10 +28,12 @@ from torch import nn
 from greenrunner_core.errors import GreenRunnerError, suggest
 from greenrunner_core.registry.card import ModelCard
 
-__all__ = ["TACTICS", "CompiledModules", "Tactic", "apply_tactic", "compile_support", "parse_tactics",
+__all__ = ["TACTICS", "CompiledModules", "Tactic", "TacticUnavailable", "apply_tactic", "compile_support", "parse_tactics",
            "quantize_dynamic_int8", "quantized_engine", "serialized_mb", "unavailable_reason", "variant_name"]
 
 _MIB = float(2 ** 20)
+TacticUnavailable = Literal["no_quantized_engine", "no_cuda", "dynamo_unsupported", "no_cxx", "nothing_to_quantize"]
+"""Why a tactic is not offered here, or gives one base no variant (the words are in ``tools/note_words.toml``)."""
 _DYNAMIC_QUANT_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell, nn.GRUCell, nn.RNNCell)
 
 
@@ -96,15 +98,16 @@ def quantized_engine() -> str | None:
 
 @functools.cache
 def compile_support() -> str | None:
-    """None when ``torch.compile`` can work here, else the reason it cannot (checked without compiling)."""
+    """None when ``torch.compile`` can work here, else the reason it cannot (checked without compiling): a
+    ``TacticUnavailable`` code, or the error importing it."""
     try:
         import torch._dynamo
         if hasattr(torch._dynamo, "is_dynamo_supported") and not torch._dynamo.is_dynamo_supported():
-            return "torch.compile is not supported on this Python/platform (torch._dynamo.is_dynamo_supported())"
+            return "dynamo_unsupported"
     except Exception as exc:  # noqa: BLE001 - any import failure means compile is unavailable
         return f"torch.compile is unavailable: {type(exc).__name__}: {exc}"
     if not any(shutil.which(c) for c in inductor_compilers()):
-        return "torch.compile needs a C++ compiler for CPU code (TorchInductor); none found (install g++ or set CXX)"
+        return "no_cxx"
     return None
 
 
@@ -122,16 +125,16 @@ def inductor_compilers() -> list[str]:
 
 def _cuda_reason(tactic: Tactic) -> str | None:
     if tactic.device == "cuda" and not torch.cuda.is_available():
-        return ("no CUDA GPU on this machine (half-precision variants are offered on GPUs only: on CPUs they are "
-                "usually slower)")
+        return "no_cuda"
     return None
 
 
 def unavailable_reason(tactic: str) -> str | None:
-    """Why this tactic cannot be offered on this machine at all (None when it can); a reason, not a sentence."""
+    """Why this tactic cannot be offered on this machine at all (None when it can): a ``TacticUnavailable`` code (its
+    words in ``tools/note_words.toml``, with ``TacticSkipped``), or the error importing torch.compile."""
     t = TACTICS[tactic]
     if tactic == "quantize":
-        return None if quantized_engine() else "torch has no quantized CPU engine on this machine"
+        return None if quantized_engine() else "no_quantized_engine"
     if tactic == "compile":
         return compile_support()
     return _cuda_reason(t)
@@ -222,7 +225,7 @@ class CompiledModules:
         """The compiled module under ``key``, compiling ``build()`` on first use."""
         reason = compile_support()
         if reason:
-            raise GreenRunnerError(reason)
+            raise GreenRunnerError(f"the 'compile' tactic cannot run on this machine ({reason}); leave it out")
         with self._lock:
             if key in self._modules:
                 self._modules.move_to_end(key)
@@ -250,7 +253,7 @@ def apply_tactic(tactic: str, model: nn.Module, card: ModelCard) -> nn.Module:
     if tactic == "compile":
         reason = compile_support()
         if reason:
-            raise GreenRunnerError(reason)
+            raise GreenRunnerError(f"the 'compile' tactic cannot run on this machine ({reason}); leave it out")
         return compile_model(model, card.input_size)
     if tactic in ("fp16", "bf16"):
         reason = _cuda_reason(TACTICS[tactic])

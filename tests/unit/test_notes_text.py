@@ -75,6 +75,17 @@ SENTENCES = [
     (n.ModelLeftOut("m", "latency", "r"), "latency of m not measured: r"),
     (n.TacticSkipped("compile", "no cc"), "compile skipped: no cc"),
     (n.TacticSkipped("quantize", "no lin", "conv+int8"), "conv+int8 skipped: no lin"),
+    (n.TacticSkipped("compile", "no_cxx"), "compile skipped: torch.compile needs a C++ compiler for CPU code "
+                                           "(TorchInductor); none found (install g++ or set CXX)"),
+    (n.TacticSkipped("fp16", "no_cuda"), "fp16 skipped: no CUDA GPU on this machine (half-precision variants are "
+                                         "offered on GPUs only: on CPUs they are usually slower)"),
+    (n.TacticSkipped("quantize", "nothing_to_quantize", "conv+int8"), "conv+int8 skipped: no Linear/LSTM/GRU layer "
+                                                                      "to quantize (dynamic quantization leaves "
+                                                                      "convolutions as they are)"),
+    (n.TacticSkipped("quantize", "no_quantized_engine"), "quantize skipped: torch has no quantized CPU engine on this "
+                                                         "machine"),
+    (n.TacticSkipped("compile", "dynamo_unsupported"), "compile skipped: torch.compile is not supported on this "
+                                                       "Python/platform (torch._dynamo.is_dynamo_supported())"),
     (n.LatencyMeasured("Xeon", 20, 1.5, "estimated"), ("latency measured on Xeon (median of 20+ timed runs after "
      f"warm-up, cached per model and machine, measuring took {fmt_joules(1.5)} (estimated) once)")),
     (n.LatencyMeasured("Xeon", 20), ("latency measured on Xeon (median of 20+ timed runs after warm-up, cached per "
