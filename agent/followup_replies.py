@@ -125,8 +125,16 @@ class FollowUpReplies:
         return self._limits(limits, [], f"New hard limit: {said} (from “{fu.text.strip()}”); models over it are "
                                         "removed, never traded off.")
 
+    def on_fu_reset(self, fu: FollowUp) -> AIMessage:
+        proposed = dict((self.facts.proposal or {}).get("weights") or {})
+        if not proposed:
+            return ai_reply("There is no proposal to go back to yet: describe your use case and I propose weights.")
+        return self._reweigh(proposed, "Back to the weights I proposed for your use case: "
+                             + ", ".join(f"{k} {v:g}" for k, v in proposed.items()) + ".")
+
     def on_fu_lift(self, fu: FollowUp) -> AIMessage:
         limits = {k: v for k, v in self.facts.constraints.items() if k not in fu.lift}
+        limits.update(fu.constraints)
         if "max_latency_ms" not in limits:
             limits.pop("latency_hardware", None)
         gone = [k for k in fu.lift if k in self.facts.constraints]
@@ -135,4 +143,7 @@ class FollowUpReplies:
                             + (", ".join(constraint_label(k, v, limits) for k, v in limits.items()
                                          if k != "latency_hardware") or "none") + ".")
         said = " and ".join(constraint_label(k, self.facts.constraints[k], self.facts.constraints) for k in gone)
-        return self._limits(limits, gone, f"I dropped the limit{'s' if len(gone) > 1 else ''} {said}.")
+        kept = ", ".join(constraint_label(k, v, fu.constraints) for k, v in fu.constraints.items()
+                         if k != "latency_hardware")
+        return self._limits(limits, gone, f"I dropped the limit{'s' if len(gone) > 1 else ''} {said}."
+                            + (f" New hard limit: {kept}." if kept else ""))

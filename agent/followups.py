@@ -22,7 +22,8 @@ LIMIT_WORDS = {"size": "max_size_mb", "memory": "max_size_mb", "storage": "max_s
 @dataclass
 class FollowUp:
     """A follow-up read by intent. ``kind``: adjust (metric -> +1/-1), scale (metric -> factor), set (metric -> value),
-    invalid (with ``reason``), constraint (limits), lift (limit names), top_n."""
+    invalid (with ``reason``), constraint (limits), lift (limit names, and any limit said to be kept), top_n,
+    reset (back to the proposal's weights)."""
 
     kind: str
     text: str
@@ -86,7 +87,7 @@ def parse_followup(text: str) -> FollowUp | None:
     t = " ".join(text.lower().replace("’", "'").split()).rstrip(" ?!.")
     if not t or _is_use_case(t) or asks_shortlist(t):
         return None                  # a new use case, or a shortlist request (its limits apply to the shortlist)
-    for parse in (_lift, _constraint, _invalid_or_set, _top_n, _scale, _adjust):
+    for parse in (_reset, _lift, _constraint, _invalid_or_set, _top_n, _scale, _adjust):
         found = parse(t, text)
         if found is not None:
             return found
@@ -100,12 +101,20 @@ def _lift(t: str, raw: str) -> FollowUp | None:
     if not m or re.match(r"\s*(?:to|at|of)\s+\d", t[m.end():]):
         return None                  # "relax the size limit to 200 MB" changes the limit, it does not lift it
     word = (m.group(1) or "").strip()
+    kept = read_use_case(raw[m.end():]).constraints.to_dict()     # "..., but keep latency under 20 ms"
     if word in ("", "all", "the", "any"):
-        return FollowUp("lift", raw, lift=sorted(set(LIMIT_WORDS.values())))
+        return FollowUp("lift", raw, lift=sorted(set(LIMIT_WORDS.values()) - set(kept)), constraints=kept)
     field_name = LIMIT_WORDS.get(word)
     if field_name is None:
         return None
-    return FollowUp("lift", raw, lift=[field_name])
+    return FollowUp("lift", raw, lift=[field_name], constraints=kept)
+
+
+def _reset(t: str, raw: str) -> FollowUp | None:
+    if re.search(r"\b(?:reset|restore)\b.*\bweights?\b|\b(?:back to|revert to|return to)\s+(?:the\s+|my\s+|your\s+)?"
+                 r"(?:original|initial|proposed|first|suggested)\s+(?:weights?|proposal)\b", t):
+        return FollowUp("reset", raw)
+    return None
 
 
 def _invalid_or_set(t: str, raw: str) -> FollowUp | None:
@@ -174,7 +183,7 @@ def _adjust(t: str, raw: str) -> FollowUp | None:
     if not metrics:
         return None
     if re.search(r"\b(?:don't|do not|doesn't|does not|not|no longer|never)\s+(?:really\s+)?(?:care|matter)|"
-                 r"\b(?:isn't|is not|aren't|are not|no longer)\s+(?:that\s+|very\s+|so\s+)?(?:important|a concern|"
+                 r"\b(?:isn't|not|aren't|no longer)\s+(?:that\s+|very\s+|so\s+|too\s+)?(?:important|a concern|"
                  r"an issue|relevant|a priority)", t):
         return None                  # "size doesn't matter", "size isn't important" = ignore (the phrase rules)
     changes: dict[str, float] = {}

@@ -99,7 +99,7 @@ def parse_intent(text: str) -> Intent | None:
     m = re.search(rf"\bignore\s+(?:the\s+)?({metric})\b|\b(?:drop|disregard|forget(?: about)?|remove)\s+(?:the\s+)?"
                   rf"({metric})(?:\s+weight)?\b|\b(?:don'?t|do not|doesn'?t|does not)\s+care\s+about\s+(?:the\s+)?"
                   rf"({metric})\b|\b({metric})\s+(?:doesn'?t|does not|don'?t|do not)\s+matter|\b({metric})\s+(?:isn'?t|is not|"
-                  rf"aren'?t|are not|is no longer)\s+(?:that\s+|very\s+|so\s+)?(?:important|a concern|an issue|relevant|"
+                  rf"aren'?t|are not|is no longer|not)\s+(?:that\s+|very\s+|so\s+|too\s+)?(?:important|a concern|an issue|relevant|"
                   rf"a priority)", t)
     if m:
         word = next(g for g in m.groups() if g)

@@ -115,7 +115,7 @@ def _add_once(items: list[str], item: str) -> None:
 def _read_dismissals(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:
     """ "compute is not a concern", "latency doesn't matter", "don't care about size": that metric counts less."""
     kb = reading_knowledge()
-    for clause in parts:
+    for i, clause in enumerate(parts):
         explicit = re.search(r"\b(?:don't|do not|doesn't|does not|not) (?:really )?care about\b|\bnot (?:worried|"
                              r"concerned) about\b|\bno (?=\w+ (?:requirements?|limits?|constraints?|deadlines?|"
                              r"concerns?|issues?)\b)|\b(?:don't|do not|doesn't|does not|won't|will not) (?:need|have) "
@@ -130,6 +130,12 @@ def _read_dismissals(t: str, text: str, parts: list[Clause], reading: UseCaseRea
                      or (explicit is not None and m.start() >= explicit.end())]
             if found and metric not in reading.dismissed:
                 reading.dismissed[metric] = original(text, clause)
+        if clause.negated_until is not None and i > 0:      # "size and speed are not important": both
+            before = parts[i - 1]
+            if re.fullmatch(r"\s+(?:and|or)\s+", t[before.end:clause.start]) and len(before.text.split()) <= 3:
+                for metric, words in kb["dismissals"].items():
+                    if find(words, before.text) and metric not in reading.dismissed:
+                        reading.dismissed[metric] = text[before.start:clause.end].strip(" ,;:.")
 
 
 def _read_costs(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.eval.reading_qa import TUNED, TUNED_FOLLOWUPS
+from agent.proposal import propose_weights
+from agent.weighing import NotEnglishError
+from tests.eval.reading_qa import NOT_ENGLISH, TUNED, TUNED_FOLLOWUPS
 from tests.unit.test_followups_eval import problem as followup_problem
 from tests.unit.test_reading_eval import problems
 
@@ -35,6 +37,12 @@ def test_tuned_followup_reads_as_meant(text, kind, detail):
     assert followup_problem(text, kind, detail) is None
 
 
+@pytest.mark.parametrize("text", NOT_ENGLISH)
+def test_mostly_another_language_with_english_device_names_gets_the_english_only_answer(text):
+    with pytest.raises(NotEnglishError, match="English only"):
+        propose_weights(text)
+
+
 def test_tuned_set_summary(capsys):
     failures = _failures(TUNED, TUNED_FOLLOWUPS)
     with capsys.disabled():
@@ -58,7 +66,6 @@ def test_out_of_scope_or_hostile_input_gets_a_clear_reply_and_no_weights(text, s
 def test_a_long_use_case_is_read_whole_and_fast():
     import time
 
-    from agent.proposal import propose_weights
     text = "Detect cracks on a phone, accuracy first then speed, under 20 MB and 30 ms. " * 130
     start = time.perf_counter()
     p = propose_weights(text)
@@ -92,3 +99,16 @@ def test_a_follow_up_that_changes_one_limit_keeps_the_others():
 def test_a_new_device_without_a_task_asks_for_the_use_case_again():
     reply = _after_use_case("Detect cars on a phone", "actually it runs on a server now")
     assert "did not understand" in reply.content and "describe it again" in reply.content and not reply.tool_calls
+
+
+def test_reset_goes_back_to_the_proposed_weights():
+    reply = _after_use_case("Detect cars on a phone within 30 ms", "reset the weights")
+    assert "Back to the weights I proposed" in reply.content
+    assert reply.tool_calls[0]["args"]["weights"] == {"accuracy": 0.6, "size": 0.33, "complexity": 0.4}
+
+
+def test_lifting_one_limit_while_keeping_another_sets_both():
+    reply = _after_use_case("Detect cars on a phone within 30 ms, model under 20 MB",
+                            "forget the size limit, but keep latency under 20 ms")
+    assert reply.tool_calls[0]["args"]["constraints"] == {"max_latency_ms": 20.0}
+    assert "latency ≤ 20 ms" in reply.content
