@@ -92,6 +92,13 @@ def per_model_header(result: ExperimentResult) -> list[str]:
     return head + ["evaluated on"]
 
 
+def per_model_title(result: ExperimentResult) -> str:
+    """The per-model table's title names only what it shows: latency, energy (with how it was got), or both."""
+    shown = " and ".join(w for w, has in (("latency", bool(result.latency)), ("energy", result.energy_measured)) if has)
+    label = f" — energy {kind_words(result.energy_kind)}" if result.energy_measured else ""
+    return f"{shown.capitalize()} per model{label}"
+
+
 def per_model_rows(result: ExperimentResult) -> list[list[str]]:
     """Every model that was evaluated or timed, in ranking order."""
     rows = []
@@ -143,8 +150,7 @@ def green_sections(result: ExperimentResult) -> list[Section]:
     out = []
     rows = per_model_rows(result)
     if rows and (result.latency or result.energy_measured):
-        label = f" — energy {kind_words(result.energy_kind)}" if result.energy_measured else ""
-        out.append((f"Latency and energy per model{label}", per_model_header(result), rows))
+        out.append((per_model_title(result), per_model_header(result), rows))
     rows = variant_rows(result)
     if rows:
         out.append(("Optimised variants beside their base model (MACs unchanged by these tactics)", VARIANT_HEADER,
