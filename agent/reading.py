@@ -165,9 +165,16 @@ def _read_costs(t: str, text: str, parts: list[Clause], reading: UseCaseReading)
 def _resolve_edge_vs_server(reading: UseCaseReading) -> None:
     edge = [m for m in reading.matches if m.cue in EDGE_CUES]
     server = [m for m in reading.matches if m.cue == "server"]
-    if edge and server:
-        reading.matches = [m for m in reading.matches if m.cue != "server"]
-        reading.notes.append(reading_knowledge()["ambiguous"]["edge_and_server"].format(
-            edge=f"“{edge[0].words}”", server=f"“{server[0].words}”"))
+    if not (edge and server):
+        return
+    kb = reading_knowledge()
+    names = {"edge": f"“{edge[0].words}”", "server": f"“{server[0].words}”"}
+    runs = [any(find(kb["deployment_words"], normalise(m.clause)) for m in ms) for ms in (edge, server)]
+    if runs[1] and not runs[0]:              # "patients upload from phones but the model runs in our data center"
+        reading.matches = [m for m in reading.matches if m.cue not in EDGE_CUES]
+        reading.notes.append(kb["ambiguous"]["server_runs"].format(**names))
+        return
+    reading.matches = [m for m in reading.matches if m.cue != "server"]
+    reading.notes.append(kb["ambiguous"]["edge_and_server"].format(**names))
 
 
