@@ -2,7 +2,8 @@
 and spelling variants, comparatives and priorities, devices that imply limits, typos, contradictory asks, and
 follow-ups that change one thing. Each case says what a person means (the ``Case`` fields of ``use_cases.py``, plus
 orderings between weights). ``TUNED`` were read first and the reader fixed on them; ``HELD_OUT`` were written at the
-same time and not tuned on: they measure whether the fixes generalise (tests/unit/test_reading_qa.py)."""
+same time and not tuned on: they measure whether the fixes generalise (tests/unit/test_reading_qa.py). Measured once,
+after six rounds of fixes: held-out 14/16 (the reader before the fixes: 10/16); tuned 117/117 (before: 34/117)."""
 from __future__ import annotations
 
 from tests.eval.use_cases import Case

@@ -6,7 +6,7 @@ import pytest
 
 from agent.proposal import propose_weights
 from agent.weighing import NotEnglishError
-from tests.eval.reading_qa import NOT_ENGLISH, TUNED, TUNED_FOLLOWUPS
+from tests.eval.reading_qa import HELD_OUT, HELD_OUT_FOLLOWUPS, NOT_ENGLISH, TUNED, TUNED_FOLLOWUPS
 from tests.unit.test_followups_eval import problem as followup_problem
 from tests.unit.test_reading_eval import problems
 
@@ -48,6 +48,13 @@ def test_tuned_set_summary(capsys):
     with capsys.disabled():
         rate = _report("reading QA tuned set", len(TUNED) + len(TUNED_FOLLOWUPS), failures)
     assert rate == 1.0, failures
+
+
+def test_held_out_set_reads_as_meant_above_the_floor(capsys):
+    failures = _failures(HELD_OUT, HELD_OUT_FOLLOWUPS)
+    with capsys.disabled():
+        rate = _report("reading QA held-out set", len(HELD_OUT) + len(HELD_OUT_FOLLOWUPS), failures)
+    assert rate >= HELD_OUT_FLOOR, failures
 
 
 @pytest.mark.parametrize("text, says", [
