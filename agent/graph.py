@@ -27,7 +27,7 @@ from agent.staging import StagingDecision, apply_decision, staging_payload, with
 from agent.state import InputState, State
 from agent.tools import TOOLS, TOOLS_BY_NAME, requires_approval
 from greenrunner_core.selection_run import DEMO_DATASET
-from tools.candidates import StagedRun, stage_run
+from tools.candidates import StagedRun, seconds_per_call, stage_run
 from tools.settings import workspace_for
 from tools.shortlist import shortlist_when_unnamed
 
@@ -62,7 +62,9 @@ def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if not staged:
         raise ValueError("stage was routed to without a staged tool call")
     # candidates that fit the user's images (their checkpoints, else the hub shortlist of models covering the classes)
-    planned = {tc["id"]: stage_run(tc["args"], ctx, state.proposal) for tc in staged if tc["name"] == "run_bandit"}
+    measured = seconds_per_call(state.last_run.result) if state.last_run is not None else None
+    planned = {tc["id"]: stage_run(tc["args"], ctx, state.proposal, measured) for tc in staged
+               if tc["name"] == "run_bandit"}
     for tc in staged:
         if tc["name"] == "run_bandit" and (why := catalog_models_on_demo(tc["args"], ctx)):
             planned[tc["id"]] = StagedRun(tc["args"], [why], runnable=False)
@@ -79,7 +81,8 @@ def stage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         staged = [tc for tc in calls if requires_approval(tc)]
     decision = StagingDecision(approved=True)
     for call in staged:   # one interrupt per staged call; all must be approved
-        payload = staging_payload(call, state.proposal, state.last_run, ctx)
+        costed = bool(call["id"] in planned and planned[call["id"]].lines)   # the plan's cost line has the time
+        payload = staging_payload(call, state.proposal, state.last_run, ctx, costed=costed)
         if call["id"] in planned:
             payload = with_plan(payload, planned[call["id"]].lines, planned[call["id"]].label_map)
         answer = StagingDecision.coerce(interrupt(payload))

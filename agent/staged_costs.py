@@ -29,11 +29,16 @@ def _estimate(calls: int, last_run: RunRecord | None) -> str:
     return f"about {fmt_seconds(calls * per)} at {per * 1000:.3g} ms per call measured in the last run, less for cached calls"
 
 
-def run_cost_lines(args: dict[str, Any], last_run: RunRecord | None, settings: Any = None) -> list[str]:
-    """The run's spend: budget in calls (+ seconds), latency timing when weights or limits need it, user metrics."""
+def run_cost_lines(args: dict[str, Any], last_run: RunRecord | None, settings: Any = None,
+                   seconds: bool = True) -> list[str]:
+    """The run's spend: budget in calls (+ seconds, unless ``seconds`` is False because the candidate plan's
+    estimated cost gives them), latency timing when weights or limits need it, user metrics."""
     lines = []
     budget = args.get("budget")
-    if budget:
+    if not seconds:
+        most = f"{int(budget):,} evaluation calls" if budget else f"{DEFAULT_BUDGET_TEXT} in evaluation calls"
+        lines.append(f"- Spends at most {most} (calls and time as estimated above); cached outcomes are free.")
+    elif budget:
         lines.append(f"- Spends at most {int(budget):,} evaluation calls ({_estimate(int(budget), last_run)}).")
     elif last_run is not None:
         calls = last_run.result.budget

@@ -52,9 +52,10 @@ class StagingDecision(BaseModel):
 
 
 def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_run: Any = None,
-                    settings: Any = None) -> dict[str, Any]:
+                    settings: Any = None, costed: bool = False) -> dict[str, Any]:
     """What the interrupt shows: the staged call, the weights with their justification, the limits, what it will
-    spend (calls and estimated seconds), and how to answer."""
+    spend (calls and estimated seconds), and how to answer. ``costed``: the candidate plan shown with it (``with_plan``)
+    estimates the time, so the spend does not give a second estimate."""
     from agent.staged_costs import baselines_cost_lines, run_cost_lines
     args = dict(call["args"])
     if call["name"] == "compare_baselines":
@@ -92,7 +93,7 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
              "budget": f"{budget:,} calls" if isinstance(budget, int) else budget,
              "models": ", ".join(run["models"]) if isinstance(run["models"], list) else run["models"]}
     lines += ["", "Run: " + ", ".join(f"{k} {v}" for k, v in shown.items() if v is not None)]
-    cost = run_cost_lines(args, last_run, settings)
+    cost = run_cost_lines(args, last_run, settings, seconds=not costed)
     lines += ["", "**What it spends**", *cost]
     if proposal and same and proposal.get("trade_offs"):
         lines += ["", "Trade-offs:"] + [f"- {t}" for t in proposal["trade_offs"]]

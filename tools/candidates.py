@@ -24,7 +24,8 @@ from tools.formatting import fmt_seconds
 from tools.notes_text import word
 from tools.settings import ToolSettings, workspace_for
 
-__all__ = ["StagedRun", "auto_label_map_for", "class_name_lines", "label_map_lines", "plan_for_cli", "plan_lines", "stage_run"]
+__all__ = ["StagedRun", "auto_label_map_for", "class_name_lines", "label_map_lines", "plan_for_cli", "plan_lines",
+           "seconds_per_call", "stage_run"]
 
 CPU_MACS_PER_SECOND = 3.8e10      # resnet18 at 224 px: ~21 img/s x 1.8 GMACs on 2 cores (STACK_NOTES)
 MIN_SECONDS_PER_CALL = 0.002      # decoding and per-image overhead of a tiny model
@@ -76,8 +77,9 @@ def _plan(ws: Workspace, data: str, models: list[str] | None, overrides: Mapping
 
 
 def stage_run(args: Mapping[str, Any], settings: ToolSettings | None,
-              proposal: Mapping[str, Any] | None = None) -> StagedRun:
-    """Fill dataset / models / label map of a staged run on the user's data; the demo data passes unchanged."""
+              proposal: Mapping[str, Any] | None = None, last_run: Mapping[str, float] | None = None) -> StagedRun:
+    """Fill dataset / models / label map of a staged run on the user's data; the demo data passes unchanged. The cost
+    line counts the staged sample, budget and strategy, with ``last_run``'s measured seconds per call."""
     settings = settings if isinstance(settings, ToolSettings) else ToolSettings()
     out = dict(args)
     data = out.get("dataset") or getattr(settings, "uploaded_dataset", None)
@@ -91,7 +93,8 @@ def stage_run(args: Mapping[str, Any], settings: ToolSettings | None,
                      _shortlister(dict(out.get("weights") or {}), constraints))
     except GreenRunnerError as err:
         return StagedRun(out, [f"Nothing can run on `{upload_name(data)}`: {error_text(err)}"], runnable=False)
-    lines = plan_lines(plan, ws)
+    lines = plan_lines(plan, ws, sample=out.get("sample") or getattr(settings, "default_sample", None),
+                       budget=out.get("budget"), strategy=out.get("strategy"), last_run=last_run)
     if not plan.runnable:
         why = ("fewer than 2 candidate models can be evaluated on it" if len(plan.kept) < 2
                else "none of its classes could be mapped to the models' labels")
@@ -192,29 +195,56 @@ def _labels(labels: Any) -> str:
 
 
 def cost_lines(plan: CandidatePlan, ws: Workspace, *, sample: int | None = None, budget: int | None = None,
-               strategy: str = DEFAULT_STRATEGY) -> list[str]:
-    """The calls and seconds of brute force and of this run: on ``sample`` images when given, under ``budget``."""
+               strategy: str | None = None, last_run: Mapping[str, float] | None = None) -> list[str]:
+    """The calls and seconds of brute force and of this run: on ``sample`` images when given, under ``budget``. The
+    one time estimate staging shows: per model, its speed timed on this machine (latency cache), else its seconds per
+    call measured in the last run (``last_run``: model -> seconds per call), else scaled from its MACs; it says which."""
     cards = [ws.registry.get(n) for n in plan.names]
     if not cards:
         return []
+    strategy = strategy or DEFAULT_STRATEGY
     n_images = min(plan.n_images, sample) if sample else plan.n_images
     brute = len(cards) * n_images
     calls = (brute if strategy == "brute_force" else n_images if strategy == "benchmark_card"
              else min(budget or default_budget(len(cards), n_images, strategy), brute))
-    seconds, measured = [], 0
-    for card in cards:                  # measured on this machine (latency cache, evaluation batch), else MACs-scaled
+    seconds, timed, from_last_run = [], 0, 0
+    for card in cards:
         stats = _measured(ws, card)
-        measured += stats is not None
-        seconds.append(stats.batch_median_ms / 1000 if stats is not None
-                       else max(MIN_SECONDS_PER_CALL, card.macs / CPU_MACS_PER_SECOND))
+        if stats is not None:
+            seconds.append(stats.batch_median_ms / 1000)
+            timed += 1
+        elif last_run and last_run.get(card.name):
+            seconds.append(float(last_run[card.name]))
+            from_last_run += 1
+        else:
+            seconds.append(max(MIN_SECONDS_PER_CALL, card.macs / CPU_MACS_PER_SECOND))
     per_call = sum(seconds) / len(seconds)
-    speed = ("the speed measured on this machine" if measured == len(cards) else
-             f"measured speed for {measured} of {len(cards)} models, MACs-scaled for the rest" if measured else
-             "a MACs-scaled CPU speed")
     covers_all = f" ({word(SampleCoversAll(sample, plan.n_images))})" if sample and sample > plan.n_images else ""
     return [(f"**Estimated cost**: {len(cards)} models × {n_images:,} images{covers_all} = {brute:,} calls by "
              f"brute force; this run spends at most {calls:,} calls, about {fmt_seconds(calls * per_call)} at "
-             f"{speed} (~{per_call * 1000:.3g} ms per call; cached calls are free).")]
+             f"{_speed_words(timed, from_last_run, len(cards))} (~{per_call * 1000:.3g} ms per call; cached calls "
+             "are free).")]
+
+
+def _speed_words(timed: int, from_last_run: int, n_models: int) -> str:
+    """What the seconds per call are based on: timed on this machine, measured in the last run, or MACs-scaled."""
+    if timed == n_models:
+        return "the speed measured on this machine"
+    if from_last_run == n_models:
+        return "the speed measured in the last run"
+    if timed + from_last_run == 0:
+        return "a MACs-scaled CPU speed"
+    where = ", ".join(w for w, k in ((f"{timed} timed on this machine", timed),
+                                      (f"{from_last_run} in the last run", from_last_run)) if k)
+    rest = n_models - timed - from_last_run
+    return f"measured speed for {timed + from_last_run} of {n_models} models ({where})" + (
+        ", MACs-scaled for the rest" if rest else "")
+
+
+def seconds_per_call(result: Any) -> dict[str, float]:
+    """Each model's measured compute seconds per call in a finished run (``ExperimentResult``), for ``cost_lines``."""
+    return {name: cost.compute_seconds / cost.calls for name, cost in result.per_model.items()
+            if cost.calls and cost.compute_seconds}
 
 
 def _measured(ws: Workspace, card: Any) -> Any:

@@ -224,3 +224,19 @@ def test_estimated_cost_says_when_the_sample_asked_for_is_larger_than_the_datase
     assert ("2 models × 4 images (sampled all 4 usable images: a sample of 10 asked for more images than the dataset "
             "has) = 8 calls") in cost_lines(plan, ws, sample=10)[0]
     assert "sampled all" not in cost_lines(plan, ws, sample=4)[0] + cost_lines(plan, ws)[0]
+
+
+def test_estimated_cost_says_which_speeds_are_timed_measured_in_the_last_run_or_macs_scaled(tmp_path):
+    from greenrunner_core.latency import LatencyStats
+    from tools.candidates import cost_lines
+    data = _images(tmp_path / "d", ["cat", "ship"])
+    ws = _workspace(tmp_path, {"fast": ["cat", "ship"], "slow": ["cat", "ship"], "third": ["cat", "ship"]})
+    plan = plan_candidates(ws, data, online=lambda: False)
+    ws.latency_stats["fast"] = LatencyStats(median_ms=1.0, p90_ms=1.0, batch_size=16, batch_median_ms=300.0,
+                                            batch_p90_ms=400.0, repeats=3, hardware="test", hardware_id="t")
+    line = cost_lines(plan, ws, last_run={"slow": 0.6}, strategy="brute_force")[0]
+    assert "measured speed for 2 of 3 models (1 timed on this machine, 1 in the last run), MACs-scaled for the rest" \
+        in line and "this run spends at most 12 calls" in line
+    ws.latency_stats.pop("fast")
+    line = cost_lines(plan, ws, last_run={"fast": 0.3, "slow": 0.6, "third": 0.9}, budget=6)[0]
+    assert "about 3.6 s at the speed measured in the last run (~600 ms per call" in line
