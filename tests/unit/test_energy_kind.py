@@ -135,3 +135,18 @@ def test_outcome_cache_rows_keep_the_kind_as_a_code_and_read_old_words(tmp_path)
         got = cache.get_many("m", "w", "p", ["new", "none"])
     assert got["new"].energy_kind == combine_kinds([MEASURED_RAPL, ESTIMATED])
     assert got["none"].energy_kind == MEASURED_RAPL
+
+
+def test_checkpoints_saved_with_kinds_as_words_load_as_the_same_kinds(result):
+    from agent.graph import checkpoint_serde
+    legacy = replace(result)
+    legacy.energy_kind = MIXED_WORDS                                  # as a checkpoint from before kinds were data
+    legacy.spent = replace(result.spent)
+    legacy.spent.energy_kind = MIXED_WORDS
+    note = EnergyEstimated(ESTIMATED, None)
+    object.__setattr__(note, "energy_kind", "estimated (time x W)")
+    legacy.notes = [note]
+    serde = checkpoint_serde()
+    back = serde.loads_typed(serde.dumps_typed({"last_run": RunRecord(legacy)}))["last_run"].result
+    assert back.energy_kind == result.energy_kind and back.spent.energy_kind == result.spent.energy_kind
+    assert back.notes == [EnergyEstimated(ESTIMATED, None)] and word(back.notes[0]).startswith("energy is estimated")

@@ -66,26 +66,26 @@ SENTENCES = [
     (n.ModelLeftOut("m", "hub", "r"), "m skipped: r"),
     (n.ModelLeftOut("m", "labels", "r"), "m refused for this dataset: r"),
     (n.LabelsDoNotFit("m", "", 10, 0, 2, ("cat", "dog"), 2),
-     "m refused for this dataset: its labels (10 classes) map 0 of the dataset's 2 classes (no label for cat, dog), "
-     "other candidates map 2; give a label map that lists its labels for those classes"),
+     ("m refused for this dataset: its labels (10 classes) map 0 of the dataset's 2 classes (no label for cat, dog), "
+     "other candidates map 2; give a label map that lists its labels for those classes")),
     (n.LabelsDoNotFit("m", "imagenet-22k", 21841, 1, 7, tuple("abcdef"), 7),
-     "m refused for this dataset: its labels (imagenet-22k) map 1 of the dataset's 7 classes (no label for a, b, c, d, "
-     "e ...), other candidates map 7; give a label map that lists its labels for those classes"),
+     ("m refused for this dataset: its labels (imagenet-22k) map 1 of the dataset's 7 classes (no label for a, b, c, d, "
+     "e ...), other candidates map 7; give a label map that lists its labels for those classes")),
     (n.ModelLeftOut("m", "latency_needed", "r"), "m left out: its latency could not be measured (r)"),
     (n.ModelLeftOut("m", "latency", "r"), "latency of m not measured: r"),
     (n.TacticSkipped("compile", "no cc"), "compile skipped: no cc"),
     (n.TacticSkipped("quantize", "no lin", "conv+int8"), "conv+int8 skipped: no lin"),
-    (n.TacticSkipped("compile", "no_cxx"), "compile skipped: torch.compile needs a C++ compiler for CPU code "
-                                           "(TorchInductor); none found (install g++ or set CXX)"),
-    (n.TacticSkipped("fp16", "no_cuda"), "fp16 skipped: no CUDA GPU on this machine (half-precision variants are "
-                                         "offered on GPUs only: on CPUs they are usually slower)"),
-    (n.TacticSkipped("quantize", "nothing_to_quantize", "conv+int8"), "conv+int8 skipped: no Linear/LSTM/GRU layer "
+    (n.TacticSkipped("compile", "no_cxx"), ("compile skipped: torch.compile needs a C++ compiler for CPU code "
+                                           "(TorchInductor); none found (install g++ or set CXX)")),
+    (n.TacticSkipped("fp16", "no_cuda"), ("fp16 skipped: no CUDA GPU on this machine (half-precision variants are "
+                                         "offered on GPUs only: on CPUs they are usually slower)")),
+    (n.TacticSkipped("quantize", "nothing_to_quantize", "conv+int8"), ("conv+int8 skipped: no Linear/LSTM/GRU layer "
                                                                       "to quantize (dynamic quantization leaves "
-                                                                      "convolutions as they are)"),
-    (n.TacticSkipped("quantize", "no_quantized_engine"), "quantize skipped: torch has no quantized CPU engine on this "
-                                                         "machine"),
-    (n.TacticSkipped("compile", "dynamo_unsupported"), "compile skipped: torch.compile is not supported on this "
-                                                       "Python/platform (torch._dynamo.is_dynamo_supported())"),
+                                                                      "convolutions as they are)")),
+    (n.TacticSkipped("quantize", "no_quantized_engine"), ("quantize skipped: torch has no quantized CPU engine on this "
+                                                         "machine")),
+    (n.TacticSkipped("compile", "dynamo_unsupported"), ("compile skipped: torch.compile is not supported on this "
+                                                       "Python/platform (torch._dynamo.is_dynamo_supported())")),
     (n.LatencyMeasured("Xeon", 20, 1.5, "estimated"), ("latency measured on Xeon (median of 20+ timed runs after "
      f"warm-up, cached per model and machine, measuring took {fmt_joules(1.5)} (estimated) once)")),
     (n.LatencyMeasured("Xeon", 20), ("latency measured on Xeon (median of 20+ timed runs after warm-up, cached per "
