@@ -19,9 +19,9 @@ _IDIOMS = ((r"\bno (?:more|larger|bigger|longer|slower|heavier) than\b", "at mos
            (r"\bnot (?:more|larger|bigger|longer|slower|heavier) than\b", "at most"),
            (r"\b(?:must|should|can) ?not exceed\b", "at most"), (r"\bnot to exceed\b", "at most"),
            (r"\bno (?:less|fewer) than\b", "at least"), (r"\bnot (?:less|fewer) than\b", "at least"),
-           ((r"\b(?:not|never|cannot|can't|mustn't|shouldn't|won't|doesn't|don't|may not|must not|should not)\s+"
+           ((r"\b(?:not|never|cannot|can'?t|mustn'?t|shouldn'?t|won'?t|doesn'?t|don'?t|may not|must not|should not)\s+"
             r"(?:\w+\s+){0,2}?(?:more|larger|bigger|longer|slower|heavier)\s+than\b"), "at most"),
-           (r"\b(?:not|never|cannot|can't|mustn't|shouldn't|won't|doesn't|don't)\s+(?:\w+\s+)?(?:exceed|go over)\b",
+           (r"\b(?:not|never|cannot|can'?t|mustn'?t|shouldn'?t|won'?t|doesn'?t|don'?t)\s+(?:\w+\s+)?(?:exceed|go over)\b",
             "at most"), (r"\bwithout (?:exceeding|going over)\b", "at most"))
 _LABEL = re.compile(r"\b(?:accuracy|size|model size|latency|speed|memory|compute|energy|power|macs|flops)\s*(:)")
 
@@ -33,11 +33,12 @@ def reading_knowledge() -> dict:
 
 @functools.cache
 def word_regex(pattern: str) -> re.Pattern[str]:
-    """A knowledge-base pattern as a whole-word regex: words joined by spaces or hyphens, trailing * = any ending."""
+    """A knowledge-base pattern as a whole-word regex: words joined by spaces or hyphens, trailing * = any ending, an
+    apostrophe optional ("isn't" also matches "isnt", as people type it)."""
     parts = []
     for word in pattern.lower().split():
         stem = word.endswith("*") and len(word) > 1
-        parts.append(re.escape(word.rstrip("*")) + (r"[\w'-]*" if stem else ""))
+        parts.append(re.escape(word.rstrip("*")).replace("'", "'?") + (r"[\w'-]*" if stem else ""))
     return re.compile(r"(?<![\w'])" + r"[\s-]+".join(parts) + r"(?![\w'])")
 
 

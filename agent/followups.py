@@ -96,7 +96,7 @@ def parse_followup(text: str) -> FollowUp | None:
 
 def _lift(t: str, raw: str) -> FollowUp | None:
     m = re.search(r"\b(?:drop|remove|lift|forget(?:\s+about)?|ignore|no(?:\s+need\s+for)?|without|clear|relax|"
-                  r"scrap|ditch|delete|cancel)\s+(?:the\s+|any\s+|all\s+|my\s+|that\s+)?(?:(?:\d[\d.]*\s*|model\s+)?(\w+)\s+)?"
+                  r"scrap|ditch|delete|cancel|get\s+rid\s+of|take\s+away|lose)\s+(?:the\s+|any\s+|all\s+|my\s+|that\s+)?(?:(?:\d[\d.]*\s*|model\s+)?(\w+)\s+)?"
                   r"(?:limits?|constraints?|caps?)\b", t)
     if not m or re.match(r"\s*(?:to|at|of)\s+\d", t[m.end():]):
         return None                  # "relax the size limit to 200 MB" changes the limit, it does not lift it
@@ -182,8 +182,8 @@ def _adjust(t: str, raw: str) -> FollowUp | None:
     metrics = _metrics_in(t)
     if not metrics:
         return None
-    if re.search(r"\b(?:don't|do not|doesn't|does not|not|no longer|never)\s+(?:really\s+)?(?:care|matter)|"
-                 r"\b(?:isn't|not|aren't|no longer)\s+(?:that\s+|very\s+|so\s+|too\s+)?(?:important|a concern|"
+    if re.search(r"\b(?:don'?t|do not|doesn'?t|does not|not|no longer|never)\s+(?:really\s+)?(?:care|matter)|"
+                 r"\b(?:isn'?t|not|aren'?t|no longer)\s+(?:that\s+|very\s+|so\s+|too\s+)?(?:important|a concern|"
                  r"an issue|relevant|a priority)", t):
         return None                  # "size doesn't matter", "size isn't important" = ignore (the phrase rules)
     changes: dict[str, float] = {}

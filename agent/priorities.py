@@ -49,7 +49,8 @@ def read_priorities(t: str, text: str, parts: list[Clause], reading: UseCaseRead
         clause = clause_at(parts, m.start())
         if clause is not None and clause.negated_from is not None and m.start() >= clause.negated_from:
             return None
-        if re.search(r"\b(?:not|never|no)\b|n't\b", m.group(0).replace("not negotiable", "")):
+        negation = r"\b(?:not|never|no)\b|\b(?:isn|aren|doesn|don|won|can|shouldn|mustn|wasn)'?t\b"
+        if re.search(negation, m.group(0).replace("not negotiable", "")):
             return None
         return text[m.start():m.end()].strip(" ,;:")
 

@@ -116,10 +116,10 @@ def _read_dismissals(t: str, text: str, parts: list[Clause], reading: UseCaseRea
     """ "compute is not a concern", "latency doesn't matter", "don't care about size": that metric counts less."""
     kb = reading_knowledge()
     for i, clause in enumerate(parts):
-        explicit = re.search(r"\b(?:don't|do not|doesn't|does not|not) (?:really )?care about\b|\bnot (?:worried|"
+        explicit = re.search(r"\b(?:don'?t|do not|doesn'?t|does not|not) (?:really )?care about\b|\bnot (?:worried|"
                              r"concerned) about\b|\bno (?=\w+ (?:requirements?|limits?|constraints?|deadlines?|"
-                             r"concerns?|issues?)\b)|\b(?:don't|do not|doesn't|does not|won't|will not) (?:need|have) "
-                             r"to be\b|\b(?:need not|needn't) be\b|\bnot (?:bothered|fussed) (?:about|by)\b|\bwho cares about\b|"
+                             r"concerns?|issues?)\b)|\b(?:don'?t|do not|doesn'?t|does not|won'?t|will not) (?:need|have) "
+                             r"to be\b|\b(?:need not|needn'?t) be\b|\bnot (?:bothered|fussed) (?:about|by)\b|\bwho cares about\b|"
                              r"\bneither\b(?=.*\bnor\b)|\b(?:fine|ok|okay|happy|comfortable) with\b", clause.text)
         if clause.negated_until is None and not explicit:
             continue
