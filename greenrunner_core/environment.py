@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from greenrunner_core.batch_rates import BatchCosts
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.registry.card import ModelCard
 
@@ -32,13 +33,20 @@ class ModelAccount:
     new_evaluations: int = 0       # calls actually computed now (not answered by the cache)
     cache_hits: int = 0
     seconds: float = 0.0           # wall seconds spent computing now (load + forward)
-    compute_seconds: float = 0.0   # seconds the answered calls cost when first computed (cache included)
+    compute_seconds: float = 0.0   # seconds the answered calls cost when first computed (cache included), per call
     macs: int = 0                  # MACs of all calls (calls x MACs per image)
+    one_time_seconds: float = 0.0  # of ``seconds``: model loads + warm-up, paid once per load, not per call
 
 
 @dataclass
 class Accounting:
+    """Per-model costs; for calls whose batch size is known, their per-call seconds and joules by batch size
+    (``batch_rates``), so brute force is priced at ``eval_batch`` (its batch size; 0 = unknown: as measured)."""
+
     per_model: dict[str, ModelAccount] = field(default_factory=dict)
+    eval_batch: int = 0
+    seconds_by_batch: dict[str, BatchCosts] = field(default_factory=dict)
+    joules_by_batch: dict[str, BatchCosts] = field(default_factory=dict)
 
     def account(self, model: str) -> ModelAccount:
         return self.per_model.setdefault(model, ModelAccount())
@@ -52,6 +60,7 @@ class Accounting:
             out.seconds += a.seconds
             out.compute_seconds += a.compute_seconds
             out.macs += a.macs
+            out.one_time_seconds += a.one_time_seconds
         return out
 
 

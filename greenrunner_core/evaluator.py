@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from greenrunner_core.batch_rates import BatchCosts
 from greenrunner_core.cancel import Cancelled, CancelToken, interrupts_deferred
 from greenrunner_core.energy import EnergyMeter, default_meter
 from greenrunner_core.energy_ledger import CarbonIntensity, EnergyLedger
@@ -52,6 +53,7 @@ class Evaluator:
         self.cache = cache
         self.batch_size = batch_size
         self.accounting = accounting if accounting is not None else Accounting()
+        self.accounting.eval_batch = self.accounting.eval_batch or batch_size
         self.meter: EnergyMeter = meter if meter is not None else default_meter()
         self.energy = energy if energy is not None else EnergyLedger(kind=self.meter.kind, meter=self.meter.info)
         self.worker = worker if worker is not None else PullWorker()   # in-process models + decoder, kept between calls
@@ -150,6 +152,7 @@ class Evaluator:
                 failed = failures[owner[done.index]] = ModelFailedError(card.name, done.failure or "no result")
                 failed.__cause__ = done.cause
             return
+        account.one_time_seconds += done.result.load_seconds
         new = done.result.outcomes()
         self.cache.put_many(card.name, card.weights_id, card.preprocess.id, new)
         known.update(new)
@@ -170,7 +173,13 @@ class Evaluator:
         account.cache_hits += len(images) - n_missing
         account.compute_seconds += sum(o.seconds for o in outcomes)
         account.macs += len(images) * card.macs
+        by_batch = self.accounting.seconds_by_batch.setdefault(card.name, BatchCosts())
+        joules_by_batch = self.accounting.joules_by_batch.setdefault(card.name, BatchCosts())
         for o in outcomes:
+            if o.batch:
+                by_batch.add(o.batch, o.seconds)
+                if o.joules is not None:
+                    joules_by_batch.add(o.batch, o.joules)
             if o.joules is not None:
                 energy.joules += o.joules
                 energy.known_calls += 1

@@ -78,7 +78,7 @@ def assemble_result(strategy: str, params: dict[str, Any], weights: Weights, bud
     ledger: EnergyLedger | None = getattr(env, "energy", None)
     spent, per_model = cost_of(env.accounting, ledger)
     energy_notes = fill_unrecorded_energy(cards, per_model, spent) if ledger is not None else []
-    brute, notes = brute_force_cost(cards, len(env.image_ids), per_model)
+    brute, notes = brute_force_cost(cards, len(env.image_ids), per_model, env.accounting)
     excluded = {cards[i].name: reason for i, reason in state_like.excluded.items()}
     all_notes = [*extra_notes, *notes, *energy_notes, *(ModelLeftOut(n, "failed", r) for n, r in excluded.items())]
     energy_kind = spent.energy_kind if ledger is not None else NOT_MEASURED

@@ -94,11 +94,20 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class BruteForceExtrapolated(RunNote):
-    """Brute-force ``quantity`` ("seconds" or "energy") scaled from ``measured`` of ``total`` models (rest by MACs)."""
+    """Brute-force ``quantity`` ("seconds" or "energy") from the per-call figures of ``measured`` of ``total`` models;
+    ``from_latency`` others from their measured latency, the rest by MACs to the power ``mac_exponent`` (None: none
+    left), ``fitted`` on the measured models (else a default). ``one_time_excluded``: the per-call figures leave
+    model loads and warm-up out (a note saved before that was so reads back False, exponent 1: "scaled by MACs");
+    ``batch``: the per-call figures are priced at brute force's batch size, fitted over the batch sizes measured."""
 
     quantity: Literal["seconds", "energy"]
     measured: int
     total: int
+    from_latency: int = 0
+    mac_exponent: float | None = 1.0
+    fitted: bool = False
+    one_time_excluded: bool = False
+    batch: int = 0                     # per-call figures priced at batches of this many images (0: as measured)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class Outcome:
     seconds: float        # compute seconds of this call when it was first computed
     joules: float | None = None      # energy of this call (its batch's / batch size); None = not recorded
     energy_kind: EnergyKind = NOT_MEASURED   # how ``joules`` was obtained (stored as its code; old rows: words)
+    batch: int | None = None         # images in the batch that computed it (None: not recorded, older rows)
 
     def __post_init__(self) -> None:
         if not isinstance(self.energy_kind, EnergyKind):
@@ -54,13 +55,14 @@ CREATE TABLE IF NOT EXISTS outcomes (
     created       REAL    NOT NULL,
     joules        REAL,
     energy_kind   TEXT,
+    batch         INTEGER,
     PRIMARY KEY (model, weights_id, preprocess_id, image_id)
 ) WITHOUT ROWID
 """
 # columns added after the first release: (name, SQL type); older caches get them (NULL) on open
-_MIGRATIONS = (("joules", "REAL"), ("energy_kind", "TEXT"))
+_MIGRATIONS = (("joules", "REAL"), ("energy_kind", "TEXT"), ("batch", "INTEGER"))
 _COLUMNS = ("model", "weights_id", "preprocess_id", "image_id", "prediction", "prob", "seconds", "created",
-            "joules", "energy_kind")
+            "joules", "energy_kind", "batch")
 _IN_CHUNK = 500          # SQLite host parameters per IN list (well under every SQLite build's limit)
 _BUSY_TIMEOUT_MS = 30_000
 
@@ -130,12 +132,13 @@ class OutcomeCache:
                 chunk = unique[start:start + _IN_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows = self._conn.execute(
-                    "SELECT image_id, prediction, prob, seconds, joules, energy_kind FROM outcomes "
+                    "SELECT image_id, prediction, prob, seconds, joules, energy_kind, batch FROM outcomes "
                     f"WHERE model=? AND weights_id=? AND preprocess_id=? AND image_id IN ({marks})",
                     (model, weights_id, preprocess_id, *chunk))
-                for image_id, prediction, prob, seconds, joules, kind in rows:
+                for image_id, prediction, prob, seconds, joules, kind, batch in rows:
                     out[image_id] = Outcome(int(prediction), float(prob), float(seconds),
-                                            None if joules is None else float(joules), EnergyKind.revive(kind))
+                                            None if joules is None else float(joules), EnergyKind.revive(kind),
+                                            None if batch is None else int(batch))
         return out
 
     def put_many(self, model: str, weights_id: str, preprocess_id: str,
@@ -145,7 +148,8 @@ class OutcomeCache:
             return
         now = time.time()
         rows = [(model, weights_id, preprocess_id, image_id, int(o.prediction), float(o.prob),
-                 float(o.seconds), now, None if o.joules is None else float(o.joules), o.energy_kind.to_code() or None)
+                 float(o.seconds), now, None if o.joules is None else float(o.joules), o.energy_kind.to_code() or None,
+                 None if o.batch is None else int(o.batch))
                 for image_id, o in outcomes.items()]
         insert = (f"INSERT OR REPLACE INTO outcomes ({', '.join(_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(_COLUMNS))})")

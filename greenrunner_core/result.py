@@ -62,6 +62,7 @@ class Cost:
     energy_calls: int = 0         # calls whose energy was recorded (older cache rows: extrapolated, see notes)
     spent_joules: float = 0.0     # energy spent computing in this run (forward passes + model loads)
     energy_kind: EnergyKind = NOT_MEASURED   # how the joules were obtained (saved words read back)
+    one_time_seconds: float = 0.0  # of ``seconds``: model loads + warm-up (brute force's estimate: per-call only)
 
     def __post_init__(self) -> None:
         self.energy_kind = EnergyKind.revive(self.energy_kind)

@@ -255,7 +255,7 @@ def test_weights_unavailable_reason_passes_through_unchanged(dataset, cache):
 
 def test_interruption_keeps_finished_batches_and_rerun_computes_only_the_rest(dataset, cache):
     n = len(dataset.images)
-    broken = TinySource(fail_on_call=2, exc=KeyboardInterrupt)
+    broken = TinySource(fail_on_call=3, exc=KeyboardInterrupt)   # call 1 is the warm-up at load: the 2nd batch
     ev, card = evaluator_for(broken, dataset, cache, batch_size=2)
     with pytest.raises(KeyboardInterrupt):
         ev.predict(card, dataset.images)
@@ -343,7 +343,7 @@ def test_grayscale_preprocess_feeds_one_channel(dataset):
 
     task = _task(dataset, GraySource(preprocess=gray), batch_size=5)
     run_pull_task(task)
-    assert seen == [(5, 1, 5, 7), (4, 1, 5, 7)]
+    assert seen == [(1, 1, 5, 7), (5, 1, 5, 7), (4, 1, 5, 7)]   # the warm-up at load (one blank image), 2 batches
 
 
 class InputProbe(nn.Module):
@@ -369,7 +369,8 @@ def _inputs_for(root: Path, files: list[str], pp: Preprocess) -> torch.Tensor:
     source = ProbeSource(name=f"probe-{pp.id}", preprocess=pp)
     run_pull_task(PullTask(source=source, card=source.cards()[0], dataset_root=str(root),
                            images=tuple((f, f) for f in files), batch_size=len(files)))
-    return seen[0]
+    assert len(seen) == 2            # the warm-up at load (a blank image), then the one batch
+    return seen[1]
 
 
 @pytest.mark.parametrize("interpolation", ["bilinear", "bicubic", "lanczos"])
