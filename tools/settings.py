@@ -64,7 +64,7 @@ class ToolSettings:
 
 
 class Workspaces:
-    """The Workspaces of one owner: one per setting (cache dir, checkpoints, sources, execution, zip limits, watts),
+    """The Workspaces of one owner: one per setting (cache dir, checkpoints, sources, execution, zip limits, watts, hub),
     built on first use and kept, since a Workspace holds what must outlive a turn (loaded models, the outcome cache
     connection, a started Ray backend, hub descriptions). A front door owns one for as long as it serves, puts it in
     the ``ToolSettings`` it builds each turn, and closes it when it stops."""
