@@ -208,3 +208,35 @@ HELD_OUT_FOLLOWUPS: tuple[tuple[str, str, dict], ...] = (
     ("could you relax the latency limit to 100 ms?", "constraint", {"constraints": {"max_latency_ms": 100.0}}),
     ("speed matters less now", "adjust", {"changes": {"latency": -1.0}}),
 )
+
+# A second held-out set, written after the first check and before a seventh round of fixes; measured once at the end.
+HELD_OUT_2: tuple[Case, ...] = (
+    Case("Sort scrap metal on a conveyor with a camera; speed over accuracy", heavier=(("complexity", "accuracy"),)),
+    Case("Classify sign language letters on a tablet, it has to feel instant", cues=("mobile",),
+         above_base=("complexity",)),
+    Case("Identify counterfeit watches from photos; we can't afford false negatives and the model can be huge",
+         cues=("error_cost",), below_base=("size",), acc_highest=True),
+    Case("Recognize license plates on an NVIDIA Jetson Nano at 25 frames a second", kind="edge",
+         cues=("microcontroller",), constraints={"max_latency_ms": 40}),
+    Case("Detect ripe strawberries on a picking robot; model under 30 megabytes, inference below 80 msec",
+         constraints={"max_size_mb": 30, "max_latency_ms": 80}),
+    Case("Tag wildlife photos in the cloud once a week; energy and speed are not important", cues=("batch",),
+         below_base=("complexity",)),
+    Case("Classify plankton; memory is not a constraint, latency is", below_base=("size",),
+         above_base=("complexity",)),
+    Case("Count birds on a solar-powered trail camera, at most 50 million MACs", cues=("battery",),
+         constraints={"max_macs": 5e7}),
+    Case("Spot rust with a model no bigger than 3 megs on an Arduino Portenta", kind="edge", cues=("microcontroller",),
+         constraints={"max_size_mb": 3}),
+    Case("Classify x-ray images where acuracy matters most and the model is hosted on a GPU server", kind="medical",
+         cues=("medical", "server"), acc_highest=True),
+    Case("Classify fabric defects, accuracy is nice to have but throughput is what matters", below_base=("accuracy",),
+         above_base=("complexity",)),
+)
+
+HELD_OUT_2_FOLLOWUPS: tuple[tuple[str, str, dict], ...] = (
+    ("let's cap the size at 40 MB", "constraint", {"constraints": {"max_size_mb": 40.0}}),
+    ("please remove the latency cap", "lift", {"lift": ["max_latency_ms"]}),
+    ("size should count less", "adjust", {"changes": {"size": -1.0}}),
+    ("make latency 3x as important", "scale", {"changes": {"latency": 3.0}}),
+)
