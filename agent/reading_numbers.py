@@ -72,6 +72,8 @@ def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseRea
             if n <= 0 and key in ("fps", "per_second", "per_minute"):
                 continue
             ms = _milliseconds(key, n)
+            if re.search(r"\b(?:kb|mb|gb|kib|mib|gib|megabytes?|gigabytes?|bytes?|bits?|mbit|gbit)\b", m.group(0)):
+                continue             # "10 MB/s" is a bandwidth, not images per second
             put("max_latency_ms", ms, m)
             if key in ("per_second", "per_minute"):
                 reading.notes.append(kb["ambiguous"]["throughput"].format(phrase=text[m.start():m.end()],
@@ -91,6 +93,10 @@ def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseRea
             put("max_macs", _macs(float(m.group("n")), m.group("u"), m.group("k")), m)
     for m in pats["params"].finditer(t):
         put("max_params", float(m.group("n")) * _SCALE.get(m.group("u"), 1.0), m)
+    for m in [*pats["accuracy_floor"].finditer(t), *pats["accuracy_floor_first"].finditer(t)]:
+        phrase = text[m.start():m.end()].strip()
+        reading.notes.append(kb["ambiguous"]["accuracy_floor"].format(phrase=phrase, n=float(m.group("n"))))
+        reading.emphasis.setdefault("accuracy", phrase)
     for m in pats["watts"].finditer(t):
         watts = text[m.start():m.end()]
         reading.notes.append(kb["ambiguous"]["power_budget"].format(watts=watts))
@@ -103,7 +109,8 @@ def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseRea
         values["latency_hardware"] = hardware
     reading.constraints = Constraints.from_mapping(values)
     reading.constraint_quotes = {name: quote for name, (_, quote) in limits.items()}
-    if "max_latency_ms" in limits and "realtime" not in [m.cue for m in reading.matches]:
+    if "max_latency_ms" in limits and "realtime" not in [m.cue for m in reading.matches] \
+            and limits["max_latency_ms"][0] <= kb["realtime_up_to_ms"]:          # "5 seconds per image" is no deadline
         reading.matches.append(Match("realtime", limits["max_latency_ms"][1], limits["max_latency_ms"][1]))
     if "max_size_mb" in limits:
         reading.matches.append(Match("app_size", limits["max_size_mb"][1], limits["max_size_mb"][1]))

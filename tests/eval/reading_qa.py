@@ -129,6 +129,13 @@ TUNED: tuple[Case, ...] = (
          "5 parts/second", constraints={"max_latency_ms": 200}),
     Case("We process 2 million product images nightly on AWS GPU instances; cost per image matters, accuracy "
          "matters more.", kind="batch", cues=("server", "batch", "cost"), acc_highest=True),
+    # --- a seventh round: bandwidth, accuracy targets, a slow limit, shouting -------------------------------------
+    Case("Upload speed is 10 MB/s; classify on a phone", cues=("mobile",), no_constraints=True),
+    Case("Classify birds with an accuracy of at least 95%", above_base=("accuracy",), note="no accuracy floor"),
+    Case("Classify birds; 99% accuracy required", above_base=("accuracy",), note="no accuracy floor"),
+    Case("Classify birds, it's OK if it takes 5 seconds per image", constraints={"max_latency_ms": 5000},
+         not_cues=("realtime",)),
+    Case("CLASSIFY DEFECTS ON A PHONE, UNDER 10MB!!!", cues=("mobile",), constraints={"max_size_mb": 10}),
     # --- misread in the one held-out check, then fixed (apostrophe-less "isnt", "get rid of") and moved here --------
     Case("Count fish in underwater video, response time isnt important", below_base=("complexity",)),
     # --- out of scope / hostile input (read without a crash and without invented weights) -------------------------
