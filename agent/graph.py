@@ -27,7 +27,8 @@ from agent.staging import StagingDecision, apply_decision, staging_payload, with
 from agent.state import InputState, State
 from agent.tools import TOOLS, TOOLS_BY_NAME, requires_approval
 from greenrunner_core.selection_run import DEMO_DATASET
-from tools.candidates import StagedRun, seconds_per_call, stage_run
+from tools.candidates import StagedRun, stage_run
+from tools.run_cost import seconds_per_call
 from tools.settings import workspace_for
 from tools.shortlist import shortlist_when_unnamed
 

@@ -164,6 +164,15 @@ class OutcomeCache:
                     conn.execute("ROLLBACK")
                 raise
 
+    def mean_seconds(self, model: str, weights_id: str, preprocess_id: str) -> tuple[float, int] | None:
+        """The mean compute seconds per call of this model's cached outcomes and how many there are (None: none),
+        for time estimates measured on this machine rather than scaled from MACs."""
+        with self._lock:
+            mean, count = self._conn.execute(
+                "SELECT AVG(seconds), COUNT(*) FROM outcomes WHERE model=? AND weights_id=? AND preprocess_id=?",
+                (model, weights_id, preprocess_id)).fetchone()
+        return (float(mean), int(count)) if count else None
+
     def stats(self) -> CacheStats:
         with self._lock:
             (rows,) = self._conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()

@@ -14,21 +14,16 @@ from typing import Any
 
 from greenrunner_core.candidate_plan import CandidatePlan, plan_candidates
 from greenrunner_core.errors import DatasetError, GreenRunnerError
-from greenrunner_core.notes import SampleCoversAll
-from greenrunner_core.selection_run import DEFAULT_EVAL_BATCH, DEMO_DATASET, default_budget
-from greenrunner_core.strategies import DEFAULT_STRATEGY
+from greenrunner_core.selection_run import DEMO_DATASET
 from greenrunner_core.workspace import Workspace
 from tools.candidate_text import OFFLINE_FIX_GROUPED, verdict_fix, verdict_why
 from tools.dataset_text import error_text, upload_name
-from tools.formatting import fmt_seconds
-from tools.notes_text import word
+from tools.run_cost import cost_lines
 from tools.settings import ToolSettings, workspace_for
 
-__all__ = ["StagedRun", "auto_label_map_for", "class_name_lines", "label_map_lines", "plan_for_cli", "plan_lines",
-           "seconds_per_call", "stage_run"]
+__all__ = ["StagedRun", "auto_label_map_for", "class_name_lines", "cost_lines", "label_map_lines", "plan_for_cli",
+           "plan_lines", "stage_run"]
 
-CPU_MACS_PER_SECOND = 3.8e10      # resnet18 at 224 px: ~21 img/s x 1.8 GMACs on 2 cores (STACK_NOTES)
-MIN_SECONDS_PER_CALL = 0.002      # decoding and per-image overhead of a tiny model
 _SHOWN = 8
 
 
@@ -192,66 +187,6 @@ def _labels(labels: Any) -> str:
     labels = list(labels)
     shown = ", ".join(labels[:6])
     return shown + (f" … ({len(labels)} labels)" if len(labels) > 6 else "")
-
-
-def cost_lines(plan: CandidatePlan, ws: Workspace, *, sample: int | None = None, budget: int | None = None,
-               strategy: str | None = None, last_run: Mapping[str, float] | None = None) -> list[str]:
-    """The calls and seconds of brute force and of this run: on ``sample`` images when given, under ``budget``. The
-    one time estimate staging shows: per model, its speed timed on this machine (latency cache), else its seconds per
-    call measured in the last run (``last_run``: model -> seconds per call), else scaled from its MACs; it says which."""
-    cards = [ws.registry.get(n) for n in plan.names]
-    if not cards:
-        return []
-    strategy = strategy or DEFAULT_STRATEGY
-    n_images = min(plan.n_images, sample) if sample else plan.n_images
-    brute = len(cards) * n_images
-    calls = (brute if strategy == "brute_force" else n_images if strategy == "benchmark_card"
-             else min(budget or default_budget(len(cards), n_images, strategy), brute))
-    seconds, timed, from_last_run = [], 0, 0
-    for card in cards:
-        stats = _measured(ws, card)
-        if stats is not None:
-            seconds.append(stats.batch_median_ms / 1000)
-            timed += 1
-        elif last_run and last_run.get(card.name):
-            seconds.append(float(last_run[card.name]))
-            from_last_run += 1
-        else:
-            seconds.append(max(MIN_SECONDS_PER_CALL, card.macs / CPU_MACS_PER_SECOND))
-    per_call = sum(seconds) / len(seconds)
-    covers_all = f" ({word(SampleCoversAll(sample, plan.n_images))})" if sample and sample > plan.n_images else ""
-    return [(f"**Estimated cost**: {len(cards)} models × {n_images:,} images{covers_all} = {brute:,} calls by "
-             f"brute force; this run spends at most {calls:,} calls, about {fmt_seconds(calls * per_call)} at "
-             f"{_speed_words(timed, from_last_run, len(cards))} (~{per_call * 1000:.3g} ms per call; cached calls "
-             "are free).")]
-
-
-def _speed_words(timed: int, from_last_run: int, n_models: int) -> str:
-    """What the seconds per call are based on: timed on this machine, measured in the last run, or MACs-scaled."""
-    if timed == n_models:
-        return "the speed measured on this machine"
-    if from_last_run == n_models:
-        return "the speed measured in the last run"
-    if timed + from_last_run == 0:
-        return "a MACs-scaled CPU speed"
-    where = ", ".join(w for w, k in ((f"{timed} timed on this machine", timed),
-                                      (f"{from_last_run} in the last run", from_last_run)) if k)
-    rest = n_models - timed - from_last_run
-    return f"measured speed for {timed + from_last_run} of {n_models} models ({where})" + (
-        ", MACs-scaled for the rest" if rest else "")
-
-
-def seconds_per_call(result: Any) -> dict[str, float]:
-    """Each model's measured compute seconds per call in a finished run (``ExperimentResult``), for ``cost_lines``."""
-    return {name: cost.compute_seconds / cost.calls for name, cost in result.per_model.items()
-            if cost.calls and cost.compute_seconds}
-
-
-def _measured(ws: Workspace, card: Any) -> Any:
-    try:
-        return ws.latency_stats.get(card.name) or ws.latency_cache.get(card, DEFAULT_EVAL_BATCH)
-    except (OSError, ValueError, GreenRunnerError):
-        return None
 
 
 def class_name_lines(classes: list[str], settings: ToolSettings) -> list[str]:

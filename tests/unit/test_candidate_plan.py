@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 import torch
 from PIL import Image
 from torch import nn
@@ -240,3 +241,23 @@ def test_estimated_cost_says_which_speeds_are_timed_measured_in_the_last_run_or_
     ws.latency_stats.pop("fast")
     line = cost_lines(plan, ws, last_run={"fast": 0.3, "slow": 0.6, "third": 0.9}, budget=6)[0]
     assert "about 3.6 s at the speed measured in the last run (~600 ms per call" in line
+
+
+def test_estimated_cost_uses_the_seconds_of_cached_outcomes_from_earlier_runs(tmp_path):
+    # `select --data cifar10/test --sample 500` said "about 4.3 s at a MACs-scaled CPU speed (~2.45 ms per call)" and
+    # computed for 85 s; a second run still guessed from MACs though every model's calls were timed in the first
+    from greenrunner_core.outcome_cache import Outcome
+    from tools.candidates import cost_lines
+    data = _images(tmp_path / "d", ["cat", "ship"])
+    ws = _workspace(tmp_path, {"fast": ["cat", "ship"], "slow": ["cat", "ship"]})
+    plan = plan_candidates(ws, data, online=lambda: False)
+    assert "MACs-scaled" in cost_lines(plan, ws)[0]
+    for name, seconds in (("fast", 0.02), ("slow", 0.06)):
+        card = ws.registry.get(name)
+        ws.outcome_cache.put_many(card.name, card.weights_id, card.preprocess.id,
+                                  {f"img{i}": Outcome(0, 0.9, seconds) for i in range(3)})
+    assert ws.outcome_cache.mean_seconds(card.name, card.weights_id, card.preprocess.id) == pytest.approx((0.06, 3))
+    line = cost_lines(plan, ws, strategy="brute_force")[0]
+    assert "8 calls, about 0.32 s at the speed measured in earlier runs (~40 ms per call" in line
+    line = cost_lines(plan, ws, strategy="brute_force", last_run={"fast": 0.1})[0]
+    assert "measured speed for 2 of 2 models (1 in the last run, 1 in earlier runs) (~80 ms per call" in line

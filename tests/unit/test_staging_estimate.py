@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from tools.candidates import seconds_per_call
+from tools.run_cost import seconds_per_call
 from ui.conversations import Conversations
 from ui.settings import AppSettings
 
