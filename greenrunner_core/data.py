@@ -80,11 +80,11 @@ class TargetDataset:
         spaces = [tuple(s) for s in label_spaces]
         if self.label_map is not None:
             check_label_map(self.label_map, spaces)
-        unmapped: dict[str, str] = {}
+        unmapped: dict[str, tuple[int, tuple[str, ...]]] = {}     # class -> the first label space it misses
         for c in self.class_names:
             for k, labels in enumerate(spaces):
                 if not self.allowed_indices(c, labels):
-                    unmapped[c] = f"class {c!r} matches no label of model label space #{k} ({_examples(labels)})"
+                    unmapped[c] = (k, labels)
                     break
         if not unmapped:
             return self._derive(self.images, self.report)
@@ -96,7 +96,9 @@ class TargetDataset:
             raise DatasetError(
                 f"none of the dataset classes ({', '.join(self.class_names)}) match the models' labels "
                 f"({example}). Fix: {how}. {LABEL_MAP_FORMAT}")
-        new_issues = [ValidationIssue(im.path, "unmapped_class", unmapped[im.class_name])
+        new_issues = [ValidationIssue(im.path, "unmapped_class", im.class_name, "class_unmatched",
+                                      figures=(unmapped[im.class_name][0], len(unmapped[im.class_name][1])),
+                                      labels=unmapped[im.class_name][1][:3])
                       for im in self.images if im.class_name in unmapped]
         classes = sorted({im.class_name for im in kept})
         report = ValidationReport(self.report.source, self.report.total_files, len(kept), classes,

@@ -19,7 +19,7 @@ import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from greenrunner_core.dataset_scan import IssueKind, ValidationIssue, ignored
+from greenrunner_core.dataset_scan import IssueWhy, ValidationIssue, ignored
 from greenrunner_core.errors import DatasetError
 
 __all__ = ["DEFAULT_ZIP_LIMITS", "MAX_ZIP_BYTES", "MAX_ZIP_ENTRIES", "ZipLimits", "extract_zip"]
@@ -84,7 +84,7 @@ def extract_zip(zip_path: Path, cache_root: Path, limits: ZipLimits = ZipLimits(
             for info, parts in plan:
                 problem = _extract_entry(zf, info, tmp, parts, meter)
                 if problem is not None:
-                    issues.append(ValidationIssue(info.filename, problem[0], problem[1]))
+                    issues.append(problem)
             (tmp / _MANIFEST).write_text(json.dumps({"zip": str(zip_path), "issues": [asdict(i) for i in issues]}))
             if dest.exists() and _read_manifest(dest) is None:
                 shutil.rmtree(dest)                   # an incomplete extraction left by an old version
@@ -140,40 +140,39 @@ def _plan_extraction(infos: list[zipfile.ZipInfo]) -> tuple[list[tuple[zipfile.Z
         parts = name.replace("\\", "/").split("/")
         reason = _unsafe_reason(info, parts)
         if reason is not None:
-            issues.append(ValidationIssue(name, "unsafe_path", f"refused: {reason}"))
+            issues.append(ValidationIssue(name, "unsafe_path", why=reason))
             continue
         clean = [p for p in parts if p not in ("", ".")]
         if info.is_dir() or not clean or any(ignored(p) for p in clean):
             continue                                  # folders are created as needed; __MACOSX / dotfiles skipped
         if info.flag_bits & 0x1:
-            issues.append(ValidationIssue(name, "unreadable", "entry is encrypted (password-protected zip)"))
+            issues.append(ValidationIssue(name, "unreadable", why="zip_encrypted"))
             continue
         key = "/".join(clean)
         if key in seen:
-            issues.append(ValidationIssue(name, "duplicate", "the zip holds two entries with this name; kept the "
-                                                             "first"))
+            issues.append(ValidationIssue(name, "duplicate", why="zip_same_name"))
             continue
         seen.add(key)
         plan.append((info, clean))
     return plan, issues
 
 
-def _unsafe_reason(info: zipfile.ZipInfo, parts: list[str]) -> str | None:
+def _unsafe_reason(info: zipfile.ZipInfo, parts: list[str]) -> IssueWhy | None:
     name = info.filename
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-        return "absolute path"
+        return "zip_absolute_path"
     if ".." in parts:
-        return "path contains '..' (would escape the extraction folder)"
+        return "zip_dotdot"
     if stat.S_ISLNK(info.external_attr >> 16):
-        return "symbolic link"
+        return "zip_link"
     return None
 
 
 def _extract_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, parts: list[str], meter: _Meter
-                   ) -> tuple[IssueKind, str] | None:
+                   ) -> ValidationIssue | None:
     target = dest.joinpath(*parts)
     if not target.resolve().is_relative_to(dest.resolve()):
-        return "unsafe_path", "refused: resolves outside the extraction folder"
+        return ValidationIssue(info.filename, "unsafe_path", why="zip_outside")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         written = 0
@@ -184,11 +183,11 @@ def _extract_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, parts
                 out.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         target.unlink(missing_ok=True)
-        return "corrupt", f"damaged zip entry: {e}"
+        return ValidationIssue(info.filename, "corrupt", str(e), "zip_damaged")
     except (NotImplementedError, RuntimeError, OSError) as e:
         if target.is_file():
             target.unlink(missing_ok=True)
-        return "unreadable", f"cannot extract: {e}"
+        return ValidationIssue(info.filename, "unreadable", str(e), "zip_cannot_extract")
     return None
 
 
