@@ -22,7 +22,8 @@ _IDIOMS = ((r"\bno (?:more|larger|bigger|longer|slower|heavier) than\b", "at mos
            ((r"\b(?:not|never|cannot|can'?t|mustn'?t|shouldn'?t|won'?t|doesn'?t|don'?t|may not|must not|should not)\s+"
             r"(?:\w+\s+){0,2}?(?:more|larger|bigger|longer|slower|heavier)\s+than\b"), "at most"),
            (r"\b(?:not|never|cannot|can'?t|mustn'?t|shouldn'?t|won'?t|doesn'?t|don'?t)\s+(?:\w+\s+)?(?:exceed|go over)\b",
-            "at most"), (r"\bwithout (?:exceeding|going over)\b", "at most"))
+            "at most"), (r"\bwithout (?:exceeding|going over)\b", "at most"),
+           (r"\b(?:can'?t|cannot|can not|couldn'?t) afford\b", "costly"))     # "can't afford false negatives"
 _LABEL = re.compile(r"\b(?:accuracy|size|model size|latency|speed|memory|compute|energy|power|macs|flops)\s*(:)")
 
 

@@ -6,7 +6,15 @@ import pytest
 
 from agent.proposal import propose_weights
 from agent.weighing import NotEnglishError
-from tests.eval.reading_qa import HELD_OUT, HELD_OUT_FOLLOWUPS, NOT_ENGLISH, TUNED, TUNED_FOLLOWUPS
+from tests.eval.reading_qa import (
+    HELD_OUT,
+    HELD_OUT_2,
+    HELD_OUT_2_FOLLOWUPS,
+    HELD_OUT_FOLLOWUPS,
+    NOT_ENGLISH,
+    TUNED,
+    TUNED_FOLLOWUPS,
+)
 from tests.unit.test_followups_eval import problem as followup_problem
 from tests.unit.test_reading_eval import problems
 
@@ -50,10 +58,12 @@ def test_tuned_set_summary(capsys):
     assert rate == 1.0, failures
 
 
-def test_held_out_set_reads_as_meant_above_the_floor(capsys):
-    failures = _failures(HELD_OUT, HELD_OUT_FOLLOWUPS)
+@pytest.mark.parametrize("name, cases, followups", [("held-out set", HELD_OUT, HELD_OUT_FOLLOWUPS),
+                                                     ("second held-out set", HELD_OUT_2, HELD_OUT_2_FOLLOWUPS)])
+def test_held_out_sets_read_as_meant_above_the_floor(capsys, name, cases, followups):
+    failures = _failures(cases, followups)
     with capsys.disabled():
-        rate = _report("reading QA held-out set", len(HELD_OUT) + len(HELD_OUT_FOLLOWUPS), failures)
+        rate = _report(f"reading QA {name}", len(cases) + len(followups), failures)
     assert rate >= HELD_OUT_FLOOR, failures
 
 
