@@ -72,7 +72,7 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     common(p)
     p.add_argument("--use-case", help="plain-text use case; weights are proposed from it unless --weights is given")
     p.add_argument("--weights", help="e.g. acc=0.63,size=0.25,complexity=0.21")
-    p.add_argument("-k", type=types.BUDGET, default=30, help="how many candidates (default 30)")
+    p.add_argument("-k", type=types.SHORTLIST_K, default=30, help="how many candidates (default 30)")
     p.add_argument("--source", help="only this source, e.g. timm or torchvision")
     p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="hard limit on size")
     p.add_argument("--max-macs", type=types.MACS, metavar="MACS", help="hard limit on MACs per image, e.g. 1e9")

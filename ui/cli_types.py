@@ -56,6 +56,7 @@ def count(what: str) -> Callable[[str], float]:
 
 SAMPLE = whole(1, "give the number of target images to sample (>= 1), or leave --sample out to use them all")
 BUDGET = whole(1, "give the evaluation calls to spend (>= 1), or leave --budget out for " + DEFAULT_BUDGET_TEXT)
+SHORTLIST_K = whole(1, "give how many candidates to propose (>= 1), e.g. -k 30")
 BATCH = whole(1, "give the images per pull (>= 1, e.g. 16)")
 SEED = whole(0, "give a seed >= 0 (e.g. 0)")
 WORKERS = whole(0, "give 0 (in process) or a number of Ray workers")

@@ -141,3 +141,12 @@ def test_the_shortlist_command_to_paste_names_every_model_and_no_ellipsis(capsys
     line = next(x for x in capsys.readouterr().out.splitlines() if "evaluate them with" in x)
     models = line.split("--models ")[1].split(" ")[0].split(",")
     assert len(models) == 4 and "..." not in line
+
+
+def test_a_bad_shortlist_size_speaks_of_candidates_not_of_the_budget(capsys):
+    # `shortlist -k 0` said "give the evaluation calls to spend, or leave --budget out"
+    with pytest.raises(SystemExit) as stop:
+        main(["shortlist", "--weights", "acc=1", "-k", "0"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument -k: 0 is below 1; give how many candidates to propose" in err
+    assert "budget" not in err.split("error:", 1)[1]
