@@ -7,6 +7,7 @@ from typing import Literal
 
 from agent.proposal import knowledge_base
 from agent.shortlisting import asks_shortlist, read_shortlist
+from tools.text import DEFAULT_BUDGET_TEXT
 
 IntentKind = Literal["more", "less", "ignore", "set", "strategy", "budget", "run", "why", "compare", "list",
                      "brute_force_cost", "run_brute_force", "baselines", "spend", "complexity", "metric_stub",
@@ -26,7 +27,7 @@ class Intent:
     stub: str | None = None                                  # metric_stub: key in the knowledge base's metric_stubs
     k: int | None = None                                     # shortlist: how many candidates (None: the default)
     source: str | None = None                                # shortlist: only this source (timm, torchvision, hf)
-    reason: str = ""                                         # shortlist: a value that cannot be used, and why
+    reason: str = ""                                         # shortlist, budget: a value that cannot be used, and why
     text: str = ""
 
 
@@ -127,13 +128,21 @@ def parse_intent(text: str) -> Intent | None:
     names = "|".join(re.escape(k) for k in sorted(strategies, key=len, reverse=True))
     m = re.search(rf"\b(?:use|try|switch to|with|run)\s+(?:the\s+)?({names})\b", t) or re.fullmatch(rf"({names})", t)
     strategy = strategies[m.group(1)] if m else None
-    m = re.search(r"\bbudget\s*(?:of|to|=|:|is)?\s*(\d[\d,_.]*k?)\b|\b(\d[\d,_]*k?)\s+(?:evaluation\s+)?calls\b", t)
+    m = re.search(r"\bbudget\s*(?:of|to|=|:|is)?\s*(-?\d[\d,_.]*k?)\b|\b(\d[\d,_]*k?)\s+(?:evaluation\s+)?calls\b", t)
     budget = _number(next(g for g in m.groups() if g)) if m else None
-    m = re.search(r"\b(?:sample(?:\s+of)?|on)\s+(\d+)\s*(?:target\s+)?images?\b|\bsample\s*(?:=|:)?\s*(\d+)\b", t)
+    m = re.search(r"\b(?:sample(?:\s+of)?|on)\s+(-?\d+)\s*(?:target\s+)?images?\b|\bsample\s*(?:=|:)?\s*(-?\d+)\b", t)
     sample = int(next(g for g in m.groups() if g)) if m else None
-    if strategy or budget or sample:
+    if strategy or budget is not None or sample is not None:
         kind: IntentKind = "strategy" if strategy else "budget"
-        return Intent(kind, strategy=strategy, budget=budget, sample=sample, text=raw)
+        problems = []
+        if budget is not None and budget < 1:
+            problems.append(f"a budget of {budget} calls evaluates nothing: give the evaluation calls to spend (1 or "
+                            f"more), e.g. “budget 500”, or leave it out for {DEFAULT_BUDGET_TEXT}")
+        if sample is not None and sample < 1:
+            problems.append(f"a sample of {sample} images has nothing to evaluate: give a number of images (1 or "
+                            "more), e.g. “sample 200”, or leave it out to use them all")
+        reason = "; ".join(problems)
+        return Intent(kind, strategy=strategy, budget=budget, sample=sample, reason=reason, text=raw)
 
     if re.fullmatch(r"(?:ok(?:ay)?|yes|sure|great|good)?[,!. ]*(?:please\s+)?(?:run(?: it| the selection| again)?|go(?: ahead)?|"
                     r"start|do it|let'?s go|select|run selection)(?: please| now)?", t):

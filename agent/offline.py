@@ -65,7 +65,7 @@ class Facts:
                     calls[tc["id"]] = tc
             elif isinstance(msg, HumanMessage) and isinstance(msg.content, str):
                 intent = parse_intent(msg.content)
-                if intent and intent.kind in ("strategy", "budget"):
+                if intent and intent.kind in ("strategy", "budget") and not intent.reason:
                     facts.prefs.update({k: v for k, v in (("strategy", intent.strategy), ("budget", intent.budget),
                                                            ("sample", intent.sample)) if v})
             elif isinstance(msg, ToolMessage) and msg.status != "error":
@@ -253,6 +253,8 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
                    tool_call("run_bandit", self._run_args(full)))
 
     def on_strategy(self, intent: Intent) -> AIMessage:
+        if intent.reason:                    # a budget or sample below 1: say the rule, stage nothing
+            return ai_reply(f"I did not change anything: {intent.reason}.")
         if blocked := self.needs("run_bandit"):
             return blocked
         if self.facts.weights is None:
