@@ -7,10 +7,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES
 from tools.text import DEFAULT_BUDGET_TEXT
+from tools.weight_rule import RANGE_TEXT, weight_problem
 
 _STRATEGY_HELP = (f"selection strategy: one of {', '.join(STRATEGIES)} (aliases: ucb, ts, sh, eps); "
                   f"null = the default ({DEFAULT_STRATEGY})")
-_WEIGHTS_HELP = ("reward weight per metric, each >= 0 (usually in [0, 1]): accuracy (on the user's target images), "
+_WEIGHTS_HELP = (f"reward weight per metric, each in {RANGE_TEXT}: accuracy (on the user's target images), "
                  "size (MB, smaller is better), complexity (MACs per image, fewer is better). Other metric names "
                  "are accepted but left out of the reward until they are measured; the reply says so.")
 
@@ -28,8 +29,10 @@ def _clean_weights(value: dict[str, float]) -> dict[str, float]:
             w = float(w)
         except (TypeError, ValueError):
             raise ValueError(f"weight {name}={w!r} is not a number; use e.g. {key}=0.3") from None
-        if not w >= 0 or w == float("inf"):
-            raise ValueError(f"weight {name}={w} must be a finite number >= 0 (use 0 to ignore a metric)")
+        problem = weight_problem(key, w)      # the rule of every front door (tools/weight_rule.py)
+        if problem is not None:
+            raise ValueError(f"not valid: {problem}; a weight must be a finite number >= 0 and at most 1 (0 ignores "
+                             "a metric, 1 is the most a weight can count)")
         out[key] = w
     return out
 

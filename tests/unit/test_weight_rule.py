@@ -1,5 +1,7 @@
 """One rule for a weight a person gives, at both front doors: the CLI's --weights and the chat (follow-ups, typed
 answers to a staged run) refuse a weight outside [0, 1] with the same words, before anything runs."""
+import re
+
 import pytest
 
 from agent.followups import parse_followup
@@ -40,3 +42,13 @@ def test_chat_and_cli_say_the_same_rule(capsys, value):
 def test_weights_at_the_bounds_are_accepted():
     assert weight_problem("accuracy", 0.0) is None and weight_problem("accuracy", 1.0) is None
     assert staging_answer("accuracy=1 size 0")["weights"] == {"accuracy": 1.0, "size": 0.0}
+
+
+def test_the_agents_tools_take_weights_by_the_same_rule():
+    # the LLM could stage run_bandit with accuracy=2 ("usually in [0, 1]") where the person typing it was refused
+    from tools import schemas
+    for args in (schemas.RunBanditArgs, schemas.RerankArgs):
+        with pytest.raises(ValueError, match=re.escape(weight_problem("accuracy", 2.0))):
+            args(weights={"accuracy": 2})
+        assert args(weights={"accuracy": 1, "size": 0}).weights == {"accuracy": 1.0, "size": 0.0}
+    assert "each in [0, 1]" in schemas.RunBanditArgs.model_fields["weights"].description
