@@ -21,7 +21,8 @@ from greenrunner_core.energy_kind import NOT_MEASURED, EnergyKind
 from greenrunner_core.energy_ledger import WORLD_AVERAGE, CarbonIntensity, grams_co2
 from greenrunner_core.execution import ExecutionPlace, WorkerAccount
 from greenrunner_core.latency_stats import LatencyStats
-from greenrunner_core.notes import RunNote, note_from, note_to_dict, stop_from
+from greenrunner_core.note_serde import note_from, note_to_dict, stop_from
+from greenrunner_core.notes import RunNote
 from greenrunner_core.variant_info import VariantInfo
 
 

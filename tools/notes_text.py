@@ -14,7 +14,8 @@ from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined, Template
 
-from greenrunner_core.notes import RunNote, note_to_dict
+from greenrunner_core.note_serde import note_to_dict
+from greenrunner_core.notes import RunNote
 from greenrunner_core.registry.checkpoint_files import MANIFEST_FILE
 from tools.energy_text import kind_words, meter_words
 from tools.formatting import fmt_joules

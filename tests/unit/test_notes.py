@@ -9,6 +9,7 @@ import pytest
 
 from greenrunner_core import notes
 from greenrunner_core.experiment import run_experiment
+from greenrunner_core.note_serde import note_from, note_to_dict
 from greenrunner_core.notes import (
     NOTE_KINDS,
     DatasetIssues,
@@ -18,8 +19,6 @@ from greenrunner_core.notes import (
     ModelLeftOut,
     Stopped,
     TextNote,
-    note_from,
-    note_to_dict,
 )
 from greenrunner_core.registry import source_notes  # noqa: F401 - registers the source note kinds
 from greenrunner_core.replay import ReplayEnvironment
