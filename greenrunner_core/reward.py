@@ -10,6 +10,7 @@ model before the first evaluation, so its part of the reward is a fixed offset p
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -108,6 +109,9 @@ class Weights:
             if "=" not in part:
                 raise InvalidWeightsError(f"cannot read weight {part!r}; write name=value, e.g. acc=0.6,size=0.2,complexity=0.2")
             name, value = part.split("=", 1)
+            if "=" in value:
+                pairs = ",".join(re.sub(r"\s*=\s*", "=", part).split())
+                raise InvalidWeightsError(f"cannot read {part!r}: separate weights with commas, e.g. {pairs}")
             values[name.strip()] = value.strip()  # type: ignore[assignment]
         return cls(values)  # type: ignore[arg-type]
 

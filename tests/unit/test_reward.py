@@ -30,6 +30,8 @@ def test_lognorm_bounds_and_constant():
 @pytest.mark.parametrize("text, match", [
     ("acc=-1", ">= 0"), ("acc=nan", "finite"), ("acc=inf", "finite"), ("acc=0,size=0", "all weights are zero"),
     ("acc=x", "not a number"), ("accurcy=1", "did you mean"), ("acc", "name=value"), ("acc=1,accuracy=2", "twice"),
+    ("acc=0.5 size=0.5", r"separate weights with commas, e\.g\. acc=0\.5,size=0\.5$"),     # said "not a number"
+    ("acc = 0.5 size = 0.2", r"e\.g\. acc=0\.5,size=0\.2$"),
 ])
 def test_invalid_weights_are_refused_with_reason(text, match):
     with pytest.raises(InvalidWeightsError, match=match):
