@@ -11,6 +11,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict
 from typing import Literal
 
+import numpy as np
+
 from greenrunner_core.batch_rates import BatchCosts, rates_at_batch
 from greenrunner_core.call_rates import RateBasis, call_rates
 from greenrunner_core.energy import combine_kinds
@@ -40,13 +42,14 @@ def cost_of(accounting: Accounting, energy: EnergyLedger | None = None) -> tuple
 def _energy_rates(cards: Sequence[ModelCard], per_model: Mapping[str, Cost]) -> tuple[dict[str, float], RateBasis]:
     """Joules per call of every model: measured where energy was recorded, else extrapolated (``call_rates``)."""
     return call_rates(cards, {n: c.joules / c.energy_calls for n, c in per_model.items()
-                              if c.energy_calls and c.joules > 0})
+                              if c.energy_calls and c.joules > 0}, throughput=None)
 
 
 def _note(quantity: Literal["seconds", "energy"], basis: RateBasis, total: int, batch: int) -> BruteForceExtrapolated:
     return BruteForceExtrapolated(quantity, basis.measured, total, from_latency=basis.from_latency,
                                   mac_exponent=basis.mac_exponent if basis.by_macs else None, fitted=basis.fitted,
-                                  one_time_excluded=True, batch=batch)
+                                  one_time_excluded=True, batch=batch, macs_per_second=basis.macs_per_second,
+                                  via_seconds=basis.via_seconds)
 
 
 def fill_unrecorded_energy(cards: Sequence[ModelCard], per_model: Mapping[str, Cost], total: Cost) -> list[RunNote]:
@@ -74,6 +77,20 @@ def _measured(per_call: Mapping[str, float], by_batch: Mapping[str, BatchCosts],
     return {**per_call, **priced}
 
 
+def _joules_per_call(cards: Sequence[ModelCard], measured: Mapping[str, float], seconds: Mapping[str, float],
+                     seconds_basis: RateBasis) -> tuple[dict[str, float], RateBasis]:
+    """Joules per call: measured where recorded; the others their per-call seconds (measured or extrapolated) times
+    the median joules per second of the models with both (energy follows time); none: extrapolated like seconds."""
+    watts = [measured[c.name] / seconds[c.name] for c in cards if measured.get(c.name, 0) > 0 and seconds.get(c.name, 0) > 0]
+    if not watts:
+        return call_rates(cards, measured, throughput=None)
+    power = float(np.median(watts))
+    rates = {c.name: measured[c.name] if measured.get(c.name, 0) > 0 else power * seconds.get(c.name, 0.0) for c in cards}
+    n = sum(1 for c in cards if measured.get(c.name, 0) > 0)
+    return rates, RateBasis(n, 0, len(cards) - n, seconds_basis.mac_exponent, seconds_basis.fitted,
+                            seconds_basis.macs_per_second, via_seconds=True)
+
+
 def brute_force_cost(cards: Sequence[ModelCard], n_images: int, per_model: Mapping[str, Cost],
                      accounting: Accounting | None = None) -> tuple[Cost, list[RunNote]]:
     """Brute force = every model on every image: each model's per-call seconds and joules (one-time costs
@@ -91,9 +108,9 @@ def brute_force_cost(cards: Sequence[ModelCard], n_images: int, per_model: Mappi
     if basis.measured < len(cards) or (partial and by_batch_s):
         notes.append(_note("seconds", basis, len(cards), batch))
     total_calls = len(cards) * n_images
-    energy_rates, energy_basis = call_rates(cards, _measured({n: c.joules / c.energy_calls for n, c in per_model.items()
-                                                              if c.energy_calls and c.joules > 0}, by_batch_j, batch,
-                                                    complete))
+    measured_j = _measured({n: c.joules / c.energy_calls for n, c in per_model.items()
+                            if c.energy_calls and c.joules > 0}, by_batch_j, batch, complete)
+    energy_rates, energy_basis = _joules_per_call(cards, measured_j, rates, basis)
     joules = sum(energy_rates.values()) * n_images
     kinds = combine_kinds(c.energy_kind for c in per_model.values())
     if 0 < energy_basis.measured and (energy_basis.measured < len(cards) or (partial and by_batch_j)):

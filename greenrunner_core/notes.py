@@ -69,6 +69,8 @@ class BruteForceExtrapolated(RunNote):
     fitted: bool = False
     one_time_excluded: bool = False
     batch: int = 0                     # per-call figures priced at batches of this many images (0: as measured)
+    macs_per_second: float = 0.0       # > 0: not fitted (one model size measured): measured rate + MACs at this rate
+    via_seconds: bool = False          # energy of the unmeasured models: their estimated seconds x the measured power
 
 
 @dataclass(frozen=True)

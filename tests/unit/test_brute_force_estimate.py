@@ -2,7 +2,6 @@
 models never evaluated extrapolated from measured latency or a fitted power law in MACs (not seconds per MAC)."""
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from PIL import Image
 from torch import nn
 
 from greenrunner_core.batch_rates import BatchCosts, rates_at_batch
-from greenrunner_core.call_rates import DEFAULT_EXPONENT, call_rates
+from greenrunner_core.call_rates import REFERENCE_MACS_PER_SECOND, call_rates
 from greenrunner_core.costs import brute_force_cost
 from greenrunner_core.data import load_target
 from greenrunner_core.environment import Accounting
@@ -143,9 +142,13 @@ def test_unmeasured_models_follow_the_fitted_power_of_macs():
     compute = {"a": 1e-5, "b": 1e-3}           # compute-bound: proportional, as seconds per MAC had it
     rates, basis = call_rates(cards, compute)
     assert rates["big"] == pytest.approx(0.1) and basis.mac_exponent == pytest.approx(1.0)
-    one, basis = call_rates(cards, {"a": 1e-4})   # one model: halfway (the old seconds-per-MAC said 1e4 x)
-    assert one["big"] == pytest.approx(1e-4 * math.sqrt(1e4)) and not basis.fitted
-    assert basis.mac_exponent == DEFAULT_EXPONENT
+    # one model size: its per-call cost is mostly overhead; the extra MACs cost at most 1 / REFERENCE each
+    one, basis = call_rates(cards, {"a": 1e-4})
+    extra = (100_000_000 - 10_000) / REFERENCE_MACS_PER_SECOND
+    assert one["big"] == pytest.approx(1e-4 + extra) and not basis.fitted    # seconds per MAC said 1.0 s (100x)
+    assert basis.macs_per_second == REFERENCE_MACS_PER_SECOND
+    cifar, _ = call_rates([_card("r56", 125_000_000), _card("r20", 40_000_000)], {"r56": 3.4e-3})
+    assert cifar["r20"] == pytest.approx(3.4e-3 * 40 / 125)   # compute-bound (37 GMAC/s measured): proportional
 
 
 def test_measured_latency_is_used_before_macs():
@@ -164,6 +167,17 @@ def test_the_note_says_what_the_estimate_rests_on():
     assert (seconds.measured, seconds.total, seconds.fitted, seconds.one_time_excluded) == (2, 3, True, True)
     assert "the other 1 scaled by MACs^0, fitted on the measured models" in word(seconds)
     assert "one-time model loads and warm-up left out" in word(seconds)
+
+
+def test_energy_of_unmeasured_models_follows_their_estimated_time():
+    cards = [_card("a", 10_000), _card("b", 1_000_000), _card("c", 5_000_000)]
+    per_model = {"a": Cost(calls=10, compute_seconds=0.01, joules=0.2, energy_calls=10),       # 20 W
+                 "b": Cost(calls=10, compute_seconds=0.02, joules=0.2, energy_calls=10),       # 10 W
+                 "c": Cost(calls=10, compute_seconds=0.03)}                                   # no energy recorded
+    brute, notes = brute_force_cost(cards, 100, per_model)
+    assert brute.joules == pytest.approx(100 * (0.02 + 0.02 + 15.0 * 0.003))
+    energy = next(n for n in notes if n.quantity == "energy")
+    assert energy.via_seconds and "the other 1: their estimated time x the measured joules per second" in word(energy)
 
 
 def test_the_cache_keeps_each_calls_batch_size(tmp_path):

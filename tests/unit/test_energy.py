@@ -293,10 +293,12 @@ def test_brute_force_energy_of_unmeasured_models_scales_by_macs():
     cards = BrightSource().cards()                 # macs 10 and 20
     per_model = {"good": Cost(calls=10, joules=1.0, energy_calls=10, compute_seconds=0.1, energy_kind=ESTIMATED)}
     cost, notes = brute_force_cost(cards, 100, per_model)
-    # one model measured: MACs to the power 0.5 (proportional scaling from one small model overstated large ones
-    # hundredfold on the demo zoo); with two model sizes measured the power is fitted (test_brute_force_estimate.py)
-    assert cost.joules == pytest.approx(0.1 * 100 + 0.1 * 2 ** 0.5 * 100)
-    assert BruteForceExtrapolated("energy", 1, 2, mac_exponent=0.5, one_time_excluded=True) in notes
+    # one model size measured: an unmeasured model's energy is its estimated time x the measured joules per second,
+    # and its time the measured per-call time plus its extra MACs at 10 GMAC/s at most (proportional scaling from one
+    # small model overstated large ones hundredfold on the demo zoo); fitted powers: test_brute_force_estimate.py
+    assert cost.joules == pytest.approx(0.1 * 100 + (0.1 + 10 * 10 / 1e10) * 100)
+    assert BruteForceExtrapolated("energy", 1, 2, mac_exponent=1.0, one_time_excluded=True, macs_per_second=1e10,
+                                  via_seconds=True) in notes
     assert any("brute-force energy extrapolated" in n for n in words(notes))
 
 
