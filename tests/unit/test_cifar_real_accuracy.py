@@ -55,5 +55,5 @@ def test_each_checkpoint_sees_the_pixels_and_normalisation_its_authors_used(cifa
         prep = ImagePrep.of(card.preprocess)
         for image in dataset.images[:20]:
             path = dataset.root / image.path
-            reference = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1)
+            reference = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
             assert torch.equal(load_image(path, prep), reference), image.path          # RGB, 32x32, no resampling
