@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from agent.reading import read_use_case, reading_knowledge, word_regex
 from agent.shortlisting import asks_shortlist
-from tools.weight_rule import RANGE_TEXT, weight_problem
+from tools.weight_rule import RANGE_TEXT, WEIGHT_MEANING, weight_problem
 
 __all__ = ["FollowUp", "followup_metric_words", "parse_followup"]
 
@@ -133,7 +133,7 @@ def _invalid_or_set(t: str, raw: str) -> FollowUp | None:
                                                    f"{RANGE_TEXT}, e.g. “set {metric} to 0.3”")
         problem = weight_problem(metric, value)
         if problem is not None:
-            return FollowUp("invalid", raw, reason=f"{problem}: 0 ignores a metric, 1 is the most a weight can count")
+            return FollowUp("invalid", raw, reason=f"{problem}; {WEIGHT_MEANING}")
         changes[metric] = value
     return FollowUp("set", raw, changes=changes)
 

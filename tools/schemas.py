@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY, STRATEGIES
 from tools.text import DEFAULT_BUDGET_TEXT
-from tools.weight_rule import RANGE_TEXT, weight_problem
+from tools.weight_rule import RANGE_TEXT, WEIGHT_MEANING, weight_problem
 
 _STRATEGY_HELP = (f"selection strategy: one of {', '.join(STRATEGIES)} (aliases: ucb, ts, sh, eps); "
                   f"null = the default ({DEFAULT_STRATEGY})")
@@ -31,8 +31,8 @@ def _clean_weights(value: dict[str, float]) -> dict[str, float]:
             raise ValueError(f"weight {name}={w!r} is not a number; use e.g. {key}=0.3") from None
         problem = weight_problem(key, w)      # the rule of every front door (tools/weight_rule.py)
         if problem is not None:
-            raise ValueError(f"not valid: {problem}; a weight must be a finite number >= 0 and at most 1 (0 ignores "
-                             "a metric, 1 is the most a weight can count)")
+            raise ValueError(f"not valid: {problem}; a weight must be a finite number >= 0 and at most 1 "
+                             f"({WEIGHT_MEANING})")
         out[key] = w
     return out
 

@@ -12,6 +12,7 @@ from greenrunner_core.errors import InvalidWeightsError
 WEIGHT_RANGE = (0.0, 1.0)
 RANGE_TEXT = f"[{WEIGHT_RANGE[0]:g}, {WEIGHT_RANGE[1]:g}]"
 WEIGHT_RULE = f"weights are numbers in {RANGE_TEXT}"
+WEIGHT_MEANING = "0 ignores a metric, 1 is the most a weight can count"
 
 
 def weight_ok(value: float) -> bool:
@@ -30,5 +31,4 @@ def check_weights(weights: Mapping[str, float], fix: str = "e.g. acc=0.63,size=0
     """Raise ``InvalidWeightsError`` naming every weight outside the rule, the range and ``fix``."""
     problems = [p for m, v in weights.items() if (p := weight_problem(m, float(v))) is not None]
     if problems:
-        raise InvalidWeightsError(f"not valid: {'; '.join(problems)} — 0 ignores a metric, 1 is the most a weight "
-                                  f"can count; {fix}")
+        raise InvalidWeightsError(f"not valid: {'; '.join(problems)} — {WEIGHT_MEANING}; {fix}")
