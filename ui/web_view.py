@@ -129,7 +129,7 @@ class WebTurnView:
         progress = self.progress.pop(msg.name or "", None)
         summary = tool_step_output(msg)
         if progress is not None and msg.status != "error":
-            summary = progress_markdown(progress) + "\n\nFinished. The results are in the answer below."
+            summary = progress_markdown(progress, finished=True) + "\n\nFinished. The results are in the answer below."
         step.output = web_markdown(summary)
         step.is_error = msg.status == "error"
         step.end = utc_now()

@@ -81,3 +81,24 @@ def test_split_message_respects_the_limit_and_keeps_code_blocks():
     assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
     assert any(p.startswith("```") and p.endswith("```") for p in pieces)
     assert split_message("short") == ["short"]
+
+
+def test_a_run_that_spent_more_than_brute_force_says_so_instead_of_saving_zero(result):
+    from greenrunner_core.energy_kind import ESTIMATED
+    spent = dataclasses.replace(result.spent, compute_seconds=result.brute_force.compute_seconds * 2 + 1.0,
+                                joules=10.0, energy_kind=ESTIMATED)
+    brute = dataclasses.replace(result.brute_force, joules=8.0, energy_kind=ESTIMATED)
+    text = savings_markdown(dataclasses.replace(result, spent=spent, brute_force=brute, energy_kind=ESTIMATED))
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert "none: 2 J more (25.0 % more)" in rows["energy"], rows["energy"]
+    assert "none:" in rows["compute seconds"] and "% more)" in rows["compute seconds"]
+    assert "none:" in rows["CO2"] and "-" not in rows["CO2"].split("|")[4], rows["CO2"]
+    assert "(-" not in text and "| 0 J" not in text
+
+
+def test_finished_progress_does_not_say_models_are_not_evaluated_yet():
+    event = ProgressEvent(spent=40, budget=40, leader="m03", model="m03", batch_calls=8,
+                          counts={"m01": 0, "m02": 0, "m03": 40})
+    done = progress_markdown(event, finished=True)
+    assert "yet" not in done and "2 model(s) never evaluated" in done
+    assert "2 model(s) not evaluated yet" in progress_markdown(event)

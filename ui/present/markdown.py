@@ -51,24 +51,30 @@ def top3_markdown(result: ExperimentResult, title: str = "Top 3") -> str:
     return "\n\n".join([head, markdown_table(RESULT_HEADER + green_header(result), rows), *_sections(result)])
 
 
-def _saved(part: float, whole: float) -> str:
-    return f"{100.0 * (whole - part) / whole:.1f} %" if whole else "-"
+def _saved(part: float, whole: float, fmt) -> str:
+    """The "saved" cell: what this run saved against brute force and its share; when this run spent more (an
+    extrapolated brute force can come out below a run whose per-call time was measured on a busy machine), it says
+    so instead of a negative share beside a saving of 0."""
+    if not whole:
+        return "-"
+    if part > whole:
+        return f"none: {fmt(part - whole)} more ({100.0 * (part - whole) / whole:.1f} % more)"
+    return f"{fmt(whole - part)} ({100.0 * (whole - part) / whole:.1f} %)"
 
 
 def savings_markdown(result: ExperimentResult) -> str:
     """The savings panel: this run against brute force (every model on every image) in calls, MMACs and seconds."""
     sp, bf = result.spent, result.brute_force
-    rows = [["evaluation calls", f"{sp.calls:,}", f"{bf.calls:,}", f"{bf.calls - sp.calls:,} ({_saved(sp.calls, bf.calls)})"],
+    rows = [["evaluation calls", f"{sp.calls:,}", f"{bf.calls:,}", _saved(sp.calls, bf.calls, "{:,}".format)],
             ["MMACs", f"{sp.macs / 1e6:,.1f}", f"{bf.macs / 1e6:,.1f}",
-             f"{(bf.macs - sp.macs) / 1e6:,.1f} ({_saved(sp.macs, bf.macs)})"],
+             _saved(sp.macs, bf.macs, lambda v: f"{v / 1e6:,.1f}")],
             ["compute seconds", f"{sp.compute_seconds:,.1f}", f"{bf.compute_seconds:,.1f} (extrapolated)",
-             f"{max(bf.compute_seconds - sp.compute_seconds, 0):,.1f} ({_saved(sp.compute_seconds, bf.compute_seconds)})"]]
+             _saved(sp.compute_seconds, bf.compute_seconds, lambda v: f"{v:,.1f}")]]
     if result.energy_measured:
-        sv = result.savings
         rows += [["energy", fmt_joules(sp.joules), f"{fmt_joules(bf.joules)} (extrapolated)",
-                  f"{fmt_joules(sv.joules_saved)} ({_saved(sp.joules, bf.joules)})"],
+                  _saved(sp.joules, bf.joules, fmt_joules)],
                  ["CO2", fmt_co2(result.co2_g(sp.joules)), f"{fmt_co2(result.co2_g(bf.joules))} (extrapolated)",
-                  f"{fmt_co2(sv.co2_saved_g)} ({_saved(sp.joules, bf.joules)})"]]
+                  _saved(sp.joules, bf.joules, lambda j: fmt_co2(result.co2_g(j)))]]
         energy_note = (f"Energy is {kind_words(result.energy_kind)} ({meter_words(result.energy_detail)}); CO2 at {result.carbon_g_per_kwh:g} "
                        f"g/kWh ({result.carbon_source}). Energy spent computing in this run: "
                        f"{fmt_joules(sp.spent_joules)}, model loads included.")
@@ -82,8 +88,9 @@ def savings_markdown(result: ExperimentResult) -> str:
     return "\n".join(lines)
 
 
-def progress_markdown(event: ProgressEvent) -> str:
-    """Live progress of a selection run: calls spent of the budget, the current leader, calls per model."""
+def progress_markdown(event: ProgressEvent, finished: bool = False) -> str:
+    """Live progress of a selection run: calls spent of the budget, the current leader, calls per model.
+    ``finished``: the run is over, so a model without calls was left out (the answer's notes say why), not "yet"."""
     spent, budget = event.spent, event.budget or 1
     seen = sorted(((n, c) for n, c in event.counts.items() if c), key=lambda kv: (-kv[1], kv[0]))
     head = (f"**{spent:,} / {budget:,} evaluation calls** ({100 * spent / budget:.0f} %) · current leader: "
@@ -91,5 +98,6 @@ def progress_markdown(event: ProgressEvent) -> str:
     lines = [head, "", markdown_table(["model", "calls"], [[n, f"{c:,}"] for n, c in seen])]
     waiting = len(event.counts) - len(seen)
     if waiting:
-        lines += ["", f"{waiting} model(s) not evaluated yet."]
+        lines += ["", f"{waiting} model(s) never evaluated: dropped or stopped before any call (the notes of the "
+                      "answer say why)." if finished else f"{waiting} model(s) not evaluated yet."]
     return "\n".join(lines)
