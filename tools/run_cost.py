@@ -21,6 +21,9 @@ __all__ = ["cost_lines", "seconds_per_call"]
 
 CPU_MACS_PER_SECOND = 3.8e10      # resnet18 at 224 px: ~21 img/s x 1.8 GMACs on 2 cores (STACK_NOTES)
 MIN_SECONDS_PER_CALL = 0.002      # decoding and per-image overhead of a tiny model
+ROUGH = "a rough guess until a run measures it"
+"""CIFAR-10 ResNets and ShuffleNet (32 px) took 6-20x longer per call than MACs-scaled (e.g. 50 ms for 10.9 M MACs):
+at small inputs per-layer overhead dominates; only a measurement is a good estimate."""
 
 
 def cost_lines(plan: CandidatePlan, ws: Workspace, *, sample: int | None = None, budget: int | None = None,
@@ -72,14 +75,14 @@ def _speed_words(basis: Mapping[str, int], n_models: int) -> str:
     """What the seconds per call are based on: one source for every model, or how many models of each."""
     if basis.get("timed") == n_models:
         return "the speed measured on this machine"
-    if basis.get("macs") == n_models:
-        return "a MACs-scaled CPU speed"
+    if basis.get("macs") == n_models:       # small models run several times slower per MAC than this speed
+        return f"a MACs-scaled CPU speed, {ROUGH}"
     if len(basis) == 1:
         return f"the speed measured {_MEASURED[next(iter(basis))]}"
     measured = n_models - basis.get("macs", 0)
     where = ", ".join(f"{basis[k]} {words}" for k, words in _MEASURED.items() if basis.get(k))
     return f"measured speed for {measured} of {n_models} models ({where})" + (
-        ", MACs-scaled for the rest" if basis.get("macs") else "")
+        f", MACs-scaled for the rest ({ROUGH})" if basis.get("macs") else "")
 
 
 def seconds_per_call(result: Any) -> dict[str, float]:

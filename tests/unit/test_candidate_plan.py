@@ -251,7 +251,7 @@ def test_estimated_cost_uses_the_seconds_of_cached_outcomes_from_earlier_runs(tm
     data = _images(tmp_path / "d", ["cat", "ship"])
     ws = _workspace(tmp_path, {"fast": ["cat", "ship"], "slow": ["cat", "ship"]})
     plan = plan_candidates(ws, data, online=lambda: False)
-    assert "MACs-scaled" in cost_lines(plan, ws)[0]
+    assert "at a MACs-scaled CPU speed, a rough guess until a run measures it" in cost_lines(plan, ws)[0]
     for name, seconds in (("fast", 0.02), ("slow", 0.06)):
         card = ws.registry.get(name)
         ws.outcome_cache.put_many(card.name, card.weights_id, card.preprocess.id,
