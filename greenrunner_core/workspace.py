@@ -29,6 +29,7 @@ from greenrunner_core.registry.base import ModelSource, Registry
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.registry.cifar10_shared import checkpoint_source
 from greenrunner_core.registry.demo_zoo import DemoZooSource
+from greenrunner_core.registry.hf_discovery import HubDiscovery
 from greenrunner_core.registry.hub_cache import HUB_DEFAULTS, HubSettings
 from greenrunner_core.selection_run import DEFAULT_BUDGET_FRACTION, DEFAULT_EVAL_BATCH, DEMO_DATASET, SelectionRun
 from greenrunner_core.tactic_source import VariantInfo, add_variants, skip_notes
@@ -71,6 +72,7 @@ class Workspace(SelectionRun):
     hub_skips: dict[str, str] = field(default_factory=dict, init=False, repr=False)   # hub model -> why unusable
     local_models: dict[str, str] = field(default_factory=dict, init=False, repr=False)   # model -> its folder
     skipped_files: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # checkpoint -> why
+    _hub_found: dict[bool, HubDiscovery] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.tactics = parse_tactics(self.tactics)
@@ -185,6 +187,17 @@ class Workspace(SelectionRun):
         in ``hub_skips``."""
         from greenrunner_core.registry import hub_names
         return hub_names.resolve(self.registry, names, Path(self.cache_dir), self.hub_skips, self.hub)
+
+    def discover_hub(self, search: bool = True) -> HubDiscovery:
+        """Hugging Face image classifiers to consider unnamed (the cached ones; online, a bounded search of the Hub),
+        registered like named ones; those that cannot be described are left out with the reason in ``hub_skips``.
+        Done once per workspace."""
+        if search not in self._hub_found:
+            from greenrunner_core.registry.hf_discovery import discover
+            found = discover(self.hub, search=search)
+            self.resolve_hub_names(found.names)
+            self._hub_found[search] = found
+        return self._hub_found[search]
 
     # -- optimisation tactics ------------------------------------------------------------------------------------
     def with_variants(self, cards: Sequence[ModelCard], tactics: Sequence[str] | None = None) -> list[ModelCard]:

@@ -130,19 +130,18 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_shortlist(args: argparse.Namespace) -> int:
-    from tools.formatting import fmt_macs
-    from tools.shortlist import REASON_TEXT, run_shortlist
+    from tools.shortlist import SHORTLIST_HEADER, shortlist_notes, shortlist_report, shortlist_rows
     from ui.present.tables import aligned_table
     weights, why, constraints = weights_for(args)
     ws = _workspace(args)
-    result = run_shortlist(ws, dict(weights.values), constraints.to_dict(), args.k, args.source)
+    report = shortlist_report(ws, dict(weights.values), constraints.to_dict(), args.k, args.source,
+                              _csv(args.include) or ())
+    result = report.shortlist
     print(weights_line(weights, why))
-    rows = [[e.card.name, fmt_macs(e.card.macs), f"{e.card.size_mb:.3g}", f"{e.card.benchmark_accuracy:.3f}",
-             f"{e.card.shifted_top1:.3f}" if e.card.shifted_top1 is not None else "-", f"{e.proxy_reward:.3f}",
-             "; ".join(REASON_TEXT[r] for r in e.reasons)] for e in result.entries]
-    print(aligned_table(["model", "MACs", "size MB", "top-1", "shifted", "proxy reward", "why kept"], rows))
-    print(f"\n{len(result.entries)} of {result.pool_size} ranked models ({len(result.removed)} removed by the "
-          f"constraints); evaluate them with: greenrunner select --models {','.join(result.names)} --data DIR")
+    print(aligned_table(list(SHORTLIST_HEADER), shortlist_rows(result)))
+    print("\n" + "\n".join(shortlist_notes(report)))
+    print(f"\n{len(result.names)} candidates; evaluate them with: greenrunner select --models {','.join(result.names)} "
+          "--data DIR")
     return 0
 
 

@@ -73,7 +73,9 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.add_argument("--use-case", help="plain-text use case; weights are proposed from it unless --weights is given")
     p.add_argument("--weights", help="e.g. acc=0.63,size=0.25,complexity=0.21")
     p.add_argument("-k", type=types.SHORTLIST_K, default=30, help="how many candidates (default 30)")
-    p.add_argument("--source", help="only this source, e.g. timm or torchvision")
+    p.add_argument("--source", help="only this source, e.g. timm, torchvision or hf (the Hugging Face Hub)")
+    p.add_argument("--include", metavar="MODELS",
+                   help="models that must be on the shortlist, e.g. hf:google/vit-base-patch16-224")
     p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="hard limit on size")
     p.add_argument("--max-macs", type=types.MACS, metavar="MACS", help="hard limit on MACs per image, e.g. 1e9")
     p.add_argument("--max-params", type=types.PARAMS, metavar="N", help="hard limit on parameters, e.g. 5M")

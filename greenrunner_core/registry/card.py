@@ -48,6 +48,7 @@ class ModelCard:
     shifted_accuracy: tuple[tuple[str, float], ...] = ()  # published top-1 on shifted test sets, e.g. ("sketch", 0.31)
     pretraining_data: str | None = None   # e.g. "in1k", "in22k", "laion2b" (hub models)
     label_set: str | None = None          # e.g. "imagenet-1k": models of one label set agree on class indices
+    benchmark_self_reported: bool = False  # the top-1 is the model card's own claim (Hub model-index), not a table
 
     def __post_init__(self) -> None:
         if self.params <= 0 or self.size_mb <= 0 or self.macs <= 0:

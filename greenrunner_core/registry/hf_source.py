@@ -22,6 +22,7 @@ from greenrunner_core.complexity import ComplexityCache
 from greenrunner_core.errors import GreenRunnerError, UnknownModelError
 from greenrunner_core.notes import SourceNote
 from greenrunner_core.registry.card import ModelCard, Preprocess
+from greenrunner_core.registry.hf_model_index import card_readme, readme_top1
 from greenrunner_core.registry.hub_cache import HUB_DEFAULTS, HubSettings, unavailable
 from greenrunner_core.registry.label_sets import IMAGENET_1K, labels_from_id2label
 from greenrunner_core.registry.source_notes import ItemSkipped
@@ -139,11 +140,14 @@ class HFSource:
             complexity = cache.measure(model, arch_key, preprocess.input_size)
         params = complexity.params
         revision = _snapshot_revision(repo, self.hub)
+        top1 = readme_top1(card_readme(repo, self.hub, allow_download=self.allow_download)) \
+            if label_set == IMAGENET_1K else None          # another label set's accuracy is not comparable
         return ModelCard(
             name=PREFIX + repo, source=self.name, family=str(getattr(config, "model_type", "hf")), params=params,
             size_mb=params * 4 / _MIB, macs=complexity.macs, preprocess=preprocess, class_labels=labels,
             weights_id=f"hf:{repo}@{revision}", label_set=label_set,
-            pretraining_data=None,
+            pretraining_data=None, benchmark_accuracy=top1, benchmark_self_reported=top1 is not None,
+            benchmark_dataset="ImageNet-1k (the repo's model card)" if top1 is not None else None,
             description=f"Hugging Face {repo} ({getattr(config, 'model_type', '?')}, "
                         f"{'ImageNet-1k labels' if label_set == IMAGENET_1K else label_set})",
         )

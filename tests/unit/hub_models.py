@@ -51,12 +51,14 @@ def hf_imagenet_id2label() -> dict[int, str]:
 
 
 def tiny_hf_vit(hub_dir: Path, repo_id: str, seed: int, work: Path,
-                id2label: dict[int, str] | None = None, image_size: int = 32) -> torch.nn.Module:
-    """A 1-layer ViT image classifier + processor via save_pretrained, cached as ``repo_id``."""
+                id2label: dict[int, str] | None = None, image_size: int = 32, readme: str | None = None,
+                hidden_size: int = 32) -> torch.nn.Module:
+    """A 1-layer ViT image classifier + processor via save_pretrained (and ``readme`` as its model card), cached as
+    ``repo_id``."""
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
     id2label = id2label or hf_imagenet_id2label()
-    config = ViTConfig(image_size=image_size, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+    config = ViTConfig(image_size=image_size, patch_size=8, hidden_size=hidden_size, num_hidden_layers=1, num_attention_heads=2,
                        intermediate_size=64, num_labels=len(id2label), id2label=id2label,
                        label2id={v: k for k, v in id2label.items()})
     with torch.random.fork_rng():
@@ -65,5 +67,7 @@ def tiny_hf_vit(hub_dir: Path, repo_id: str, seed: int, work: Path,
     out = work / repo_id.replace("/", "--")
     model.save_pretrained(out)
     ViTImageProcessor(size={"height": image_size, "width": image_size}).save_pretrained(out)
+    if readme is not None:
+        (out / "README.md").write_text(readme, encoding="utf-8")
     write_to_hub_cache(hub_dir, repo_id, {p.name: p for p in out.iterdir() if p.is_file()})
     return model
