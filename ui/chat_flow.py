@@ -24,11 +24,12 @@ from ui.present.turn import (
     present,
     staging_reply_help,
     warmup_step_text,
+    weight_change_text,
     welcome_text,
 )
 from ui.present.web import web_markdown
 from ui.runtime import runtime
-from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer
+from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer, staging_weight_change
 from ui.turns import Canceller, close_dangling_tool_calls, run_turn
 from ui.web_view import WebTurnView, follow_warmup
 
@@ -255,12 +256,29 @@ async def handle_text(thread_id: str, text: str) -> None:
             await play_turn(thread_id, lambda chat: chat.stream_send(text))
             return
         answer = staging_answer(text)
+        if answer is None and await show_weight_change(pending, text):
+            return
         if answer is None:
             await say(staging_reply_help(pending, buttons=not is_slack()))
         elif answer.get("approved") is None:
             await say(f"That answer was {answer['error']}. " + staging_reply_help(pending, buttons=not is_slack()))
         else:
             await answer_staging(thread_id, pending, answer)
+
+
+async def show_weight_change(pending: dict[str, Any], text: str) -> bool:
+    """"make size matter more" while a run waits: show the new weights (and set the panel to them); False if not."""
+    staged = dict(pending.get("weights") or {})
+    change = staging_weight_change(text, staged) if pending.get("type") == "staging" else None
+    if change is None:
+        return False
+    weights, sentence = change
+    if not is_slack():
+        current, _ = parse_settings(cl.context.session.chat_settings or {})
+        panel = ChatSettingsModel.from_staging({**pending, "weights": {**staged, **weights}}, current)
+        await cl.ChatSettings(settings_widgets(panel)).send()
+    await say(weight_change_text(sentence, staged, weights, buttons=not is_slack()))
+    return True
 
 
 async def handle_uploads(thread_id: str, files: list[tuple[Path, str]]) -> None:

@@ -246,3 +246,28 @@ def staging_answer(text: str) -> dict[str, Any] | None:
     if weights:
         decision["weights"] = weights
     return decision if len(decision) > 1 else None
+
+
+def staging_weight_change(text: str, weights: dict[str, float]) -> tuple[dict[str, float], str] | None:
+    """A weight change asked in words while a run waits for approval ("make size matter more", "ignore complexity",
+    "set size to 0.4"): the staged ``weights`` with it applied and a sentence saying what changed; None when the text
+    asks no such change of a weight the panel has. Nothing runs from words like these: the caller shows the change and
+    lets the user run it (Adjust, or the values typed)."""
+    from agent.intents import parse_intent
+    from agent.proposal import adjust_weight
+    intent = parse_intent(text)
+    if intent is None:
+        return None
+    current = {m: float(weights.get(m, 0.0)) for m in METRICS}
+    metric = intent.metric or ""
+    read = "" if metric in text.lower() else f" (I read “{text.strip()}” as a change of {metric})"
+    if intent.kind in ("more", "less") and metric in METRICS:
+        new, sentence = adjust_weight(current, metric, 1 if intent.kind == "more" else -1)
+        return new, sentence.replace("I raised", "Raising").replace("I lowered", "Lowering")[:-1] + read + "."
+    if intent.kind == "ignore" and metric in METRICS:
+        return {**current, metric: 0.0}, f"Ignoring {metric}: its weight goes from {current[metric]:g} to 0{read}."
+    if intent.kind == "set" and intent.metrics and set(intent.metrics) <= set(METRICS) and \
+            all(weight_problem(m, v) is None for m, v in intent.metrics.items()):
+        changes = ", ".join(f"{m} from {current[m]:g} to {v:g}" for m, v in intent.metrics.items())
+        return {**current, **intent.metrics}, f"Setting {changes}."
+    return None

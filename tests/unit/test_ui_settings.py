@@ -129,3 +129,33 @@ def test_the_environment_reaches_the_core_through_the_front_doors_settings(tmp_p
         AppSettings()
     assert cli_main(["models"]) == 2
     assert "GREENRUNNER_CPU_WATTS_PER_CORE='lots'" in capsys.readouterr().err
+
+
+STAGED = {"accuracy": 0.65, "size": 0.27, "complexity": 0.23, "latency": 0.15}
+
+
+@pytest.mark.parametrize("text, metric, value", [("make size matter more", "size", 0.42),
+                                                 ("what if size matters more?", "size", 0.42),
+                                                 ("accuracy matters less", "accuracy", 0.5),
+                                                 ("ignore complexity", "complexity", 0.0),
+                                                 ("make latency matter more", "complexity", 0.38)])
+def test_a_weight_change_in_words_while_a_run_waits_is_shown_not_run(text, metric, value):
+    from ui.present.turn import weight_change_text
+    from ui.settings import staging_weight_change
+    assert staging_answer(text) is None                     # words like these never approve the run by themselves
+    weights, sentence = staging_weight_change(text, STAGED)
+    assert weights[metric] == pytest.approx(value) and f"{STAGED[metric]:g}" in sentence
+    assert (metric in text) != (f"as a change of {metric}" in sentence)     # a word read as another metric is said
+    assert all(weights[m] == STAGED[m] for m in ("accuracy", "size", "complexity") if m != metric)
+    web = weight_change_text(sentence, STAGED, weights, buttons=True)
+    assert f"`{metric}={value:g}`" in web and "**Adjust**" in web and "Nothing has run yet" in web
+    slack = weight_change_text(sentence, STAGED, weights, buttons=False)
+    assert f"reply `{metric}={value:g}`" in slack and "Adjust" not in slack
+    typed = staging_answer(f"{metric}={value:g}")            # what the reply tells the user to type runs that change
+    assert typed["approved"] is True and typed["weights"] == {metric: pytest.approx(value)}
+
+
+@pytest.mark.parametrize("text", ["hello", "why this model?", "use the force", "make calibration matter more"])
+def test_other_words_are_no_weight_change(text):
+    from ui.settings import staging_weight_change
+    assert staging_weight_change(text, STAGED) is None

@@ -66,6 +66,17 @@ def staging_reply_help(payload: dict[str, Any], buttons: bool) -> str:
             "(Your message was not sent to the assistant, so nothing changed.)")
 
 
+def weight_change_text(sentence: str, staged: dict[str, float], changed: dict[str, float], buttons: bool) -> str:
+    """The reply to a weight change asked in words while a run waits for approval: what changes and how to run it
+    (nothing runs from such words: the user sees the new weights first)."""
+    typed = " ".join(f"{m}={v:g}" for m, v in changed.items() if v != staged.get(m))
+    if not typed:
+        return f"{sentence} The proposal is unchanged; press **Run** or type *approve* to run it."
+    how = (f"press **Adjust** to run with it (the settings panel ⚙ now shows it), or type `{typed}`; **Run** runs the "
+           "proposal as shown" if buttons else f"reply `{typed}` to run with it, or *approve* for the proposal as shown")
+    return f"{sentence} Nothing has run yet: {how}."
+
+
 def check_text(text: str) -> str | None:
     """A reply for text that cannot be a message (empty, too long), or None when it is fine."""
     if not text.strip():
