@@ -84,7 +84,7 @@ def parse_intent(text: str) -> Intent | None:
     if asks_shortlist(t):
         request = read_shortlist(raw)
         return Intent("shortlist", filters=dict(request.constraints), k=request.k, source=request.source,
-                      reason=request.problem, text=raw)
+                      reason=request.problem, models=request.models, text=raw)
 
     if re.search(r"\b(?:run|do|start|go ahead with)\s+(?:the\s+|a\s+)?(?:full\s+)?brute[- ]?force", t):
         return Intent("run_brute_force", text=raw)

@@ -38,11 +38,14 @@ class ShortlistReplies:
             args["k"] = intent.k
         if intent.source:
             args["source"] = intent.source
+        if intent.models:
+            args["models"] = list(intent.models)
         said = [f"{intent.k} candidates" if intent.k else "", f"from {intent.source}" if intent.source else "",
-                "within your hard limits" if limits else ""]
+                f"with {', '.join(intent.models)}" if intent.models else "", "within your hard limits" if limits else ""]
         detail = ", ".join(s for s in said if s)
         return AIMessage(content=f"A shortlist{' (' + detail + ')' if detail else ''} from the published ImageNet "
-                                 f"figures under {whose}; this spends no evaluation calls.",
+                                 f"figures under {whose}, with Hub models that publish none (measured on your "
+                                 "images); this spends no evaluation calls.",
                          tool_calls=[tool_call("shortlist_models", args)])
 
     def reshortlist(self, weights: dict[str, float], limits: dict[str, Any], why: str) -> AIMessage | None:

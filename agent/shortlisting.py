@@ -23,6 +23,7 @@ _ASKS = (
     r"\b(?:recommend|suggest|propose)\b.*\bmodels\b",
     rf"\b(?:{_SOURCE}|hubs?)\b.*\bmodels?\b|\bmodels?\b.*\b(?:from|on|in)\s+(?:the\s+)?(?:{_SOURCE}|hubs?)\b",
 )
+_NAMED = r"(?<![\w:])(?:hf|timm):[\w][\w.\-/]*[\w]"       # hub names as written: hf:<repo id>, timm:<arch>[.<tag>]
 _K = (r"\bshort[- ]?list\s+(?:of\s+)?(\d+)\b|\b(\d+)\s+(?:(?:timm|torchvision|hub|hf|more|different|good|small|"
       r"candidate)\s+)?(?:models|candidates)\b|\btop\s+(\d+)\b")
 
@@ -35,6 +36,7 @@ class ShortlistRequest:
     source: str | None = None
     constraints: dict[str, Any] = field(default_factory=dict)
     problem: str = ""                    # a value that cannot be used, with the valid range
+    models: list[str] = field(default_factory=list)   # hub models named in the text: always on the shortlist
 
 
 def _normal(text: str) -> str:
@@ -50,8 +52,10 @@ def asks_shortlist(text: str) -> bool:
 
 
 def read_shortlist(text: str) -> ShortlistRequest:
+    named = list(dict.fromkeys(re.findall(_NAMED, text)))        # repo ids keep their case
+    text = re.sub(_NAMED, " ", text)
     t = _normal(text)
-    request = ShortlistRequest(constraints=read_use_case(text).constraints.to_dict())
+    request = ShortlistRequest(constraints=read_use_case(text).constraints.to_dict(), models=named)
     m = re.search(_K, t)
     if m:
         k = int(next(g for g in m.groups() if g))

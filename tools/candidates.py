@@ -25,6 +25,7 @@ __all__ = ["StagedRun", "auto_label_map_for", "class_name_lines", "cost_lines", 
            "plan_lines", "stage_run"]
 
 _SHOWN = 8
+NO_PUBLISHED = "; no published accuracy: measured on your images"
 
 
 @dataclass
@@ -61,6 +62,8 @@ def _shortlister(weights: dict[str, float], constraints: dict[str, Any]) -> Any:
 
 def _plan(ws: Workspace, data: str, models: list[str] | None, overrides: Mapping | None,
           shortlister: Any = None) -> CandidatePlan:
+    if not models:                     # the catalog pool: the Hugging Face classifiers found are candidates too
+        ws.discover_hub()
     path = Path(data)
     stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
     key = (str(path), stamp, tuple(models or ()), json.dumps(overrides, sort_keys=True), tuple(ws.checkpoints),
@@ -134,6 +137,7 @@ def plan_lines(plan: CandidatePlan, ws: Workspace, **run: Any) -> list[str]:
             "catalog": "ImageNet models whose labels cover your classes"}["checkpoints" if own else plan.pool]
     lines = [f"**Candidates** for `{name}` ({plan.n_images:,} images, classes {', '.join(plan.classes)}): {pool}."]
     lines += [f"- `{v.name}`: {verdict_why(v)}" + ("" if v.weights_cached else " (weights download on first use)")
+              + (NO_PUBLISHED if plan.pool == "catalog" and ws.registry.get(v.name).benchmark_accuracy is None else "")
               for v in plan.kept]
     if plan.excluded:
         lines += ["", f"**Left out** ({len(plan.excluded)}), with the fix:"]
@@ -249,6 +253,7 @@ def plan_for_cli(ws: Workspace, data: str, weights: dict[str, float], constraint
     ``--label-map`` over the automatic one), the lines that show the plan (``run``: see ``cost_lines``), and whether
     anything can run. Data that cannot be read raises its own error, which names the fix."""
     try:
+        ws.discover_hub()
         plan = plan_candidates(ws, data, None, label_map, shortlister=_shortlister(weights, dict(constraints)))
     except DatasetError:
         raise

@@ -196,3 +196,46 @@ def test_cli_shortlist_from_the_hub_marks_what_has_no_published_accuracy(cached:
     assert "hf:greenrunner-test/vit-carded" in out and "model card (self-reported)" in out
     assert "hf:greenrunner-test/vit-bare" in out and "you named it" in out
     assert "none: measured on your images" in out and "the Hub was not searched: HF_HUB_OFFLINE is set" in out
+
+
+@pytest.mark.parametrize("text, models, source", [
+    ("shortlist 4 models including hf:greenrunner-test/vit-bare", ["hf:greenrunner-test/vit-bare"], None),
+    ("which candidates from hugging face? consider hf:Org/Repo-1.5 and timm:resnet50", ["hf:Org/Repo-1.5",
+                                                                                       "timm:resnet50"], "hf"),
+    ("which models should I try?", [], None),
+])
+def test_the_chat_reads_named_hub_models_in_a_shortlist_request(text, models, source):
+    from agent.intents import parse_intent
+    intent = parse_intent(text)
+    assert intent.kind == "shortlist" and intent.models == models and intent.source == source
+
+
+def test_the_offline_chat_shortlist_keeps_the_named_hf_model(cached: Path, tmp_path: Path):
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.context import Context
+    from agent.graph import checkpoint_serde
+    from agent.session import ChatSession
+    s = ChatSession("hub-named", checkpointer=InMemorySaver(serde=checkpoint_serde()),
+                    context=Context(llm="offline", cache_dir=str(tmp_path / "cache")))
+    reply = s.send("shortlist 4 models including hf:greenrunner-test/vit-bare")
+    (call,) = reply.tool_calls()
+    assert call["name"] == "shortlist_models" and call["args"]["models"] == ["hf:greenrunner-test/vit-bare"]
+    assert "hf:greenrunner-test/vit-bare" in reply.text and "you named it" in reply.text
+
+
+def test_select_without_models_offline_plans_the_cached_hub_models(cached: Path, tmp_path: Path):
+    from PIL import Image
+
+    from tools.candidates import plan_for_cli
+    for k, cls in enumerate(("tabby", "beagle")):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (32, 32), (i * 90, 20 + 100 * k, 40)).save(tmp_path / "data" / cls / f"{i}.png")
+    ws = Workspace(cache_dir=tmp_path / "cache", include_demo=False, include_torchvision=False, hub=EnvSettings().hub())
+    names, _, lines, runnable = plan_for_cli(ws, str(tmp_path / "data"), DRONE, {}, None)
+    assert runnable and set(names) == {"hf:greenrunner-test/vit-carded", "hf:greenrunner-test/vit-bare",
+                                       "hf:greenrunner-test/vit-finetune"}, lines
+    bare = next(line for line in lines if "`hf:greenrunner-test/vit-bare`" in line)
+    carded = next(line for line in lines if "`hf:greenrunner-test/vit-carded`" in line)
+    assert "no published accuracy: measured on your images" in bare and "no published" not in carded
