@@ -15,7 +15,7 @@ from agent.tools import STAGED_TOOLS
 from greenrunner_core.strategies.progress import ProgressEvent
 from tools.progress import ToolProgress
 from ui.present.markdown import progress_markdown
-from ui.present.turn import tool_step_output, warmup_step_text
+from ui.present.turn import tool_step_input, tool_step_output, warmup_step_text
 from ui.present.web import web_markdown
 from ui.turns import CANCELLABLE_TOOLS
 
@@ -89,7 +89,7 @@ class WebTurnView:
         parent = cl.context.current_step       # the message's run: the step shows inside the answer, in order
         step = cl.Step(name=call["name"], type="tool", default_open=long_tool, show_input="json",
                        parent_id=parent.id if parent else None)
-        step.input = call.get("args") or {}
+        step.input = tool_step_input(call.get("args") or {})
         step.start = utc_now()
         if long_tool:
             step.output = "Starting… (press ■ to stop: results so far are kept)"

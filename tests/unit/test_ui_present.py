@@ -103,3 +103,25 @@ def test_text_checks_and_decision_merge():
     assert merged == {"approved": True, "weights": {"accuracy": 0.6, "size": 0.5, "complexity": 0.2, "latency": 0.1},
                       "dataset": "/d.zip"}
     assert merge_decision(payload, {"approved": False, "reason": "no"}) == {"approved": False, "reason": "no"}
+
+
+def test_a_tool_step_shows_an_upload_by_its_name_not_the_servers_folder(monkeypatch):
+    import asyncio
+    import types
+
+    from ui import web_view
+
+    class Step:
+        def __init__(self, **kwargs):
+            self.input, self.output = None, ""
+
+        async def send(self):
+            return self
+
+    monkeypatch.setattr(web_view, "cl", types.SimpleNamespace(Step=Step, context=types.SimpleNamespace(
+        current_step=None)))
+    folder = "/srv/cache/uploads/8efcc300-9821-440b-bcd5-4857545e5a8e/datasets/68577774f286145f-cifar60.zip"
+    call = {"id": "c1", "name": "run_bandit", "args": {"weights": {"accuracy": 1.0}, "dataset": folder, "sample": None}}
+    step = asyncio.run(web_view.WebTurnView()._open(call))
+    assert step.input == {"weights": {"accuracy": 1.0}, "dataset": "cifar60.zip"}
+    assert call["args"]["dataset"] == folder                      # the call itself is not changed

@@ -183,6 +183,16 @@ def present(turn: TurnResult, last_run: RunRecord | None = None, shown: set[str]
     return out
 
 
+def tool_step_input(args: dict[str, Any]) -> dict[str, Any]:
+    """A tool call's arguments as its step shows them: an uploaded dataset by the name the user gave it (not the
+    server's folder of the conversation), arguments left unset left out."""
+    from tools.dataset_text import upload_name
+    shown = {k: v for k, v in args.items() if v is not None}
+    if isinstance(shown.get("dataset"), str) and "/" in shown["dataset"]:
+        shown["dataset"] = upload_name(shown["dataset"])
+    return shown
+
+
 def tool_step_output(message: ToolMessage, limit: int = 6000) -> str:
     text = str(message.content)
     return text if len(text) <= limit else text[:limit] + "\n\n… (shortened)"
