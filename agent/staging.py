@@ -73,7 +73,7 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
                 "resume": {"approve": {"approved": True}, "reject": {"approved": False, "reason": "..."}}}
     weights = dict(args.get("weights") or {})
     same = proposal is not None and dict(proposal.get("weights") or {}) == weights
-    justification = dict(proposal.get("justification") or {}) if same and proposal else {}
+    justification = weight_reasons(weights, proposal)
     run = {"strategy": args.get("strategy") or DEFAULT_STRATEGY, "budget": args.get("budget") or DEFAULT_BUDGET_TEXT,
            "models": args.get("models") or "the demo zoo (for uploaded images: the hub shortlist)", "dataset": args.get("dataset") or "demo",
            "sample": args.get("sample"), "seed": args.get("seed", 0)}
@@ -110,6 +110,16 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
             "message": "\n".join(lines),
             "resume": {"approve": {"approved": True}, "adjust": {"approved": True, "weights": weights},
                        "reject": {"approved": False, "reason": "..."}}}
+
+
+def weight_reasons(weights: dict[str, float], proposal: dict[str, Any] | None) -> dict[str, str]:
+    """The "why" of each staged weight: the proposal's reason where the weight is still the proposed one, else what
+    it was changed from (a table of empty reasons said nothing once any weight had changed)."""
+    proposed = dict((proposal or {}).get("weights") or {})
+    reasons = dict((proposal or {}).get("justification") or {})
+    return {m: reasons.get(m, "") if proposed.get(m) == w else
+            (f"changed from the proposed {proposed[m]:g}" if m in proposed else "added after the proposal")
+            for m, w in weights.items() if proposal is not None}
 
 
 def _short_dataset(dataset: Any) -> str:

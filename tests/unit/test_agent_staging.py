@@ -40,3 +40,16 @@ def test_the_run_line_shows_a_budget_as_calls_with_thousands_separators():
     call = {"id": "c1", "name": "run_bandit", "args": {"weights": {"accuracy": 1.0}, "budget": 2918}}
     payload = staging_payload(call, None)
     assert "budget 2,918 calls" in payload["message"] and payload["run"]["budget"] == 2918
+
+
+def test_a_changed_weight_says_what_it_was_and_the_unchanged_keep_their_reasons():
+    from agent.staging import staging_payload
+    proposal = {"weights": {"accuracy": 0.65, "size": 0.27, "complexity": 0.23},
+                "justification": {"accuracy": "aerial views are unusual", "size": "little memory",
+                                  "complexity": "battery"}}
+    call = {"id": "c1", "name": "run_bandit", "args": {"weights": {"accuracy": 0.65, "size": 0.42,
+                                                                   "complexity": 0.23, "latency": 0.15}}}
+    payload = staging_payload(call, proposal)
+    assert payload["justification"] == {"accuracy": "aerial views are unusual", "size": "changed from the proposed 0.27",
+                                        "complexity": "battery", "latency": "added after the proposal"}
+    assert "| size | 0.42 | changed from the proposed 0.27 |" in payload["message"]
