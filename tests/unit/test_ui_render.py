@@ -102,3 +102,8 @@ def test_finished_progress_does_not_say_models_are_not_evaluated_yet():
     done = progress_markdown(event, finished=True)
     assert "yet" not in done and "2 model(s) never evaluated" in done
     assert "2 model(s) not evaluated yet" in progress_markdown(event)
+
+
+def test_model_names_near_the_plot_border_are_not_cut(result):
+    fig = reward_vs_macs_figure(result)
+    assert fig.data and all(trace.cliponaxis is False for trace in fig.data)

@@ -31,6 +31,7 @@ def reward_vs_macs_figure(result: ExperimentResult) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=[r.macs for r in group], y=[r.est_reward for r in group], mode="markers+text", name=label,
             text=[r.name for r in group], textposition="top center", marker={"size": size, "color": color},
+            cliponaxis=False,                  # a name near the edge is drawn whole (it was cut at the plot border)
             error_y={"type": "data", "symmetric": False,
                      "array": [r.reward_high - r.est_reward for r in group],
                      "arrayminus": [r.est_reward - r.reward_low for r in group]}))
