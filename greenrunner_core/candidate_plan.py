@@ -19,6 +19,7 @@ from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.label_map import check_label_map, load_label_map
 from greenrunner_core.labels import AutoLabelMap, ClassMatch, auto_label_map, is_imagenet_1k
 from greenrunner_core.registry.card import ModelCard
+from greenrunner_core.registry.hub_cache import HubSettings
 
 __all__ = ["CandidatePlan", "Verdict", "VerdictReason", "plan_candidates", "weights_online"]
 
@@ -117,11 +118,12 @@ def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None =
     pool_name, pool = _pool(ws, classes, models)
     if online is None:                  # the workspace knows whether the hubs are offline
         online = lambda: weights_online(offline=ws.hub.is_offline())
-    kept, excluded = _judge(pool, pool_name, classes, user, online, shortlister, own=frozenset(ws.local_models))
+    kept, excluded = _judge(pool, pool_name, classes, user, online, shortlister, own=frozenset(ws.local_models),
+                            hub=ws.hub)
     if pool_name == "checkpoints" and len(kept) < 2:      # one checkpoint of yours: ImageNet models to compare with
         catalog = _catalog(ws)
         if catalog:
-            more, more_excluded = _judge(catalog, "catalog", classes, user, online, shortlister)
+            more, more_excluded = _judge(catalog, "catalog", classes, user, online, shortlister, hub=ws.hub)
             kept, excluded, pool = kept + more, excluded + more_excluded, pool + catalog
     spaces = [c.class_labels for c in pool if c.name in {v.name for v in kept}]
     if user and spaces:
@@ -132,7 +134,7 @@ def plan_candidates(ws: object, data: str | Path, models: Sequence[str] | None =
 
 def _judge(pool: list[ModelCard], pool_name: str, classes: tuple[str, ...], user: dict[str, tuple[str, ...]],
            online: Callable[[], bool] | None, shortlister: Callable[[list[ModelCard]], list[str]] | None,
-           own: frozenset[str] = frozenset()) -> tuple[list[Verdict], list[Verdict]]:
+           own: frozenset[str] = frozenset(), hub: HubSettings | None = None) -> tuple[list[Verdict], list[Verdict]]:
     """Each model of ``pool`` kept (labels cover every mappable class, weights loadable) or excluded with the fix;
     ``own``: the user's checkpoints, called so also when named (a follow-up run names the last run's candidates)."""
     auto_by_space = {space: auto_label_map(classes, [space]) for space in {c.class_labels for c in pool}}
@@ -151,7 +153,7 @@ def _judge(pool: list[ModelCard], pool_name: str, classes: tuple[str, ...], user
             excluded.append(Verdict(card.name, "labels_miss_classes", covered=tuple(sorted(covered)),
                                     missing=tuple(missing)))
             continue
-        cached = _weights_cached(card)
+        cached = _weights_cached(card, hub)
         if not cached:
             if is_online is None:
                 is_online = (online or weights_online)()
@@ -198,7 +200,12 @@ def _weights_file(card: ModelCard) -> str:
     return str(checkpoint_path(get_weight(card.weights_id)))
 
 
-def _weights_cached(card: ModelCard) -> bool:
+def _weights_cached(card: ModelCard, hub: HubSettings | None = None) -> bool:
+    if card.source == "hf" and hub is not None:            # its config may be cached without its weights
+        from greenrunner_core.registry.hf_discovery import WEIGHTS_FILES
+        from greenrunner_core.registry.hub_cache import cached_file
+        repo = card.name.removeprefix("hf:")
+        return Path(repo).is_dir() or cached_file(repo, WEIGHTS_FILES, hub) is not None
     if card.source == "timm":
         return not card.weights_id.endswith("@main")          # the cached Hub revision is in the weights id
     if card.source != "torchvision":

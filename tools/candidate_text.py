@@ -35,6 +35,6 @@ def verdict_fix(v: Verdict) -> str:
     if v.reason == "labels_miss_classes":
         return f"map {v.missing[0]!r} to one of its labels, or drop that class"
     if v.reason == "weights_offline":
-        where = v.weights_file or ("the Hugging Face Hub cache (HF_HOME)" if v.source == "timm" else "the model cache")
+        where = v.weights_file or ("the Hugging Face Hub cache (HF_HOME)" if v.source in ("timm", "hf") else "the model cache")
         return f"connect once to download them, or copy the file to {where}"
     return ""

@@ -239,3 +239,23 @@ def test_select_without_models_offline_plans_the_cached_hub_models(cached: Path,
     bare = next(line for line in lines if "`hf:greenrunner-test/vit-bare`" in line)
     carded = next(line for line in lines if "`hf:greenrunner-test/vit-carded`" in line)
     assert "no published accuracy: measured on your images" in bare and "no published" not in carded
+
+
+def test_a_hub_repo_with_its_config_but_not_its_weights_is_left_out_offline_with_the_fix(cached: Path, tmp_path: Path):
+    from PIL import Image
+
+    from greenrunner_core.candidate_plan import plan_candidates
+    from tools.candidate_text import verdict_fix
+    tiny_hf_vit(tmp_path / "elsewhere", "greenrunner-test/no-weights", seed=6, work=tmp_path / "work")
+    saved = tmp_path / "work" / "greenrunner-test--no-weights"
+    write_to_hub_cache(cached, "greenrunner-test/no-weights", {p.name: p for p in saved.glob("*.json")})
+    for cls in ("tabby", "beagle"):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        Image.new("RGB", (32, 32), (90, 20, 40)).save(tmp_path / "data" / cls / "0.png")
+    ws = _workspace(tmp_path)
+    names = ws.resolve_hub_names(["hf:greenrunner-test/no-weights", "hf:greenrunner-test/vit-bare"])
+    plan = plan_candidates(ws, tmp_path / "data", names)
+    assert plan.names == ["hf:greenrunner-test/vit-bare"]
+    (left,) = plan.excluded
+    assert left.name == "hf:greenrunner-test/no-weights" and left.reason == "weights_offline"
+    assert "Hugging Face Hub cache" in verdict_fix(left)
