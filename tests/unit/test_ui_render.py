@@ -94,6 +94,8 @@ def test_a_run_that_spent_more_than_brute_force_says_so_instead_of_saving_zero(r
     assert "none:" in rows["compute seconds"] and "% more)" in rows["compute seconds"]
     assert "none:" in rows["CO2"] and "-" not in rows["CO2"].split("|")[4], rows["CO2"]
     assert "(-" not in text and "| 0 J" not in text
+    close = dataclasses.replace(result.spent, compute_seconds=result.brute_force.compute_seconds + 0.023)
+    assert "none: 0.023 more" in savings_markdown(dataclasses.replace(result, spent=close))   # not "none: 0.0 more"
 
 
 def test_finished_progress_does_not_say_models_are_not_evaluated_yet():

@@ -69,7 +69,7 @@ def savings_markdown(result: ExperimentResult) -> str:
             ["MMACs", f"{sp.macs / 1e6:,.1f}", f"{bf.macs / 1e6:,.1f}",
              _saved(sp.macs, bf.macs, lambda v: f"{v / 1e6:,.1f}")],
             ["compute seconds", f"{sp.compute_seconds:,.1f}", f"{bf.compute_seconds:,.1f} (extrapolated)",
-             _saved(sp.compute_seconds, bf.compute_seconds, lambda v: f"{v:,.1f}")]]
+             _saved(sp.compute_seconds, bf.compute_seconds, lambda v: f"{v:,.1f}" if v >= 1 else f"{v:.2g}")]]
     if result.energy_measured:
         rows += [["energy", fmt_joules(sp.joules), f"{fmt_joules(bf.joules)} (extrapolated)",
                   _saved(sp.joules, bf.joules, fmt_joules)],
