@@ -129,7 +129,10 @@ class WebTurnView:
         progress = self.progress.pop(msg.name or "", None)
         summary = tool_step_output(msg)
         if progress is not None and msg.status != "error":
-            summary = progress_markdown(progress, finished=True) + "\n\nFinished. The results are in the answer below."
+            stopped = bool(getattr(getattr(msg.artifact, "result", None), "interrupted", False))
+            summary = progress_markdown(progress, finished=True) + (
+                "\n\nStopped: the ranking of what was evaluated so far is in the answer below." if stopped else
+                "\n\nFinished. The results are in the answer below.")
         step.output = web_markdown(summary)
         step.is_error = msg.status == "error"
         step.end = utc_now()

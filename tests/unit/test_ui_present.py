@@ -125,3 +125,37 @@ def test_a_tool_step_shows_an_upload_by_its_name_not_the_servers_folder(monkeypa
     step = asyncio.run(web_view.WebTurnView()._open(call))
     assert step.input == {"weights": {"accuracy": 1.0}, "dataset": "cifar60.zip"}
     assert call["args"]["dataset"] == folder                      # the call itself is not changed
+
+
+def test_a_stopped_runs_step_says_stopped_not_finished(monkeypatch, result):
+    import asyncio
+    import types
+
+    from greenrunner_core.strategies.progress import ProgressEvent
+    from tools.progress import ToolProgress
+    from ui import web_view
+
+    class Step:
+        def __init__(self, **kwargs):
+            self.input, self.output, self.is_error, self.end = None, "", False, None
+
+        async def send(self):
+            return self
+
+        async def update(self):
+            return self
+
+    monkeypatch.setattr(web_view, "cl", types.SimpleNamespace(Step=Step, context=types.SimpleNamespace(
+        current_step=None)))
+    event = ProgressEvent(spent=40, budget=400, leader="m03", model="m03", batch_calls=8, counts={"m03": 40})
+
+    async def play(interrupted: bool) -> str:
+        view = web_view.WebTurnView()
+        step = await view._open({"id": "c1", "name": "run_bandit", "args": {}})
+        await view._progress(ToolProgress(tool="run_bandit", event=event))
+        record = RunRecord(result=dataclasses.replace(result, interrupted=interrupted))
+        await view._tool_result(ToolMessage(content="ran", tool_call_id="c1", name="run_bandit", artifact=record))
+        return step.output
+
+    assert "Stopped:" in asyncio.run(play(True)) and "Finished" not in asyncio.run(play(True))
+    assert "Finished." in asyncio.run(play(False))

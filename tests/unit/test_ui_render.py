@@ -109,3 +109,15 @@ def test_finished_progress_does_not_say_models_are_not_evaluated_yet():
 def test_model_names_near_the_plot_border_are_not_cut(result):
     fig = reward_vs_macs_figure(result)
     assert fig.data and all(trace.cliponaxis is False for trace in fig.data)
+
+
+def test_a_top3_not_in_reward_order_says_by_what_it_is_ranked(result):
+    assert "Ranked by" not in top3_markdown(result)             # in reward order: nothing to explain
+    top = result.ranking[:3]
+    pulls = [300, 200, 100]
+    rewards = [0.40, 0.33, 0.34]                                # #3 above #2, as Thompson's most-selected rule can give
+    ranking = [dataclasses.replace(r, pulls=n, est_reward=w, excluded=None) for r, n, w in zip(top, pulls, rewards)]
+    ranking += [dataclasses.replace(r, pulls=min(r.pulls, 50)) for r in result.ranking[3:]]
+    text = top3_markdown(dataclasses.replace(result, ranking=ranking, strategy="thompson"))
+    assert "Ranked by selection count (images evaluated): thompson recommends the most-evaluated model" in text
+    assert f"#3 {top[2].name} has a higher estimated reward (0.340) than #2 {top[1].name} (0.330)" in text

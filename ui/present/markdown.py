@@ -2,6 +2,8 @@
 uncertainty and selection counts, the savings panel against brute force, and live progress."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.strategies.progress import ProgressEvent
 from tools.energy_text import kind_words, meter_words
@@ -46,9 +48,29 @@ def top3_markdown(result: ExperimentResult, title: str = "Top 3") -> str:
     rows = top_table_rows(result, bold_first=True)
     excluded = excluded_models_line(result)
     head += f"\n\n**{excluded}**" if excluded else ""
+    order = order_note(result)
+    head += f"\n\n{order}" if order else ""
     if not rows:
         return head + "\n\nNo model was evaluated, so there is no ranking yet."
     return "\n\n".join([head, markdown_table(RESULT_HEADER + green_header(result), rows), *_sections(result)])
+
+
+def order_note(result: ExperimentResult) -> str:
+    """Why the top 3 is not in the order of its reward column, when it is not ("" when it is): a strategy may rank by
+    another rule (Thompson sampling recommends the most-evaluated model), and a lower row with a higher reward read as
+    a wrong ranking."""
+    top = [r for r in result.top3 if r.est_reward is not None]
+    swap = next(((a, b) for a, b in pairwise(top) if b.est_reward > a.est_reward), None)  # type: ignore[operator]
+    if swap is None:
+        return ""
+    seen = [r for r in result.ranking if r.excluded is None]
+    by_count = all(a.pulls >= b.pulls for a, b in pairwise(seen))
+    how = (f"by selection count (images evaluated): {result.strategy} recommends the most-evaluated model" if by_count
+           else f"by {result.strategy}'s own estimates")
+    a, b = swap
+    return (f"_Ranked {how}, not by the reward column: #{b.rank} {b.name} has a higher estimated reward "
+            f"({b.est_reward:.3f}) than #{a.rank} {a.name} ({a.est_reward:.3f}). Say “use paired_elimination” to rank "
+            "by reward._")
 
 
 def _saved(part: float, whole: float, fmt) -> str:
