@@ -62,6 +62,8 @@ def _number(text: str) -> int:
 
 
 MODEL_NAME = r"[A-Za-z][\w.\-]*\w"
+_UNITS = {"mb": "MB", "megabyte": "MB", "megabytes": "MB", "m": "M", "million macs": "million MACs", "mmacs": "MMACs",
+          "macs": "MACs", "k macs": "K MACs", "g macs": "G MACs", "gmacs": "GMACs"}
 
 
 def parse_intent(text: str) -> Intent | None:
@@ -165,8 +167,13 @@ def parse_intent(text: str) -> Intent | None:
 
     if re.search(r"\b(?:show|list|which|what|display|give me)\b.*\bmodels?\b|^models?\b", t):
         filters: dict[str, float | str] = {}
-        m = re.search(r"\b(?:under|below|smaller than|less than|at most|<=?|up to)\s*(\d*\.?\d+)\s*(mb|megabytes?|m\b|"
+        m = re.search(r"\b(?:under|below|smaller than|less than|at most|<=?|up to)\s*(-?\d*\.?\d+)\s*(mb|megabytes?|m\b|"
                       r"million macs|mmacs|macs|k macs|g macs|gmacs)?", t)
+        if m and float(m.group(1)) <= 0:
+            return Intent("list", text=raw, reason=(
+                f"A limit of {m.group(1)} {_UNITS.get((m.group(2) or 'mb').strip(), 'MB')} leaves no model to show: "
+                "give a limit above "
+                "0, e.g. “show the models under 20 MB” or “models under 50 MMACs”."))
         if m:
             unit = (m.group(2) or "mb").strip()
             value = float(m.group(1))

@@ -23,6 +23,8 @@ class ToolReplies:
     def on_list(self, intent: Intent) -> AIMessage:
         if blocked := self.needs("list_models"):
             return blocked
+        if intent.reason:                   # a limit that cannot be used (e.g. negative): say so, list nothing
+            return ai_reply(intent.reason)
         return ai_reply("", tool_call("list_models", dict(intent.filters)))
 
     def on_brute_force_cost(self, intent: Intent) -> AIMessage:

@@ -263,3 +263,19 @@ def test_deployment_cues_read_as_words(session):
     cues = said.split("Deployment cues I found in your use case (knowledge base in prompts/): ")[1].split(".")[0]
     assert "app size" in cues and "_" not in cues, cues
     session.resume(False)
+
+
+@pytest.mark.parametrize("text", ["show me models under -5 MB", "list models under 0 MB", "which models below -3 mmacs"])
+def test_a_list_limit_of_zero_or_below_is_refused_not_ignored(text):
+    """'under -5 MB' listed all 1,398 models: the minus sign was not read, so the limit became 5 MB, or none."""
+    intent = parse_intent(text)
+    assert intent is not None and intent.kind == "list" and not intent.filters
+    assert "leaves no model to show" in intent.reason and "above 0" in intent.reason
+
+
+def test_a_refused_list_limit_is_answered_without_calling_the_tool():
+    from langchain_core.messages import HumanMessage
+
+    from agent.offline import Turn
+    reply = Turn([HumanMessage(content="show me models under -5 MB")], {"list_models"}).reply()
+    assert not reply.tool_calls and "A limit of -5 MB leaves no model to show" in reply.content
