@@ -29,7 +29,9 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def _hub_defaults_from_the_session_environment() -> None:
     """huggingface_hub reads HF_HOME / HF_HUB_CACHE / HF_HUB_OFFLINE once, when first imported, and a library caller
     that passes no ``HubSettings`` gets those values: import it before any test sets them for itself (monkeypatch), so
-    one test's temporary Hub cache does not become every later test's default."""
+    one test's temporary Hub cache does not become every later test's default. The session is offline unless the
+    environment says otherwise: tests that need the Hub's answers inject a searcher."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")     # unit tests never reach the Hub (a shortlist would search it)
     import huggingface_hub.constants  # noqa: F401
 
 

@@ -132,7 +132,7 @@ def test_run_it_stages_the_shortlisted_candidates_for_approval(tmp_path, monkeyp
 
 def test_offline_weights_not_cached_are_listed_as_left_out_before_approval(tmp_path, monkeypatch, no_evaluation):
     monkeypatch.setattr(candidate_plan, "weights_online", lambda *a, **k: False)
-    monkeypatch.setattr(candidate_plan, "_weights_cached", lambda card: False)
+    monkeypatch.setattr(candidate_plan, "_weights_cached", lambda card, *_: False)
     s = session("upload-offline", uploaded_dataset=str(_images(tmp_path / "pets")))
     names = shortlist_message(s.send("shortlist 5 models from timm")).artifact["shortlist"]
     reply = s.send("run it")

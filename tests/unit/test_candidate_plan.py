@@ -249,7 +249,9 @@ def test_estimated_cost_uses_the_seconds_of_cached_outcomes_from_earlier_runs(tm
     from greenrunner_core.outcome_cache import Outcome
     from tools.candidates import cost_lines
     data = _images(tmp_path / "d", ["cat", "ship"])
-    ws = _workspace(tmp_path, {"fast": ["cat", "ship"], "slow": ["cat", "ship"]})
+    folders = [_model(tmp_path / "m" / n, n, ["cat", "ship"]) for n in ("fast", "slow")]
+    # its own cache: the timings it writes and reads must be the only ones the estimate can find
+    ws = Workspace(cache_dir=tmp_path / "cache", checkpoints=folders, include_torchvision=False)
     plan = plan_candidates(ws, data, online=lambda: False)
     assert "at a MACs-scaled CPU speed, a rough guess until a run measures it" in cost_lines(plan, ws)[0]
     for name, seconds in (("fast", 0.02), ("slow", 0.06)):
