@@ -31,6 +31,7 @@ from ui.present.web import web_markdown
 from ui.runtime import runtime
 from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer, staging_weight_change
 from ui.turns import Canceller, close_dangling_tool_calls, run_turn
+from ui.web_resume import RUNNING_NOTE, show_when_finished
 from ui.web_view import WebTurnView, follow_warmup
 
 _log = logging.getLogger("greenrunner.app")
@@ -61,9 +62,8 @@ async def send_settings_panel(pending: dict[str, Any] | None) -> None:
 
 
 async def open_web_chat() -> None:
-    """A browser chat starts: continue its conversation or welcome the user. After a server restart the page
-    reconnects with its thread id (Chainlit's client sends it once the thread had a message), so the thread's
-    checkpoint is found even without Chainlit's data layer."""
+    """A browser chat starts: continue its conversation or welcome the user. After a server restart the page reconnects
+    with its thread id (sent once the thread had a message): its checkpoint is found even without the data layer."""
     thread_id = current_thread_id()
     history = await asyncio.to_thread(runtime().conversations.session(thread_id).history)
     _log.info("chat start: browser session %s, thread %s, %d messages", cl.context.session.id, thread_id,
@@ -83,7 +83,9 @@ async def continue_thread(thread_id: str, shown: dict[str, Any] | None = None) -
     chat = runtime().conversations.session(thread_id)
     messages, pending = len(await asyncio.to_thread(chat.history)), await asyncio.to_thread(chat.pending)
     await send_settings_panel(pending)
-    greeting = cl.Message(content=f"Welcome back: this conversation ({messages} messages) continues where it left off.")
+    busy = runtime().busy(thread_id)       # its turn still runs for the page that was reloaded: show it here when done
+    greeting = cl.Message(content=f"Welcome back: this conversation ({messages} messages) continues where it left off."
+                          + (f" {RUNNING_NOTE}" if busy else ""))
     staging = await staging_message(thread_id, pending) if pending else None
     if shown is None:
         await greeting.send()
@@ -98,6 +100,9 @@ async def continue_thread(thread_id: str, shown: dict[str, Any] | None = None) -
                     await action.send(for_id=message.id)
     if staging is not None:
         cl.user_session.set("staging_actions", staging.actions)
+    if busy:                               # the task is kept in the session, so it is not garbage-collected
+        watch = show_when_finished(runtime(), thread_id, messages, functools.partial(show, thread_id))
+        cl.user_session.set("watch", asyncio.create_task(watch))
 
 
 def uploads_extras(thread_id: str) -> tuple[dict[str, Any], str]:
@@ -269,8 +274,7 @@ async def handle_text(thread_id: str, text: str) -> None:
 async def show_weight_change(pending: dict[str, Any], text: str) -> bool:
     """"make size matter more" while a run waits: show the new weights (and set the panel to them); False if not."""
     staged = dict(pending.get("weights") or {})
-    change = staging_weight_change(text, staged) if pending.get("type") == "staging" else None
-    if change is None:
+    if (change := staging_weight_change(text, staged) if pending.get("type") == "staging" else None) is None:
         return False
     weights, sentence = change
     if not is_slack():
