@@ -31,7 +31,7 @@ from ui.present.web import web_markdown
 from ui.runtime import runtime
 from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer, staging_weight_change
 from ui.turns import Canceller, close_dangling_tool_calls, run_turn
-from ui.web_resume import RUNNING_NOTE, show_when_finished
+from ui.web_resume import show_when_finished, welcome_back_text
 from ui.web_view import WebTurnView, follow_warmup
 
 _log = logging.getLogger("greenrunner.app")
@@ -84,8 +84,7 @@ async def continue_thread(thread_id: str, shown: dict[str, Any] | None = None) -
     messages, pending = len(await asyncio.to_thread(chat.history)), await asyncio.to_thread(chat.pending)
     await send_settings_panel(pending)
     busy = runtime().busy(thread_id)       # its turn still runs for the page that was reloaded: show it here when done
-    greeting = cl.Message(content=f"Welcome back: this conversation ({messages} messages) continues where it left off."
-                          + (f" {RUNNING_NOTE}" if busy else ""))
+    greeting = cl.Message(content=welcome_back_text(running=busy))
     staging = await staging_message(thread_id, pending) if pending else None
     if shown is None:
         await greeting.send()

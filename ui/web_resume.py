@@ -20,6 +20,12 @@ RUNNING_NOTE = ("A request of this conversation is still running (it started bef
 FINISHED_NOTE = "The request that was running when this page was loaded has finished."
 
 
+def welcome_back_text(running: bool) -> str:
+    """The first message of a reopened conversation. No message count: the agent's count (tool calls and results
+    included) was not what the page shows, e.g. "(0 messages)" above an upload and its reply."""
+    return "Welcome back: this conversation continues where it left off." + (f" {RUNNING_NOTE}" if running else "")
+
+
 class BusyRuntime(Protocol):
     conversations: Any
 

@@ -63,3 +63,9 @@ def test_the_answer_of_a_turn_that_finished_after_the_reload_is_shown_on_the_new
     assert result.top3[0].name in out.text and "Next you can ask" in out.text
     assert "Here is my proposal." not in out.text                      # only what the page did not see
     assert [name for name, _ in out.charts] == ["selection_counts", "reward_vs_macs"]
+
+
+def test_welcome_back_gives_no_message_count_and_says_when_a_turn_still_runs():
+    from ui.web_resume import RUNNING_NOTE, welcome_back_text
+    assert welcome_back_text(running=False) == "Welcome back: this conversation continues where it left off."
+    assert welcome_back_text(running=True).endswith(RUNNING_NOTE)
