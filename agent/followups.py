@@ -138,11 +138,21 @@ def _invalid_or_set(t: str, raw: str) -> FollowUp | None:
     return FollowUp("set", raw, changes=changes)
 
 
+_LIMIT_WORD = re.compile(r"\b(?:limits?|caps?|constraints?|under|below|within|at most|no more than|less than|"
+                         r"max(?:imum)?)\b")
+_NOT_ABOVE_ZERO = re.compile(r"(?<![\w.])(?:-\s*\d+(?:\.\d+)?|0+(?:\.0+)?)(?![\d.])(?:\s*(?:[kmg]b|ms|s|seconds?|"
+                             r"[kmg]?macs|[kmg]?flops|[kmg]|%|percent)\b)?", re.IGNORECASE)
+
+
 def _constraint(t: str, raw: str) -> FollowUp | None:
     if re.search(r"\b(?:show|list|display|which)\b.*\bmodels?\b", t):
         return None                  # "show the models under 20 MB" lists cards, it sets no limit
     reading = read_use_case(raw)
     limits = reading.constraints.to_dict()
+    if not limits and _LIMIT_WORD.search(t) and (bad := _NOT_ABOVE_ZERO.search(raw)):
+        return FollowUp("invalid", raw, reason=f"a limit of {' '.join(bad.group(0).split())} leaves no model to run: "
+                                               "give a limit above 0, e.g. “limit size to 20 MB” or “latency within "
+                                               "50 ms”")          # "-5 MB" was read as a weight, or not at all
     if not limits:
         m = re.search(r"\blimit\b.*?\b(\d+(?:\.\d+)?)\b(?!\s*(?:%|percent))", t)
         if m and not re.search(r"\d\s*[a-z]", t[m.start(1):]):
@@ -154,7 +164,7 @@ def _constraint(t: str, raw: str) -> FollowUp | None:
 
 def _top_n(t: str, raw: str) -> FollowUp | None:
     numbers = "|".join(_kb()["numbers"])
-    m = re.search(rf"\b(?:top|best|first|leading)\s*(\d+|{numbers})\b|\b(\d+|{numbers})\s+(?:best|top)\b", t)
+    m = re.search(rf"\b(?:top|best|first|leading)\s*(-?\d+|{numbers})\b|\b(\d+|{numbers})\s+(?:best|top)\b", t)
     if not m or not re.search(r"\b(?:show|give|list|see|display|what|which|top)\b", t):
         return None
     n = _number(m.group(1) or m.group(2))

@@ -279,3 +279,28 @@ def test_a_refused_list_limit_is_answered_without_calling_the_tool():
     from agent.offline import Turn
     reply = Turn([HumanMessage(content="show me models under -5 MB")], {"list_models"}).reply()
     assert not reply.tool_calls and "A limit of -5 MB leaves no model to show" in reply.content
+
+
+@pytest.mark.parametrize("text, said", [("what if the limit is -5 MB?", "-5 MB"), ("limit size to -5 MB", "-5 MB"),
+                                        ("must be under -5 MB", "-5 MB"), ("latency within -20 ms", "-20 ms"),
+                                        ("what if the limit is 0 MB?", "0 MB"), ("size limit 0", "0")])
+def test_a_limit_of_zero_or_below_is_refused_with_the_rule(text, said):
+    """'what if the limit is -5 MB?' was not understood, 'limit size to -5 MB' was refused as a weight ('weights are
+    numbers in [0, 1]') and 'size limit 0' was told to say 'limit size to 0 MB'."""
+    from agent.followups import parse_followup
+    found = parse_followup(text)
+    assert found is not None and found.kind == "invalid"
+    assert found.reason.startswith(f"a limit of {said} leaves no model to run: give a limit above 0")
+
+
+@pytest.mark.parametrize("text, kind", [("what if the limit is 50 MB?", "constraint"),
+                                        ("latency under 0.5 ms", "constraint"), ("set size to 0", "set")])
+def test_positive_limits_and_zero_weights_are_still_read(text, kind):
+    from agent.followups import parse_followup
+    assert parse_followup(text).kind == kind
+
+
+def test_a_top_n_below_one_is_refused():
+    from agent.followups import parse_followup
+    found = parse_followup("show me the top -3")
+    assert found.kind == "invalid" and found.reason == "top -3: give a whole number from 1 to 50"
