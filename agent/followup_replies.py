@@ -84,6 +84,16 @@ class FollowUpReplies:
             return self._latency_change(dict(fu.changes), why)
         return self._reweigh(dict(fu.changes), why)
 
+    def on_fu_about(self, fu: FollowUp) -> AIMessage:
+        metric, said = next(iter(fu.changes)), fu.reason
+        weight = self.facts.current_weights().get(metric, 0.0)
+        now = (f"{metric.capitalize()} counts with weight {weight:g} in the current weights" if weight else
+               f"{metric.capitalize()} is not in the current weights (weight 0)")
+        measured = " It is measured on this machine when a run weighs it." if metric in ("latency", "energy") else ""
+        how = (f"say “{said} matters more”, “{said} matters less”, “ignore {said}” or “set {metric} to 0.3”" if weight
+               else f"say “{said} matters more” or “set {metric} to 0.3”")
+        return ai_reply(f"{now}.{measured} To change it, {how}.")
+
     def on_fu_invalid(self, fu: FollowUp) -> AIMessage:
         return ai_reply(f"I did not change anything: {fu.reason}.")
 

@@ -23,7 +23,7 @@ LIMIT_WORDS = {"size": "max_size_mb", "memory": "max_size_mb", "storage": "max_s
 class FollowUp:
     """A follow-up read by intent. ``kind``: adjust (metric -> +1/-1), scale (metric -> factor), set (metric -> value),
     invalid (with ``reason``), constraint (limits), lift (limit names, and any limit said to be kept), top_n,
-    reset (back to the proposal's weights)."""
+    reset (back to the proposal's weights), about (a question about one metric: ``changes`` = {metric: 0})."""
 
     kind: str
     text: str
@@ -87,7 +87,7 @@ def parse_followup(text: str) -> FollowUp | None:
     t = " ".join(text.lower().replace("’", "'").split()).rstrip(" ?!.")
     if not t or _is_use_case(t) or asks_shortlist(t):
         return None                  # a new use case, or a shortlist request (its limits apply to the shortlist)
-    for parse in (_reset, _lift, _constraint, _invalid_or_set, _top_n, _scale, _adjust):
+    for parse in (_reset, _lift, _constraint, _invalid_or_set, _top_n, _scale, _adjust, _about):
         found = parse(t, text)
         if found is not None:
             return found
@@ -212,3 +212,13 @@ def _adjust(t: str, raw: str) -> FollowUp | None:
     if not changes:
         return None
     return FollowUp("adjust", raw, changes=changes)
+
+
+def _about(t: str, raw: str) -> FollowUp | None:
+    """"what about latency?" / "how about size": a question about one metric, answered with its weight and how to
+    change it (it was not understood)."""
+    words = "|".join(re.escape(w) for w, _ in followup_metric_words())
+    m = re.fullmatch(rf"(?:so\s+|and\s+|but\s+)?(?:what|how)\s+about\s+(?:the\s+)?({words})", t)
+    if not m:
+        return None
+    return FollowUp("about", raw, changes={dict(followup_metric_words())[m.group(1)]: 0.0}, reason=m.group(1))

@@ -304,3 +304,18 @@ def test_a_top_n_below_one_is_refused():
     from agent.followups import parse_followup
     found = parse_followup("show me the top -3")
     assert found.kind == "invalid" and found.reason == "top -3: give a whole number from 1 to 50"
+
+
+LATENCY_ANSWER = ("Latency is not in the current weights (weight 0). It is measured on this machine when a run weighs "
+                  "it. To change it, say “latency matters more” or “set latency to 0.3”.")
+SIZE_ANSWER = ("Size counts with weight 0.15 in the current weights. To change it, say “size matters more”, “size "
+               "matters less”, “ignore size” or “set size to 0.3”.")
+
+
+@pytest.mark.parametrize("text, answer", [("what about latency?", LATENCY_ANSWER), ("how about size", SIZE_ANSWER)])
+def test_a_question_about_one_metric_gets_its_weight_and_how_to_change_it(text, answer):
+    """'what about latency?' was answered with 'I did not understand' and the list of every phrasing."""
+    from langchain_core.messages import HumanMessage
+
+    from agent.offline import Turn
+    assert Turn([HumanMessage(content=text)], {"rerank", "run_bandit"}).reply().content == answer
