@@ -185,6 +185,7 @@ class ExperimentResult:
         data.pop("top3", None)
         data.pop("savings", None)
         data.pop("energy", None)             # the JSON report's energy block (tools/energy_text.py): derived
+        data.pop("one_time", None)           # ... and its one-time seconds block: derived from ``spent``
         data["ranking"] = [RankedModel(**r) for r in data["ranking"]]
         data["spent"] = Cost(**data["spent"])
         data["brute_force"] = Cost(**data["brute_force"])

@@ -23,7 +23,8 @@ def filter_cards(ws: Workspace, args: ListModelsArgs) -> tuple[list[ModelCard], 
                               else ws.registry.cards())
     filters: list[str] = []
     if args.source:
-        sources = sorted({c.source for c in ws.registry.cards()})
+        # the demo zoo is left out of a workspace that does not use it (not trained): still a source to name
+        sources = sorted({c.source for c in ws.registry.cards()} | (set() if ws.include_demo else {ws.demo.name}))
         if args.source not in sources:
             raise GreenRunnerError(f"unknown source {args.source!r}; sources: {', '.join(sources)}")
     query = CardQuery(source=args.source, family=args.family, max_params=args.max_params,

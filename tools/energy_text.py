@@ -11,10 +11,11 @@ from greenrunner_core.energy import DEFAULT_WATTS_PER_CORE, WATTS_ENV, HardwareP
 from greenrunner_core.energy_kind import EnergyKind, EnergyMethod
 from greenrunner_core.result import ExperimentResult
 
-__all__ = ["BRUTE_FORCE_ENERGY_LABEL", "energy_summary", "kind_words", "meter_line", "meter_words", "report_dict",
-           "report_json"]
+__all__ = ["BRUTE_FORCE_ENERGY_LABEL", "ONE_TIME_LABEL", "energy_summary", "kind_words", "meter_line", "meter_words",
+           "one_time_summary", "report_dict", "report_json"]
 
 BRUTE_FORCE_ENERGY_LABEL = "extrapolated from measured per-call energy"
+ONE_TIME_LABEL = "model loads and warm-up"
 METHOD_WORDS = {EnergyMethod.RAPL: "measured (RAPL)", EnergyMethod.NVML: "measured (NVML)",
                 EnergyMethod.ESTIMATE: "estimated (time x W)"}
 
@@ -75,9 +76,16 @@ def energy_summary(result: ExperimentResult) -> dict[str, Any]:
 
 
 def report_dict(result: ExperimentResult) -> dict[str, Any]:
-    """The JSON report: the result's one serialisation (``to_dict``) and its energy block in words.
-    ``ExperimentResult.from_dict`` reads it back (the block is derived and skipped)."""
-    return {**result.to_dict(), "energy": energy_summary(result)}
+    """The JSON report: the result's one serialisation (``to_dict``), its energy block in words and its one-time
+    seconds (model loads, warm-up) labelled as left out of the brute-force comparison.
+    ``ExperimentResult.from_dict`` reads it back (the blocks are derived and skipped)."""
+    return {**result.to_dict(), "energy": energy_summary(result), "one_time": one_time_summary(result)}
+
+
+def one_time_summary(result: ExperimentResult) -> dict[str, Any]:
+    """The one-time seconds of this run (model loads, warm-up), which the brute-force comparison leaves out (the
+    JSON report's ``one_time`` block)."""
+    return {"seconds": result.spent.one_time_seconds, "label": ONE_TIME_LABEL, "in_brute_force_comparison": False}
 
 
 def report_json(result: ExperimentResult, **kwargs: Any) -> str:

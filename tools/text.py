@@ -11,7 +11,7 @@ from greenrunner_core.execution import ExecutionPlace
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.result import Cost, ExperimentResult, RankedModel
 from greenrunner_core.selection_run import DEFAULT_BUDGET_FRACTION
-from tools.energy_text import kind_words
+from tools.energy_text import ONE_TIME_LABEL, kind_words
 from tools.formatting import fmt_acc, fmt_co2, fmt_joules, fmt_macs, fmt_score, fmt_seconds, markdown_table
 
 DEFAULT_BUDGET_TEXT = f"{DEFAULT_BUDGET_FRACTION * 100:.0f} % of brute force"   # the default budget, in words
@@ -65,9 +65,20 @@ def savings_lines(result: ExperimentResult) -> list[str]:
         (f"compute time: {fmt_seconds(sp.compute_seconds)} of {fmt_seconds(bf.compute_seconds)} "
          f"for brute force, extrapolated ({sv.seconds_pct:.1f} %)" if bf.compute_seconds > 0 else
          "compute time: not recorded (the outcomes carry no timings)"),
+        *one_time_lines(result),
         (f"new model evaluations in this run: {sp.new_evaluations:,} (answered from the cache: {sp.cache_hits:,})"
          if result.energy_measured or sp.new_evaluations else "no model was run: every outcome is a recorded one"),
     ] + energy_lines(result)
+
+
+ONE_TIME_NOT_COMPARED = "one-time, not in the comparison: brute force is priced per call"
+
+
+def one_time_lines(result: ExperimentResult) -> list[str]:
+    """The one-time seconds (model loads, warm-up) of this run, on their own line: the compute times above are per
+    call, so run time = compute time of the new evaluations + these (empty when no model was loaded)."""
+    seconds = result.spent.one_time_seconds
+    return [f"{ONE_TIME_LABEL}: {fmt_seconds(seconds)} in this run ({ONE_TIME_NOT_COMPARED})"] if seconds > 0 else []
 
 
 def cost_line(cost: Cost) -> str:

@@ -14,13 +14,11 @@ from greenrunner_core.baselines import run_brute_force
 from greenrunner_core.errors import GreenRunnerError
 from greenrunner_core.experiment import run_experiment
 from greenrunner_core.notes import SampleCoversAll
-from greenrunner_core.registry.demo_zoo import SPECS
 from greenrunner_core.replay import OutcomeMatrix, ReplayEnvironment
 from greenrunner_core.result import ExperimentResult
 from greenrunner_core.reward import Weights
 from greenrunner_core.strategies import DEFAULT_STRATEGY, GUARANTEE_STRATEGY, make_strategy
-from greenrunner_core.strategies.progress import ProgressEvent
-from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION, DEMO_DATASET, Workspace
+from greenrunner_core.workspace import DEFAULT_BUDGET_FRACTION
 from tools.catalog import filter_cards
 from tools.constraints import removal_text
 from tools.dataset_text import dataset_summary, error_text
@@ -28,82 +26,13 @@ from tools.energy_text import report_json
 from tools.notes_text import word, words
 from tools.schemas import ListModelsArgs
 from ui.cli_args import build_parser
+from ui.cli_progress import CallProgress
 from ui.cli_weights import parse_weights, weights_for
+from ui.cli_workspace import csv_list as _csv
+from ui.cli_workspace import workspace as _workspace
 from ui.present.html import html_report
 from ui.present.terminal import cards_table, terminal_report, weights_line
 from ui.settings import AppSettings
-
-
-def _csv(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
-
-
-def _workspace(args: argparse.Namespace) -> Workspace:
-    settings: AppSettings = args.settings
-    green: dict = {"cpu_watts_per_core": settings.cpu_watts_per_core}
-    if hasattr(args, "energy_meter"):
-        from tools.energy import carbon_intensity_for, meter_for
-        meter, _ = meter_for(args.energy_meter, args.country, settings.cpu_watts_per_core)
-        green = {"energy_meter": meter, "carbon": carbon_intensity_for(args.country),
-                 "measure_latency": bool(args.measure_latency), "tactics": _csv(args.tactics) or ()}
-    if hasattr(args, "workers"):
-        green["execution"] = settings.execution(args.workers, args.ray_address, args.gpus_per_worker)
-    ws = Workspace(cache_dir=settings.cache_root(), checkpoints=[Path(p) for p in (args.checkpoints or [])],
-                   include_torchvision=settings.include_torchvision and not getattr(args, "no_torchvision", False),
-                   include_timm=not getattr(args, "no_timm", False), zip_limits=settings.zip_limits(), include_demo=_uses_demo(args),
-                   hub=settings.hub(), **green)
-    if ws.include_demo:
-        _build_demo_with_progress(ws)
-    return ws
-
-
-def _uses_demo(args: argparse.Namespace) -> bool:
-    """The demo zoo is trained only when it is used: listing models, the demo data, or a demo model's name."""
-    if not hasattr(args, "models"):
-        return True
-    names = _csv(args.models)
-    if not names:
-        return args.data in (None, "", DEMO_DATASET)
-    demo = {spec.name for spec in SPECS}
-    return any(name in demo or name.startswith("demo") for name in names)
-
-
-def _build_demo_with_progress(ws: Workspace) -> None:
-    """First run trains the demo zoo: show it instead of a silent pause."""
-    from tqdm import tqdm
-    bar: tqdm | None = None
-
-    def progress(step: str, done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc="building the offline demo zoo (first run only)", unit="step",
-                       file=sys.stderr, dynamic_ncols=True)
-        bar.total = total
-        bar.n = done
-        bar.set_postfix_str(step)
-        bar.refresh()
-
-    try:
-        ws.demo.ensure_built(progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-class TqdmProgress:
-    """tqdm bar over evaluation calls with the current leader."""
-
-    def __init__(self, total: int, desc: str) -> None:
-        from tqdm import tqdm
-        self.bar = tqdm(total=total, desc=desc, unit="call", file=sys.stderr, dynamic_ncols=True)
-
-    def __call__(self, event: ProgressEvent) -> None:
-        self.bar.total = event.budget
-        self.bar.update(event.batch_calls)
-        self.bar.set_postfix_str(f"leader={event.leader}")
-
-    def close(self) -> None:
-        self.bar.close()
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -212,22 +141,14 @@ def cmd_select(args: argparse.Namespace) -> int:
         from tools.candidates import auto_label_map_for
         label_map, lines = auto_label_map_for(ws, args.data, models)
         print("\n".join(lines))
-    bar: TqdmProgress | None = None
-
-    def progress(event: ProgressEvent) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = TqdmProgress(event.budget, f"{args.strategy}")
-        bar(event)
-
+    progress = CallProgress(args.strategy)
     try:
         result, dataset = ws.select(weights, models=models, data=args.data, strategy=args.strategy,
                                     budget=args.budget, seed=args.seed, batch_size=args.batch_size,
                                     label_map=label_map, sample=args.sample, use_case=args.use_case or "",
                                     constraints=constraints, progress=progress)
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
         ws.close()
     if dataset.report.issues:
         print(dataset_summary(dataset.report))
@@ -246,7 +167,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.sample and args.sample > len(dataset):
         print(f"note: {word(SampleCoversAll(args.sample, len(dataset)))}")
     env = ws.environment(cards, dataset, batch_size=args.batch_size)
-    bar = TqdmProgress(len(cards) * len(dataset), "brute force")
+    bar = CallProgress("brute force")
     try:
         result = run_brute_force(env, Weights({"accuracy": 1.0}), batch_size=args.batch_size, progress=bar)
     finally:
