@@ -12,7 +12,8 @@ from ui import cli_types as types
 Command = Callable[[argparse.Namespace], int]
 
 RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("--models", {"help": "comma-separated model names (default: the demo zoo)"}),
+    ("--models", {"help": "comma-separated model names (default: the demo zoo; with --data, your --checkpoints, else "
+                           "for select the hub models whose labels cover its classes)"}),
     ("--data", {"help": "target ImageFolder directory or .zip (default: the demo target)"}),
     ("--label-map", {"help": "JSON file mapping dataset classes to sets of model classes"}),
     ("--auto-label-map", {"action": argparse.BooleanOptionalAction, "default": True,
@@ -91,11 +92,12 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.add_argument("--use-case", help="plain-text use case; weights are proposed from it unless --weights is given")
     p.add_argument("--weights", help="e.g. acc=0.63,size=0.25,complexity=0.21 (latency=0.2 with --measure-latency)")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
-                   help=f"one of {', '.join(STRATEGIES)}, brute_force, benchmark_card")
+                   help=f"one of {', '.join(STRATEGIES)}, brute_force, benchmark_card (default: {DEFAULT_STRATEGY})")
     p.add_argument("--guarantee", action="store_true",
                    help=f"use {GUARANTEE_STRATEGY}: anytime-valid tests, P(pick within 0.01 of the best) >= 95 %% "
                         "however often it looks; costs more calls than the default (docs/benchmarks.md)")
-    p.add_argument("--budget", type=types.BUDGET, help="evaluation calls (default: " + DEFAULT_BUDGET_TEXT.replace("%", "%%") + ")")
+    p.add_argument("--budget", type=types.BUDGET,
+                   help="evaluation calls (default: " + DEFAULT_BUDGET_TEXT.replace("%", "%%") + "; with --guarantee, brute force)")
     p.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
     # a size that is not a finite number >= 0 is refused by the parser; Constraints checks the rest (> 0), as in chat
     p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="hard limit: remove models larger than this")
@@ -115,9 +117,11 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     p.add_argument("matrix", help="an outcome matrix written by `greenrunner record`, or an outcomes .npz with --table")
     p.add_argument("--table", metavar="CSV", help="the models' table (name, family, params, macs, file_mb, "
                    "imagenet_val_top1) when MATRIX is an outcomes .npz (models, correct), e.g. ../shared/data/imagenetv2")
-    p.add_argument("--strategy", help="comma-separated strategies (default: the default strategy)")
-    p.add_argument("--weights", default="acc=0.63,size=0.25,complexity=0.21")
-    p.add_argument("--budget", type=types.BUDGET)
+    p.add_argument("--strategy", help=f"comma-separated strategies (default: {DEFAULT_STRATEGY})")
+    p.add_argument("--weights", default="acc=0.63,size=0.25,complexity=0.21",
+                   help="default: the drone weights %(default)s")
+    p.add_argument("--budget", type=types.BUDGET,
+                   help="evaluation calls per strategy (default: " + DEFAULT_BUDGET_TEXT.replace("%", "%%") + ")")
     p.add_argument("--seed", type=types.SEED, default=0)
     p.add_argument("--batch-size", type=types.BATCH, default=16)
     p.set_defaults(func=commands["replay"])
