@@ -15,6 +15,14 @@ from chainlit.utils import utc_now
 
 from agent.session import ChatSession, Event
 from tools.candidates import class_name_lines
+from ui.chat_staging import (
+    remove_staging_buttons,
+    send_settings_panel,
+    send_staging,
+    staging_message,
+    uploads_extras,
+    weight_change_reply,
+)
 from ui.label_edit import parse_map_edit, save_label_map_edit
 from ui.present.slack import SLACK_TEXT_LIMIT, slack_messages, slack_mrkdwn, split_message, staging_text
 from ui.present.turn import (
@@ -24,12 +32,11 @@ from ui.present.turn import (
     present,
     staging_reply_help,
     warmup_step_text,
-    weight_change_text,
     welcome_text,
 )
 from ui.present.web import web_markdown
 from ui.runtime import runtime
-from ui.settings import ChatSettingsModel, parse_settings, settings_widgets, staging_answer, staging_weight_change
+from ui.settings import staging_answer
 from ui.turns import Canceller, close_dangling_tool_calls, run_turn
 from ui.web_resume import show_when_finished, welcome_back_text
 from ui.web_view import WebTurnView, follow_warmup
@@ -52,13 +59,6 @@ async def say(text: str, **kwargs: Any) -> None:
             await cl.Message(content=piece, **kwargs).send()
     else:
         await cl.Message(content=web_markdown(text), **kwargs).send()
-
-
-async def send_settings_panel(pending: dict[str, Any] | None) -> None:
-    """The settings panel, showing the staged run when one waits for approval."""
-    staged = pending is not None and pending.get("type") == "staging"
-    panel = ChatSettingsModel.from_staging(pending) if staged else ChatSettingsModel()  # type: ignore[arg-type]
-    await cl.ChatSettings(settings_widgets(panel)).send()
 
 
 async def open_web_chat() -> None:
@@ -102,28 +102,6 @@ async def continue_thread(thread_id: str, shown: dict[str, Any] | None = None) -
     if busy:                               # the task is kept in the session, so it is not garbage-collected
         watch = show_when_finished(runtime(), thread_id, messages, functools.partial(show, thread_id))
         cl.user_session.set("watch", asyncio.create_task(watch))
-
-
-def uploads_extras(thread_id: str) -> tuple[dict[str, Any], str]:
-    """What a staging answer adds for this conversation's uploads (the dataset, the label map edits), and a sentence
-    saying so. Candidates are not added here: staging chose them to fit the data and listed them."""
-    uploads = runtime().conversations.uploads(thread_id)
-    dataset, models, edits = uploads.dataset(), uploads.model_names(), uploads.label_map_edits()
-    extras: dict[str, Any] = {}
-    said = []
-    if dataset:
-        extras["dataset"] = str(dataset)
-        said.append(f"your dataset `{dataset.name.split('-', 1)[-1]}`")
-    if models:
-        said.append("candidates from your models " + ", ".join(f"`{m}`" for m in models))
-    elif dataset:
-        said.append("candidate models whose labels cover your classes (listed before you approve)")
-    if edits:
-        extras["label_map"] = edits
-        said.append("your label map edits (" + "; ".join(f"{k} → {', '.join(v)}" for k, v in edits.items()) + ")")
-    if not said:
-        return {}, ""
-    return extras, "This run uses " + " and ".join(said) + "."
 
 
 async def wait_for_warmup(slack: bool) -> None:
@@ -196,45 +174,6 @@ async def show(thread_id: str, out: Presentation) -> None:
         await send_staging(thread_id, out.staging, out.staging_lead)
 
 
-async def send_staging(thread_id: str, payload: dict[str, Any], lead: str = "") -> None:
-    """The staging message (the paper's experiment-staging screen): proposal, reasons, trade-offs, Run / Adjust."""
-    message = await staging_message(thread_id, payload, lead)
-    await message.send()
-    cl.user_session.set("staging_actions", message.actions)
-
-
-async def staging_message(thread_id: str, payload: dict[str, Any], lead: str = "") -> cl.Message:
-    """The staging question with its buttons (not sent yet); a staged run also sets the settings panel to it."""
-    if payload.get("type") != "staging":        # e.g. enabling a user metric: approve or cancel only
-        actions = [cl.Action(name="staging_run", label="Approve", payload={"id": payload.get("tool_call_id")}),
-                   cl.Action(name="staging_cancel", label="Cancel", payload={"id": payload.get("tool_call_id")})]
-        return cl.Message(content=web_markdown("\n\n".join(p for p in (lead, str(payload.get("message", ""))) if p)),
-                          actions=actions)
-    current, _ = parse_settings(cl.context.session.chat_settings or {})
-    panel = ChatSettingsModel.from_staging(payload, current)
-    await cl.ChatSettings(settings_widgets(panel)).send()
-    _, uploads_note = uploads_extras(thread_id)
-    parts = [lead, str(payload.get("message", "")), uploads_note,
-             ("**Run** starts it as shown. **Adjust** runs it with the settings panel (⚙ next to the message box; "
-             "now set to this proposal: move the sliders, then press Adjust). **Cancel** runs nothing. You can also "
-             "type *approve*, *cancel*, or values such as `size=0.4 budget 800`.")]
-    ref = {"id": payload.get("tool_call_id")}
-    actions = [cl.Action(name="staging_run", label="Run", icon="play", payload=ref,
-                         tooltip="Run the selection with the proposed weights"),
-               cl.Action(name="staging_adjust", label="Adjust", icon="sliders-horizontal", payload=ref,
-                         tooltip="Run it with the weights, strategy, budget and seed of the settings panel"),
-               cl.Action(name="staging_cancel", label="Cancel", icon="x", payload=ref, tooltip="Do not run it")]
-    return cl.Message(content=web_markdown("\n\n".join(p for p in parts if p)), actions=actions)
-
-
-async def remove_staging_buttons(clicked: cl.Action | None = None) -> None:
-    """Answered: the proposal's buttons go away (after a restart only the clicked one is known)."""
-    buttons = cl.user_session.get("staging_actions") or ([clicked] if clicked else [])
-    cl.user_session.set("staging_actions", None)
-    for button in buttons:
-        await button.remove()
-
-
 async def answer_staging(thread_id: str, pending: dict[str, Any], answer: dict[str, Any]) -> None:
     if not is_slack():
         await remove_staging_buttons()
@@ -260,7 +199,8 @@ async def handle_text(thread_id: str, text: str) -> None:
             await play_turn(thread_id, lambda chat: chat.stream_send(text))
             return
         answer = staging_answer(text)
-        if answer is None and await show_weight_change(pending, text):
+        if answer is None and (reply := await weight_change_reply(pending, text, is_slack())) is not None:
+            await say(reply)
             return
         if answer is None:
             await say(staging_reply_help(pending, buttons=not is_slack()))
@@ -268,20 +208,6 @@ async def handle_text(thread_id: str, text: str) -> None:
             await say(f"That answer was {answer['error']}. " + staging_reply_help(pending, buttons=not is_slack()))
         else:
             await answer_staging(thread_id, pending, answer)
-
-
-async def show_weight_change(pending: dict[str, Any], text: str) -> bool:
-    """"make size matter more" while a run waits: show the new weights (and set the panel to them); False if not."""
-    staged = dict(pending.get("weights") or {})
-    if (change := staging_weight_change(text, staged) if pending.get("type") == "staging" else None) is None:
-        return False
-    weights, sentence = change
-    if not is_slack():
-        current, _ = parse_settings(cl.context.session.chat_settings or {})
-        panel = ChatSettingsModel.from_staging({**pending, "weights": {**staged, **weights}}, current)
-        await cl.ChatSettings(settings_widgets(panel)).send()
-    await say(weight_change_text(sentence, staged, weights, buttons=not is_slack()))
-    return True
 
 
 async def handle_uploads(thread_id: str, files: list[tuple[Path, str]]) -> None:
