@@ -34,7 +34,7 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
                                               "(default: world average 475 g/kWh)"}),
     ("--workers", {"type": types.WORKERS, "default": 0, "metavar": "N",
                    "help": "evaluate on N Ray workers (a local Ray runtime, or N actors on --ray-address); default "
-                           "0 = in this process, without Ray"}),
+                           "0 = in this process, without Ray (with --ray-address: one per CPU of the cluster)"}),
     ("--ray-address", {"metavar": "ADDR", "help": "join an existing Ray cluster: auto or HOST:PORT (default: "
                                                   "$RAY_ADDRESS; 'local' ignores it); see docs/scale.md"}),
     ("--gpus-per-worker", {"type": types.GPUS, "default": 0.0, "metavar": "G",
