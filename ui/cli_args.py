@@ -58,7 +58,7 @@ def build_parser(commands: Mapping[str, Command], description: str = "") -> argp
     common(p)
     p.add_argument("--source", help="demo, torchvision, timm, local, ...")
     p.add_argument("--family")
-    p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB")
+    p.add_argument("--max-size", type=types.SIZE_MB, metavar="MB", help="maximum size in MB")
     p.add_argument("--max-macs", type=types.MACS, metavar="MACS", help="maximum MACs per image, e.g. 1e9, 600M, 1.5G")
     p.add_argument("--max-params", type=types.PARAMS, metavar="N", help="maximum parameters, e.g. 5e6 or 5M")
     p.add_argument("--min-acc", type=types.ACCURACY, metavar="ACC", help="minimum published accuracy in [0, 1]")
