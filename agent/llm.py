@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import BaseTool
 from pydantic import ValidationError
 
 from agent.context import Context
+from agent.feedback import CallProblem, ToolCallRepair
 from agent.offline import OfflineReasoner
 
 
@@ -38,16 +39,16 @@ def describe_model(ctx: Context) -> str:
     return f"{ctx.model} at {ctx.base_url or 'api.openai.com'}" if ctx.uses_openai() else "the offline reasoner"
 
 
-def tool_call_problems(message: AIMessage, tools: Mapping[str, BaseTool]) -> list[str]:
+def tool_call_problems(message: AIMessage, tools: Mapping[str, BaseTool]) -> list[CallProblem]:
     """Why the model's tool calls cannot run: unparseable JSON, unknown tools, arguments failing the pydantic schema."""
     problems = []
     for bad in message.invalid_tool_calls:
-        problems.append(f"{bad.get('name') or 'a tool call'}: arguments are not valid JSON "
-                        f"({(bad.get('error') or '').strip() or str(bad.get('args'))[:200]})")
+        problems.append(CallProblem("json", bad.get("name") or "a tool call", "arguments are not valid JSON "
+                                    f"({(bad.get('error') or '').strip() or str(bad.get('args'))[:200]})"))
     for call in message.tool_calls:
         tool = tools.get(call["name"])
         if tool is None:
-            problems.append(f"unknown tool {call['name']!r}; available: {', '.join(tools)}")
+            problems.append(CallProblem("unknown", call["name"], ", ".join(tools)))
             continue
         schema = tool.args_schema
         if isinstance(schema, type):
@@ -56,16 +57,14 @@ def tool_call_problems(message: AIMessage, tools: Mapping[str, BaseTool]) -> lis
             except ValidationError as err:
                 details = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
                                     for e in err.errors())
-                problems.append(f"{call['name']}({json.dumps(call['args'])[:300]}): {details}")
+                problems.append(CallProblem("schema", call["name"], details, json.dumps(call["args"])[:300]))
     return problems
 
 
-def repair_request(message: AIMessage, problems: Sequence[str]) -> list[BaseMessage]:
+def repair_request(message: AIMessage, problems: Sequence[CallProblem]) -> list[BaseMessage]:
     """Messages that show the model its invalid output and ask once for a corrected one (kept out of the state)."""
     shown = AIMessage(content=(message.content or "") + "\n[tool calls omitted: invalid]")
-    ask = HumanMessage(content="Your last reply had invalid tool calls:\n" + "\n".join(f"- {p}" for p in problems)
-                       + "\nReply again, calling the tools with arguments that match their JSON schemas exactly.")
-    return [shown, ask]
+    return [shown, ToolCallRepair.about(problems)]
 
 
 def endpoint_error_message(exc: Exception, ctx: Context) -> str:

@@ -16,6 +16,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent.explain import compare_text, explain, revive
+from agent.feedback import CallProblem, ToolCallRepair
 from agent.followup_replies import FollowUpReplies
 from agent.followups import parse_followup
 from agent.intents import PHRASINGS, Intent, parse_intent
@@ -63,7 +64,7 @@ class Facts:
             if isinstance(msg, AIMessage):
                 for tc in msg.tool_calls:
                     calls[tc["id"]] = tc
-            elif isinstance(msg, HumanMessage) and isinstance(msg.content, str):
+            elif isinstance(msg, HumanMessage) and not isinstance(msg, ToolCallRepair) and isinstance(msg.content, str):
                 intent = parse_intent(msg.content)
                 if intent and intent.kind in ("strategy", "budget") and not intent.reason:
                     facts.prefs.update({k: v for k, v in (("strategy", intent.strategy), ("budget", intent.budget),
@@ -143,6 +144,8 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
         last = self.messages[-1]
         if isinstance(last, ToolMessage):
             return self.after_tools()
+        if isinstance(last, ToolCallRepair):          # the graph's feedback on my own tool calls, not the user's
+            return ai_reply(self.invalid_calls(last.problems))
         if isinstance(last, HumanMessage):
             text = last.content if isinstance(last.content, str) else " ".join(
                 str(p.get("text", "")) for p in last.content if isinstance(p, dict))
@@ -171,6 +174,13 @@ class Turn(FollowUpReplies, WeightReplies, ToolReplies, ShortlistReplies):
     @staticmethod
     def help(lead: str) -> str:
         return lead + "\n\nYou can say:\n" + "\n".join(f"- {p}" for p in PHRASINGS)
+
+    @staticmethod
+    def invalid_calls(problems: Sequence[CallProblem]) -> str:
+        """My tool calls failed their checks (a value out of range, say): what was wrong, and that nothing ran."""
+        wrong = "\n".join(f"- {p.words()}" for p in problems) or "- (no details were given)"
+        return (f"I could not turn that into a valid request, so nothing was run or changed:\n{wrong}\n\nSay it again "
+                "with a value that fits (for example \"set size to 0.3\" or \"budget 500\").")
 
     @staticmethod
     def not_understood(text: str, cues: Sequence[str] = ()) -> str:

@@ -31,6 +31,7 @@ from tools.schemas import (
     RunBanditArgs,
 )
 from tools.settings import ToolSettings, workspace_for
+from tools.text import step_words
 
 _log = logging.getLogger(__name__)
 
@@ -53,10 +54,10 @@ def _respond(name: str, runtime: ToolRuntime, work: Callable[[], ToolResult]) ->
     except GraphBubbleUp:
         raise                         # LangGraph control flow (interrupts), not an error
     except GreenRunnerError as err:
-        raise ToolException(f"{name} failed: {error_text(err)}") from err
+        raise ToolException(f"{step_words(name)} failed: {error_text(err)}") from err
     except Exception as err:          # a bug: still answer the tool call, so the conversation stays usable
         _log.exception("tool %s failed unexpectedly", name)
-        raise ToolException(f"{name} failed unexpectedly ({type(err).__name__}: {err}); this is a GreenRunner bug, "
+        raise ToolException(f"{step_words(name)} failed unexpectedly ({type(err).__name__}: {err}); this is a GreenRunner bug, "
                             "please report it. Nothing else was changed.") from err
     message = ToolMessage(content=result.text, artifact=result.artifact, name=name,
                           tool_call_id=runtime.tool_call_id or name)

@@ -124,3 +124,22 @@ def execution_text(place: ExecutionPlace | None) -> str:
     count = f"{place.workers} worker(s)" if place.workers else "one worker per free CPU"
     gpus = f", {place.num_gpus:g} GPU each" if place.num_gpus else ""
     return f"Ray: {count} on the {where}{gpus}"
+
+
+# what each tool does, in the user's words: a failure names the step, not the function behind it
+TOOL_STEPS = {
+    "propose_weights": "Proposing weights",
+    "list_models": "Listing models",
+    "shortlist_models": "Shortlisting models",
+    "compute_complexity": "Measuring model complexity",
+    "run_bandit": "The selection run",
+    "rerank": "Re-ranking",
+    "compare_baselines": "Comparing with the baselines",
+    "generate_metric_stub": "Writing the metric stub",
+    "enable_metric": "Enabling the metric",
+}
+
+
+def step_words(tool: str) -> str:
+    """A tool's step in words ("list_models" -> "Listing models"); an unknown name says it is a step."""
+    return TOOL_STEPS.get(tool) or f"The step {tool.replace('_', ' ')}"

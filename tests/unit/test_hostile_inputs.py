@@ -510,7 +510,7 @@ CASES: list[Case] = [
          r"numbers in \[0, 1\]\)"),
     Case("agent-every-candidate-fails", checkpoints(good=0, solo=2),
          agent("pick the best model for my cat and dog photos", dataset="{case}/in/d", models=["solo0", "solo1"]),
-         r"That did not work\. run_bandit failed: none of the 2 candidate models could be evaluated.*solo0: .*one "
+         r"That did not work\. The selection run failed: none of the 2 candidate models could be evaluated.*solo0: .*one "
          r"image at a time.*solo1: ", writes=(r"metrics/",)),
     Case("agent-dataset-missing", checkpoints(),
          agent("pick the best model for my photos", dataset="{case}/in/nowhere", models=["good0", "good1"]),
