@@ -159,3 +159,13 @@ def test_a_stopped_runs_step_says_stopped_not_finished(monkeypatch, result):
 
     assert "Stopped:" in asyncio.run(play(True)) and "Finished" not in asyncio.run(play(True))
     assert "Finished." in asyncio.run(play(False))
+
+
+def test_a_stop_is_said_once(result):
+    stop = Interrupted("stopped by the user")
+    partial = dataclasses.replace(result, interrupted=True, stop_reason=stop, notes=[*result.notes, stop])
+    turn = _run_turn(partial, cancelled=True)
+    text = present(turn).text
+    assert text.startswith("**Stopped at your request.**")
+    assert text.count("stopped by the user") == 1 and text.count("evaluations made so far") == 1
+    assert text.lower().count("resumes from the cache") + text.count("continues from there") == 1

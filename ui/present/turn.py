@@ -118,7 +118,9 @@ def _run_section(record: RunRecord) -> str:
     parts = [top3_markdown(result), savings_markdown(result)]
     excluded = record.excluded_weights
     left_out = [f"{name} is left out of the reward: {why}" for name, why in excluded.items()]
-    notes = notes_lines(result.notes, before=left_out)
+    # an interrupted run's stop is also one of its notes: the savings block already says it (once is enough)
+    notes = notes_lines([n for n in result.notes if not (result.interrupted and n == result.stop_reason)],
+                        before=left_out)
     if notes:
         parts.append("\n".join(notes))
     return "\n\n".join(parts)
@@ -162,8 +164,7 @@ def present(turn: TurnResult, last_run: RunRecord | None = None, shown: set[str]
             out.charts.append(("reward_vs_macs_reranked", fig))
     if turn.stopped_by_user:
         if any(r.interrupted for r in out.results):
-            sections.append("**Stopped at your request.** The ranking below uses the evaluations made so far; "
-                            "every evaluation is kept in the outcome cache, so \"run it\" continues from there.")
+            sections.append("**Stopped at your request.** The results so far:")   # the savings block says the rest
         elif not out.results:
             sections.append(f"**Stopped.** {STOPPED_BEFORE_RESULT}")
     elif turn.error is not None:
