@@ -11,9 +11,26 @@ from pathlib import Path
 from greenrunner_core.dataset_scan import ISSUE_KINDS, ValidationIssue, ValidationReport
 from greenrunner_core.selection_run import DEMO_DATASET
 
-__all__ = ["DEMO_LABEL", "dataset_label", "dataset_summary", "error_text", "issue_words", "upload_name"]
+__all__ = ["DEMO_LABEL", "KIND_WORDS", "dataset_label", "dataset_summary", "error_text", "issue_words", "kind_words",
+           "upload_name"]
 
 DEMO_LABEL = "demo (digits through a new camera)"
+
+
+# each kind of skipped file (``IssueKind``), as the report's heading for its files
+KIND_WORDS = {"corrupt": "damaged images",
+              "zero_byte": "empty files",
+              "not_image": "not images",
+              "unreadable": "unreadable files",
+              "unmapped_class": "images of a class no model's labels cover",
+              "duplicate": "duplicates",
+              "unsafe_path": "unsafe paths (refused)",
+              "too_large": "too large to read"}
+
+
+def kind_words(kind: str) -> str:
+    """A kind of skipped file in words ("not_image" -> "not images"); an unknown kind reads as its name."""
+    return KIND_WORDS.get(kind) or kind.replace("_", " ")
 
 
 def dataset_label(data: str | Path | None) -> str:
@@ -41,7 +58,7 @@ def dataset_summary(report: ValidationReport, max_per_kind: int = 5) -> str:
         return "\n".join(lines)
     lines.append(f"Skipped {len(report.issues)} (never counted as wrong answers):")
     for kind, n in sorted(report.counts().items(), key=lambda kv: ISSUE_KINDS.index(kv[0])):
-        lines.append(f"  {kind}: {n}")
+        lines.append(f"  {kind_words(kind)}: {n}")
         of_kind = [i for i in report.issues if i.kind == kind]
         lines += [f"    - {issue.path}: {issue_words(issue)}" for issue in of_kind[:max_per_kind]]
         if n > max_per_kind:

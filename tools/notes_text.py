@@ -17,6 +17,7 @@ from jinja2 import Environment, StrictUndefined, Template
 from greenrunner_core.note_serde import note_to_dict
 from greenrunner_core.notes import RunNote
 from greenrunner_core.registry.checkpoint_files import MANIFEST_FILE
+from tools.dataset_text import kind_words as issue_kind_words
 from tools.energy_text import kind_words, meter_words
 from tools.formatting import fmt_joules
 
@@ -29,7 +30,7 @@ CATALOG = Path(__file__).with_name("note_words.toml")
 def _templates() -> dict[str, Template]:
     env = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
     env.filters.update(thousands="{:,}".format, pct="{:.0%}".format, g="{:g}".format, joules=fmt_joules, repr=repr,
-                       meter=meter_words, kind=kind_words)
+                       meter=meter_words, kind=kind_words, issue_kind=issue_kind_words)
     with CATALOG.open("rb") as f:
         return {kind: env.from_string(text) for kind, text in tomllib.load(f).items()}
 

@@ -72,7 +72,7 @@ def test_a_result_keeps_its_typed_notes_through_json(result):
     back = ExperimentResult.from_dict(data)
     assert back.notes == result.notes and words(back.notes) == words(result.notes)
     assert "m03 excluded: out of memory" in words(back.notes)
-    assert ("dataset: Dataset data: 90 usable images in 3 classes (95 files checked); skipped 5 (corrupt: 3, "
+    assert ("dataset: Dataset data: 90 usable images in 3 classes (95 files checked); skipped 5 (damaged images: 3, "
             "empty: 2)") in words(back.notes)
 
 

@@ -94,7 +94,7 @@ SENTENCES = [
      "model(s), e.g. a, b, c: their latency is inflated; clear the latency cache (latency.json) and time them on an "
      "idle machine")),
     (n.DatasetIssues("d", 90, 3, 95, (("corrupt", 3), ("empty", 2))),
-     "dataset: Dataset d: 90 usable images in 3 classes (95 files checked); skipped 5 (corrupt: 3, empty: 2)"),
+     "dataset: Dataset d: 90 usable images in 3 classes (95 files checked); skipped 5 (damaged images: 3, empty: 2)"),
     (n.SampleCoversAll(5000, 449), ("sampled all 449 usable images: a sample of 5,000 asked for more images than "
                                     "the dataset has")),
     (sn.ItemSkipped("local", "f.pt", "bad"), "skipped f.pt: bad"),
