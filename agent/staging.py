@@ -7,6 +7,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, ToolMessage
 from pydantic import BaseModel, Field, ValidationError
 
+from greenrunner_core.selection_run import DEMO_DATASET
 from greenrunner_core.strategies import DEFAULT_STRATEGY
 from tools.text import DEFAULT_BUDGET_TEXT, weights_table
 
@@ -88,11 +89,7 @@ def staging_payload(call: dict[str, Any], proposal: dict[str, Any] | None, last_
                       "evaluation, each with a note.")]
         from agent.proposal import constraint_label
         lines += [f"- {constraint_label(k, constraints[k], constraints)}: {quotes[k]}" for k in constraints if k in quotes]
-    budget = run["budget"]
-    shown = {**run, "dataset": _short_dataset(run["dataset"]),
-             "budget": f"{budget:,} calls" if isinstance(budget, int) else budget,
-             "models": ", ".join(run["models"]) if isinstance(run["models"], list) else run["models"]}
-    lines += ["", "Run: " + ", ".join(f"{k} {v}" for k, v in shown.items() if v is not None)]
+    lines += ["", run_line(run)]
     cost = run_cost_lines(args, last_run, settings, seconds=not costed)
     lines += ["", "**What it spends**", *cost]
     if proposal and same and proposal.get("trade_offs"):
@@ -122,10 +119,23 @@ def weight_reasons(weights: dict[str, float], proposal: dict[str, Any] | None) -
             for m, w in weights.items() if proposal is not None}
 
 
-def _short_dataset(dataset: Any) -> str:
-    """An uploaded dataset by the name the user gave it."""
+def run_line(run: dict[str, Any], shown: int = 8) -> str:
+    """The staged run in one sentence: which models, on which images, with which strategy, budget and seed."""
     from tools.dataset_text import upload_name
-    return upload_name(dataset)
+    models, dataset, budget = run.get("models"), run.get("dataset"), run["budget"]
+    demo = dataset in (None, "", DEMO_DATASET)
+    if isinstance(models, list) and models:
+        named = ", ".join(f"`{m}`" for m in models[:shown]) + (
+            f" and {len(models) - shown} more" if len(models) > shown else "")
+        which = f"{len(models)} model{'s' if len(models) != 1 else ''} ({named})"
+    elif demo:
+        which = "every model of the demo zoo (small digit classifiers)"
+    else:
+        which = "the hub models whose labels cover your classes"
+    images = "the demo images (digits through a new camera)" if demo else f"your images `{upload_name(dataset)}`"
+    sample = f" (a seeded sample of {run['sample']:,})" if run.get("sample") else ""
+    budget = f"{budget:,} calls" if isinstance(budget, int) else budget
+    return f"Run: {which} on {images}{sample}: {run['strategy']} strategy, budget {budget}, seed {run['seed']}."
 
 
 def with_plan(payload: dict[str, Any], lines: list[str], label_map: dict[str, list[str]] | None) -> dict[str, Any]:

@@ -53,3 +53,17 @@ def test_a_changed_weight_says_what_it_was_and_the_unchanged_keep_their_reasons(
     assert payload["justification"] == {"accuracy": "aerial views are unusual", "size": "changed from the proposed 0.27",
                                         "complexity": "battery", "latency": "added after the proposal"}
     assert "| size | 0.42 | changed from the proposed 0.27 |" in payload["message"]
+
+
+def test_the_run_line_reads_as_a_sentence_naming_the_models():
+    from agent.staging import run_line, staging_payload
+    demo = staging_payload({"id": "c1", "name": "run_bandit", "args": {"weights": {"accuracy": 1.0}}}, None)
+    line = next(x for x in demo["message"].splitlines() if x.startswith("Run: "))
+    assert line.startswith("Run: every model of the demo zoo (small digit classifiers) on the demo images")
+    assert "for uploaded images" not in line and "dataset demo" not in line and "models the" not in line
+    named = run_line({"strategy": "ucb1", "budget": 800, "models": [f"m{i}" for i in range(10)], "seed": 3,
+                      "dataset": "/c/uploads/0123456789abcdef-cats.zip", "sample": 200})
+    assert named == ("Run: 10 models (`m0`, `m1`, `m2`, `m3`, `m4`, `m5`, `m6`, `m7` and 2 more) on your images "
+                     "`cats.zip` (a seeded sample of 200): ucb1 strategy, budget 800 calls, seed 3.")
+    hub = run_line({"strategy": "ucb1", "budget": 800, "models": None, "dataset": "/c/cats", "seed": 0})
+    assert "the hub models whose labels cover your classes on your images `cats`" in hub
