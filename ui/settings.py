@@ -16,7 +16,7 @@ from greenrunner_core.zip_extract import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, ZipLimi
 from tools.text import DEFAULT_BUDGET_TEXT
 from tools.weight_rule import WEIGHT_RANGE, weight_problem
 
-METRICS = ("accuracy", "size", "complexity")
+METRICS = ("accuracy", "size", "complexity", "latency")   # the weights the panel shows: a slider each
 
 
 class AppSettings(EnvSettings):
@@ -115,6 +115,9 @@ class ChatSettingsModel(BaseModel):
                           description="weight of model size (smaller is better)")
     w_complexity: float = Field(default_factory=lambda: _base_weight("complexity"), ge=_LOW, le=_HIGH,
                                 description="weight of MACs per image (fewer is better)")
+    w_latency: float = Field(default_factory=lambda: _base_weight("latency"), ge=_LOW, le=_HIGH,
+                             description="weight of latency: median ms per image, timed on this machine before the "
+                                         "run (faster is better); 0 leaves it out")
     strategy: str = Field(DEFAULT_STRATEGY, description="selection strategy")
     budget: int = Field(0, ge=0, le=10_000_000, description=f"evaluation calls to spend; 0 = {DEFAULT_BUDGET_TEXT}")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed (same seed = same result)")
@@ -140,7 +143,7 @@ class ChatSettingsModel(BaseModel):
         return self
 
     def weights(self) -> dict[str, float]:
-        return {"accuracy": self.w_accuracy, "size": self.w_size, "complexity": self.w_complexity}
+        return {m: getattr(self, f"w_{m}") for m in METRICS}
 
     def decision(self) -> dict[str, Any]:
         """How a staging interrupt is answered with these settings ("Adjust")."""
@@ -149,8 +152,8 @@ class ChatSettingsModel(BaseModel):
 
     def describe(self) -> str:
         budget = f"{self.budget:,} calls" if self.budget else DEFAULT_BUDGET_TEXT
-        return (f"accuracy={self.w_accuracy:g}, size={self.w_size:g}, complexity={self.w_complexity:g}; "
-                f"strategy {self.strategy}, budget {budget}, seed {self.seed}")
+        weights = ", ".join(f"{m}={w:g}" for m, w in self.weights().items())
+        return f"{weights}; strategy {self.strategy}, budget {budget}, seed {self.seed}"
 
     @classmethod
     def from_staging(cls, payload: dict[str, Any], current: ChatSettingsModel | None = None) -> ChatSettingsModel:
@@ -200,7 +203,7 @@ def parse_settings(values: dict[str, Any]) -> tuple[ChatSettingsModel | None, st
 _APPROVE = {"approve", "approved", "yes", "y", "ok", "okay", "run", "run it", "go", "go ahead", "start", "do it",
             "sure", "lgtm", "confirm", "👍"}
 _REFUSE = {"no", "n", "cancel", "stop", "abort", "refuse", "reject", "don't", "dont", "not now", "nope", "👎"}
-_NUMBER_PAIR = re.compile(r"\b(accuracy|size|complexity|budget|seed)\s*(?:=|:|\bto\b|\bof\b)?\s*(-?\d+(?:\.\d+)?|-?\.\d+)",
+_NUMBER_PAIR = re.compile(r"\b(accuracy|size|complexity|latency|budget|seed)\s*(?:=|:|\bto\b|\bof\b)?\s*(-?\d+(?:\.\d+)?|-?\.\d+)",
                           re.IGNORECASE)
 _STRATEGY = re.compile(r"\b(?:strategy\s*(?:=|:|\bto\b)?|use)\s+([a-z][\w\-]*)", re.IGNORECASE)
 

@@ -13,8 +13,8 @@ def test_widget_ids_equal_the_model_fields_and_show_the_values():
     widgets = settings_widgets(values)
     assert [w.id for w in widgets] == list(ChatSettingsModel.model_fields)
     initial = {w.id: w.initial for w in widgets}
-    assert initial == {"w_accuracy": 0.5, "w_size": 0.3, "w_complexity": 0.1, "strategy": "ucb1", "budget": 700,
-                       "seed": 3}
+    assert initial == {"w_accuracy": 0.5, "w_size": 0.3, "w_complexity": 0.1, "w_latency": 0.0, "strategy": "ucb1",
+                       "budget": 700, "seed": 3}
     strategy = next(w for w in widgets if w.id == "strategy")
     assert [item["value"] for item in strategy.to_dict()["items"]] == list(STRATEGIES)
     assert f"{DEFAULT_STRATEGY} is the default" in strategy.description      # the panel names the real default
@@ -50,7 +50,7 @@ def test_panel_shows_a_staged_run():
     payload = {"weights": {"accuracy": 0.65, "size": 0.27, "complexity": 0.23, "latency": 0.2},
                "run": {"strategy": "ucb1", "budget": 900, "seed": 4}}
     panel = ChatSettingsModel.from_staging(payload)
-    assert panel.weights() == {"accuracy": 0.65, "size": 0.27, "complexity": 0.23}
+    assert panel.weights() == {"accuracy": 0.65, "size": 0.27, "complexity": 0.23, "latency": 0.2}
     assert (panel.strategy, panel.budget, panel.seed) == ("ucb1", 900, 4)
     auto = ChatSettingsModel.from_staging({"weights": {"accuracy": 1.0}, "run": {"budget": "25 % of brute force"}})
     assert auto.budget == 0 and auto.w_size == 0.0
@@ -159,3 +159,17 @@ def test_a_weight_change_in_words_while_a_run_waits_is_shown_not_run(text, metri
 def test_other_words_are_no_weight_change(text):
     from ui.settings import staging_weight_change
     assert staging_weight_change(text, STAGED) is None
+
+
+def test_a_staged_latency_weight_shows_in_the_panel_and_adjust_can_remove_it():
+    from ui.present.turn import merge_decision
+    payload = {"type": "staging", "weights": {"accuracy": 0.6, "size": 0.25, "latency": 0.15}, "run": {}}
+    panel = ChatSettingsModel.from_staging(payload)
+    slider = next(w for w in settings_widgets(panel) if w.id == "w_latency")
+    assert slider.initial == 0.15 and "latency" in slider.label
+    moved, problem = parse_settings({w.id: w.initial for w in settings_widgets(panel)} | {"w_latency": 0})
+    assert problem == "" and moved is not None
+    decision = merge_decision(payload, moved.decision())          # Adjust: the panel's weights over the staged ones
+    assert decision["weights"]["latency"] == 0 and decision["weights"]["accuracy"] == 0.6
+    assert "latency=0" in moved.describe()
+    assert staging_answer("latency=0.3") == {"approved": True, "weights": {"latency": 0.3}}
