@@ -85,8 +85,8 @@ def test_use_case_staging_run_results_and_follow_up(page, server):
     # the settings panel shows the proposal: sliders for every weight, strategy, budget, seed
     page.click("#chat-settings-open-modal")
     sliders = page.locator("[role=dialog] [role=slider]")
-    expect(sliders).to_have_count(3)
-    assert [sliders.nth(i).get_attribute("aria-valuenow") for i in range(3)] == ["0.65", "0.27", "0.23"]
+    expect(sliders).to_have_count(4)                 # accuracy, size, complexity, latency (none staged here)
+    assert [sliders.nth(i).get_attribute("aria-valuenow") for i in range(4)] == ["0.65", "0.27", "0.23", "0"]
     for widget in ("#strategy", "#budget", "#seed"):
         expect(page.locator(f"[role=dialog] {widget}")).to_be_visible()
     _shot(page, "settings.png")
