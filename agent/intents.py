@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from agent.listing import read_listing
 from agent.proposal import knowledge_base
 from agent.shortlisting import asks_shortlist, read_shortlist
 from tools.text import DEFAULT_BUDGET_TEXT
@@ -23,7 +24,7 @@ class Intent:
     budget: int | None = None
     sample: int | None = None
     models: list[str] = field(default_factory=list)
-    filters: dict[str, float | str] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)  # list: the list_models arguments; shortlist: limits
     stub: str | None = None                                  # metric_stub: key in the knowledge base's metric_stubs
     k: int | None = None                                     # shortlist: how many candidates (None: the default)
     source: str | None = None                                # shortlist: only this source (timm, torchvision, hf)
@@ -62,8 +63,6 @@ def _number(text: str) -> int:
 
 
 MODEL_NAME = r"[A-Za-z][\w.\-]*\w"
-_UNITS = {"mb": "MB", "megabyte": "MB", "megabytes": "MB", "m": "M", "million macs": "million MACs", "mmacs": "MMACs",
-          "macs": "MACs", "k macs": "K MACs", "g macs": "G MACs", "gmacs": "GMACs"}
 
 
 def parse_intent(text: str) -> Intent | None:
@@ -166,29 +165,8 @@ def parse_intent(text: str) -> Intent | None:
         return Intent("complexity", models=models, text=raw)
 
     if re.search(r"\b(?:show|list|which|what|display|give me)\b.*\bmodels?\b|^models?\b", t):
-        filters: dict[str, float | str] = {}
-        m = re.search(r"\b(?:under|below|smaller than|less than|at most|<=?|up to)\s*(-?\d*\.?\d+)\s*(mb|megabytes?|m\b|"
-                      r"million macs|mmacs|macs|k macs|g macs|gmacs)?", t)
-        if m and float(m.group(1)) <= 0:
-            return Intent("list", text=raw, reason=(
-                f"A limit of {m.group(1)} {_UNITS.get((m.group(2) or 'mb').strip(), 'MB')} leaves no model to show: "
-                "give a limit above "
-                "0, e.g. “show the models under 20 MB” or “models under 50 MMACs”."))
-        if m:
-            unit = (m.group(2) or "mb").strip()
-            value = float(m.group(1))
-            if "mac" in unit or unit == "m":
-                filters["max_mmacs"] = value * (1000 if unit.startswith("g") else 0.001 if unit.startswith("k") else 1)
-            else:
-                filters["max_size_mb"] = value
-        m = re.search(r"\bfrom\s+(torchvision|demo|local|cifar10)\b|\b(torchvision|demo|local)\s+models?\b", t)
-        if m:
-            filters["source"] = next(g for g in m.groups() if g)
-        m = re.search(r"\b(?:above|over|at least|more than|>=?)\s*(\d*\.?\d+)\s*(%|percent)?\s*(?:benchmark\s+)?accura", t)
-        if m:
-            v = float(m.group(1))
-            filters["min_benchmark_accuracy"] = v / 100 if (m.group(2) or v > 1) else v
-        return Intent("list", filters=filters, text=raw)
+        request = read_listing(t)
+        return Intent("list", filters=request.args, reason=request.problem, text=raw)
 
     if re.fullmatch(r"(?:help|\?|what can you do|what can i (?:say|ask)|commands|options|how does this work)", t):
         return Intent("help", text=raw)

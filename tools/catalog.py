@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from greenrunner_core.errors import GreenRunnerError, WeightsUnavailableError
+from greenrunner_core.errors import GreenRunnerError, UnknownModelError, WeightsUnavailableError
 from greenrunner_core.registry.card import ModelCard
 from greenrunner_core.registry.query import CardQuery, run_query
 from greenrunner_core.workspace import Workspace
@@ -27,6 +27,8 @@ def filter_cards(ws: Workspace, args: ListModelsArgs) -> tuple[list[ModelCard], 
         sources = sorted({c.source for c in ws.registry.cards()} | (set() if ws.include_demo else {ws.demo.name}))
         if args.source not in sources:
             raise GreenRunnerError(f"unknown source {args.source!r}; sources: {', '.join(sources)}")
+    if args.family and not any(c.family.lower() == args.family.lower() for c in ws.registry.cards()):
+        raise UnknownModelError(args.family, {c.family for c in ws.registry.cards()}, kind="family")
     query = CardQuery(source=args.source, family=args.family, max_params=args.max_params,
                       max_macs=args.max_mmacs * 1e6 if args.max_mmacs is not None else None,
                       max_size_mb=args.max_size_mb, min_top1=args.min_benchmark_accuracy,

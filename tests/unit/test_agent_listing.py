@@ -1,0 +1,74 @@
+"""A model listing never drops part of the request silently (QA: "show me model resnet9000" and "list models with
+accuracy above 150%" both listed all 1,398 models): each filter is applied, or refused with its rule, or named back
+as not understood with the filters that exist."""
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.context import Context
+from agent.graph import checkpoint_serde
+from agent.intents import parse_intent
+from agent.offline import Turn
+from agent.session import ChatSession
+from greenrunner_core.errors import UnknownModelError
+from tools import catalog, schemas
+from tools.settings import workspace_for
+
+
+@pytest.mark.parametrize("text, args", [
+    ("show me model resnet9000", {"names": ["resnet9000"]}),
+    ("show models with fewer than 1M params", {"max_params": 1e6}),
+    ("models with accuracy above 80%", {"min_benchmark_accuracy": 0.8, "sort": "top1"}),
+    ("show models above 80% accuracy", {"min_benchmark_accuracy": 0.8, "sort": "top1"}),
+    ("show me resnet models", {"family": "resnet"}),
+    ("list the 5 smallest models", {"limit": 5, "sort": "size"}),
+    ("show the models under 20 MB", {"max_size_mb": 20.0}),
+    ("models under 500 mmacs from demo", {"max_mmacs": 500.0, "source": "demo"}),
+])
+def test_every_part_of_a_listing_is_read(text, args):
+    intent = parse_intent(text)
+    assert intent is not None and intent.kind == "list" and not intent.reason, (text, intent)
+    assert intent.filters == args
+
+
+@pytest.mark.parametrize("text, said", [
+    ("list models with accuracy above 150%", "accuracy is between 0 and 100 %"),
+    ("list models with banana above 3", "I did not understand “with banana above 3”"),
+    ("list models with accuracy below 50%", "I did not understand “with accuracy below 50%”"),
+    ("list the 5 fastest models", "I did not understand"),
+    ("show models with fewer than 0 params", "leaves no model to show"),
+])
+def test_what_cannot_be_applied_is_refused_with_the_reason_and_nothing_is_listed(text, said):
+    reply = Turn([HumanMessage(content=text)], {"list_models"}).reply()
+    assert not reply.tool_calls and said in reply.content, reply.content
+
+
+def test_a_filter_not_understood_says_how_to_ask():
+    reply = Turn([HumanMessage(content="list models with banana above 3")], {"list_models"}).reply()
+    assert "accuracy above 80%" in reply.content and "fewer than 5M params" in reply.content
+
+
+def test_a_listing_passes_its_filters_to_the_tool():
+    reply = Turn([HumanMessage(content="models with accuracy above 80%")], {"list_models"}).reply()
+    assert reply.tool_calls[0]["name"] == "list_models"
+    assert reply.tool_calls[0]["args"] == {"min_benchmark_accuracy": 0.8, "sort": "top1"}
+
+
+def test_an_unknown_family_gets_close_names_not_an_empty_list():
+    ws = workspace_for(Context(llm="offline", include_torchvision=False))
+    with pytest.raises(UnknownModelError, match=r"unknown family 'resnt' — did you mean .*resnet"):
+        catalog.list_models(ws, schemas.ListModelsArgs(family="resnt"))
+    cards = catalog.list_models(ws, schemas.ListModelsArgs(family="resnet", limit=3)).artifact["cards"]
+    assert cards and all(c["family"] == "resnet" for c in cards)
+
+
+def test_an_unknown_model_name_in_the_chat_gets_did_you_mean():
+    s = ChatSession("listing-unknown", checkpointer=InMemorySaver(serde=checkpoint_serde()),
+                    context=Context(llm="offline", include_torchvision=False))
+    reply = s.send("show me model resnet9000")
+    assert [c["name"] for c in reply.tool_calls()] == ["list_models"]
+    tool = next(m for m in reply.messages if isinstance(m, ToolMessage))
+    assert tool.status == "error" and "unknown model 'resnet9000' — did you mean" in tool.content
+    assert "resnet9000" in reply.text and "did you mean" in reply.text
