@@ -15,6 +15,7 @@ _UNITS = {"mb": "MB", "megabyte": "MB", "megabytes": "MB", "m": "M", "million ma
 _BELOW = r"(?:under|below|smaller than|less than|fewer than|at most|<=?|up to|no more than)"
 _ABOVE = r"(?:above|over|at least|more than|greater than|higher than|>=?|of at least|no less than)"
 _ACC = r"(?:(?:benchmark|published|imagenet)\s+)?(?:accuracy|accurate|top-?1(?:\s+accuracy)?|acc)"
+_NAME = r"[a-z][\w.:/\-]*\w"
 _NUM = r"(-?\d*\.?\d+)(?![\d.])"
 _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "g": 1e9, "billion": 1e9, "": 1.0}
 # words that may stand before "models" without being an architecture family
@@ -25,11 +26,14 @@ _NOT_FAMILY = {"the", "all", "my", "available", "registered", "candidate", "pret
                "large", "fast", "light", "lightweight", "good", "different", "most", "few", "fewest", "every"}
 _NOT_NAME = {"with", "under", "below", "from", "that", "which", "size", "sizes", "for", "of", "list", "card", "cards",
              "whose", "where", "having", "above", "over", "is", "are", "in", "on", "the", "and", "or", "names"}
-_LEFTOVER = re.compile(r"\d|\b(?:above|over|under|below|less|more|fewer|than|at least|at most|greater|bigger|smaller|"
+_SORTS = {"size": "size", "accuracy": "top1", "top1": "top1", "top-1": "top1", "macs": "macs", "params": "params",
+          "parameters": "params", "name": "name"}
+_LEFTOVER = re.compile(r"\d|\b(?:by|above|over|under|below|less|more|fewer|than|at least|at most|greater|bigger|smaller|"
                        r"higher|lower)\b|[<>=≥≤%]")
 HOW_TO_ASK = ("I can list by size (\"models under 20 MB\"), MACs (\"under 500 MMACs\"), parameters (\"fewer than 5M "
               "params\"), published top-1 accuracy (\"accuracy above 80%\"), source (\"from torchvision\"), family "
-              "(\"resnet models\"), a count (\"the 5 smallest models\") or a name (\"model resnet18\").")
+              "(\"resnet models\"), a count (\"the 5 smallest models\"), an order (\"sorted by accuracy\") or names (\"model "
+              "resnet18\").")
 
 
 @dataclass
@@ -48,10 +52,10 @@ def read_listing(text: str) -> ListRequest:
     """The listing asked for in ``text`` (lower-cased, one space between words)."""
     t = f" {text} "
     args: dict[str, Any] = {}
-    m = re.search(r"\bmodel\s+(?:named\s+|called\s+)?([a-z][\w.:/\-]*\w)", t)
-    if m and m.group(1) not in _NOT_NAME:
-        args["names"] = [m.group(1)]
-        t = _cut(t, m)
+    m = re.search(rf"\b(models?)\s+(?:named\s+|called\s+)?({_NAME}(?:\s*(?:,|\band\b)\s*{_NAME})*)", t)
+    names = [n for n in re.split(r"\s*(?:,|\band\b)\s*", m.group(2)) if n] if m else []
+    if m and names[0] not in _NOT_NAME and (m.group(1) == "model" or all(re.search(r"[\d_:.]", n) for n in names)):
+        args["names"], t = names, _cut(t, m)
     m = re.search(rf"{_BELOW}\s*{_NUM}\s*(k|thousand|m|million|b|g|billion)?\s*(?:params|parameters)\b", t)
     if m:
         value = float(m.group(1)) * _SCALE[m.group(2) or ""]
@@ -94,8 +98,17 @@ def read_listing(text: str) -> ListRequest:
                                "models”.")
         args["limit"], t = n, _cut(t, m)
         args["sort"] = "size" if word in ("smallest", "tiniest") else "top1"
+    elif m := re.search(r"\b(-?\d+)\s+models?\b", t):
+        n = int(m.group(1))
+        if not 1 <= n <= 500:
+            return ListRequest(problem=f"A listing of {n} models: give a count from 1 to 500, e.g. “10 models”.")
+        args["limit"], t = n, _cut(t, m)
     elif m := re.search(r"\b(most accurate|best)\b", t):
         args["sort"], t = "top1", _cut(t, m)
+    m = re.search(r"\b(?:(?:sorted|ordered|ranked)\s+)?by\s+(?:their\s+|the\s+)?(size|accuracy|top-?1|macs|params|"
+                  r"parameters|name)\b", t)
+    if m:
+        args["sort"], t = _SORTS[m.group(1)], _cut(t, m)
     m = re.search(r"\b([a-z][a-z0-9_]*)\s+models?\b", t)
     if m and m.group(1) not in _NOT_FAMILY and "names" not in args:
         args["family"], t = m.group(1), _cut(t, m)

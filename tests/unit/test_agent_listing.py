@@ -26,6 +26,10 @@ from tools.settings import workspace_for
     ("list the 5 smallest models", {"limit": 5, "sort": "size"}),
     ("show the models under 20 MB", {"max_size_mb": 20.0}),
     ("models under 500 mmacs from demo", {"max_mmacs": 500.0, "source": "demo"}),
+    ("show me model resnet18 and resnet50", {"names": ["resnet18", "resnet50"]}),
+    ("show models resnet18, mobilenet_v3_small", {"names": ["resnet18", "mobilenet_v3_small"]}),
+    ("show me 10 models", {"limit": 10}),
+    ("list models from demo sorted by accuracy", {"source": "demo", "sort": "top1"}),
 ])
 def test_every_part_of_a_listing_is_read(text, args):
     intent = parse_intent(text)
@@ -38,6 +42,8 @@ def test_every_part_of_a_listing_is_read(text, args):
     ("list models with banana above 3", "I did not understand “with banana above 3”"),
     ("list models with accuracy below 50%", "I did not understand “with accuracy below 50%”"),
     ("list the 5 fastest models", "I did not understand"),
+    ("list models sorted by banana", "I did not understand “sorted by banana”"),
+    ("show me 0 models", "give a count from 1 to 500"),
     ("show models with fewer than 0 params", "leaves no model to show"),
 ])
 def test_what_cannot_be_applied_is_refused_with_the_reason_and_nothing_is_listed(text, said):
