@@ -251,3 +251,29 @@ HELD_OUT_2_FOLLOWUPS: tuple[tuple[str, str, dict], ...] = (
     ("please remove the latency cap", "lift", {"lift": ["max_latency_ms"]}),
     ("size should count less", "adjust", {"changes": {"size": -1.0}}),
 )
+
+# A third held-out set, written before the eighth round of fixes (ranges, equal importance, desktop GPUs, air-gapped
+# runs, "undo") and of other kinds than those; measured once after it, never tuned on.
+HELD_OUT_3: tuple[Case, ...] = (
+    Case("We want to spot cracked eggs on the grading line; a bad egg slipping through costs us a customer, and the "
+         "model has to stay under 15 MB", constraints={"max_size_mb": 15}, acc_highest=True),
+    Case("Classify trail-cam photos of deer on a Raspberry Pi 5, nobody minds if it's slow", kind="edge",
+         cues=("microcontroller",), below_base=("complexity",)),
+    Case("I run an online shop and want to auto-tag clothing photos on our web server, keeping the per-image compute "
+         "bill low", cues=("server", "cost")),
+    Case("Recognise hand shapes on a hearing aid style device, it must fit in 200 kilobytes",
+         cues=("microcontroller",), constraints={"max_size_mb": 200 / 1024}),
+    Case("Sorting lab slides for pathology review; speed is nice but correctness matters far more", cues=("medical",),
+         acc_highest=True, heavier=(("accuracy", "complexity"),)),
+    Case("Flag missing helmets on construction CCTV feeds, 10 images per second per camera", cues=("safety",),
+         constraints={"max_latency_ms": 100}),
+    Case("Classify coins in a vending machine on cheap hardware, accuracy must be very high", cues=("cost",),
+         above_base=("accuracy",), acc_highest=True),
+    Case("Detect empty shelves from store cameras overnight, doesn't need to be quick, but it shouldn't be huge "
+         "either", cues=("batch",), below_base=("complexity",), not_below_base=("size",)),
+)
+
+HELD_OUT_3_FOLLOWUPS: tuple[tuple[str, str, dict], ...] = (
+    ("can you make size matter a bit less?", "adjust", {"changes": {"size": -1.0}}),
+    ("let the model be up to 25 MB", "constraint", {"constraints": {"max_size_mb": 25.0}}),
+)
