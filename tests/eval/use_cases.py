@@ -20,6 +20,7 @@ class Case:
     above_base: tuple[str, ...] = ()                  # metrics stressed: strictly above the base
     not_below_base: tuple[str, ...] = ()              # metrics asked for that must not end below the base
     heavier: tuple[tuple[str, str], ...] = ()         # (a, b): weight a strictly above weight b
+    equal: tuple[tuple[str, str], ...] = ()           # (a, b): weights a and b equal ("equally important")
     note: str = ""                                    # a substring the notes must contain
     quoted: str = ""                                  # a phrase a justification must quote
 

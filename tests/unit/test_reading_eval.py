@@ -37,6 +37,7 @@ def problems(case: Case) -> list[str]:
     out += [f"{m}={w[m]} not above base {base(m)}" for m in case.above_base if not w[m] > base(m)]
     out += [f"{m}={w[m]} below base {base(m)}" for m in case.not_below_base if w[m] < base(m) - 1e-9]
     out += [f"{a}={w[a]} not above {b}={w[b]}" for a, b in case.heavier if not w[a] > w[b]]
+    out += [f"{a}={w[a]} not equal to {b}={w[b]}" for a, b in case.equal if not math.isclose(w[a], w[b])]
     if case.note and not any(case.note.lower() in n.lower() for n in p.notes):
         out.append(f"no note containing {case.note!r}: {p.notes}")
     if case.quoted and not any(case.quoted in j for j in [*p.justification.values(),
