@@ -71,6 +71,7 @@ class UseCaseReading:
     notes: list[str] = field(default_factory=list)             # readings chosen where the text was unclear (+ ask)
     emphasis: dict[str, str] = field(default_factory=dict)     # metric -> the phrase stressing it
     rankings: list[tuple[tuple[str, ...], str]] = field(default_factory=list)   # (metrics high to low, phrase)
+    equal: list[tuple[tuple[str, ...], str]] = field(default_factory=list)      # (metrics weighed alike, phrase)
 
     @property
     def cues(self) -> list[str]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.followups import FollowUp
+from agent.followups import FollowUp, parse_followup
 from agent.proposal import adjust_weight, constraint_label
 from agent.replies import ai_reply, tool_call
 
 LATENCY_METRICS = ("latency", "energy")
+CHANGES = ("propose_weights", "run_bandit", "rerank", "shortlist_models")      # tool calls that set weights/limits
 SECONDS_PER_UNTIMED_MODEL = 6       # latency at batch 1 and at the evaluation batch, ~3 s each at most
 
 
@@ -20,6 +21,7 @@ class FollowUpReplies:
     """Mixin of ``agent.offline.Turn``: one ``on_fu_<kind>`` per follow-up kind."""
 
     facts: Any
+    messages: list[Any]
 
     # provided by Turn
     def _reweigh(self, weights: dict[str, float], why: str) -> AIMessage: ...
@@ -142,6 +144,54 @@ class FollowUpReplies:
         return self._reweigh(proposed, "Back to the weights I proposed for your use case: "
                              + ", ".join(f"{k} {v:g}" for k, v in proposed.items()) + ".")
 
+    def _before_last_change(self) -> Any:
+        """The conversation's facts just before its last change of weights or limits that is not undone yet (a
+        proposal, run, re-rank or shortlist whose tool result came back; an undo takes its change off the stack), or
+        None when there is nothing before it to go back to."""
+        done = {m.tool_call_id for m in self.messages if isinstance(m, ToolMessage) and m.status != "error"}
+        stack: list[int] = []
+        for i, msg in enumerate(self.messages):
+            if not (isinstance(msg, AIMessage) and any(tc["name"] in CHANGES and tc["id"] in done
+                                                       for tc in msg.tool_calls)):
+                continue
+            said = self.messages[i - 1] if i else None
+            undo = isinstance(said, HumanMessage) and isinstance(said.content, str) and \
+                getattr(parse_followup(said.content), "kind", "") == "undo"
+            if undo and stack:
+                stack.pop()
+            elif not undo:
+                stack.append(i)
+        if len(stack) < 2:
+            return None              # only the proposal: nothing before it to go back to
+        return type(self.facts).read(self.messages[:stack[-1]])
+
+    def on_fu_undo(self, fu: FollowUp) -> AIMessage:
+        now_w, now_c = self.facts.current_weights(), dict(self.facts.constraints)
+        before = self._before_last_change()
+        if before is None:
+            return ai_reply("There is no earlier change to undo: the weights are " + _weights_text(now_w) + " and the "
+                            "limits " + _limits_text(now_c) + ". Change one with e.g. “set size to 0.3” or “limit "
+                            "size to 20 MB”; “reset the weights” goes back to the proposal.")
+        old_w, old_c = before.current_weights(), dict(before.constraints)
+        lifted = [k for k in now_c if k not in old_c and k != "latency_hardware"]
+        said = [f"weights back to {_weights_text(old_w)} (they were {_weights_text(now_w)})" if old_w != now_w else
+                f"weights unchanged ({_weights_text(now_w)})",
+                f"limits back to {_limits_text(old_c)} (they were {_limits_text(now_c)})" if old_c != now_c else
+                f"limits unchanged ({_limits_text(now_c)})"]
+        why = f"I undid the last change: {', '.join(said)}."
+        if self.facts.run_result is not None:
+            if blocked := self.needs("rerank"):
+                return blocked
+            return ai_reply(why + " Re-ranking your last run from cached outcomes (0 new evaluations).",
+                            tool_call("rerank", {"weights": old_w, "constraints": old_c or None,
+                                                 "lift_constraints": lifted}))
+        if blocked := self.needs("run_bandit"):
+            return blocked
+        args = self._run_args(old_w, constraints=old_c or None)
+        args["constraints"] = old_c or {}
+        return ai_reply(why + " There is no run yet, so I staged one with them; approve it first.",
+                        tool_call("run_bandit", args))
+
     def on_fu_lift(self, fu: FollowUp) -> AIMessage:
         limits = {k: v for k, v in self.facts.constraints.items() if k not in fu.lift}
         limits.update(fu.constraints)
@@ -157,3 +207,11 @@ class FollowUpReplies:
                          if k != "latency_hardware")
         return self._limits(limits, gone, f"I dropped the limit{'s' if len(gone) > 1 else ''} {said}."
                             + (f" New hard limit: {kept}." if kept else ""))
+
+
+def _weights_text(weights: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:g}" for k, v in weights.items()) or "none"
+
+
+def _limits_text(limits: dict[str, Any]) -> str:
+    return ", ".join(constraint_label(k, v, limits) for k, v in limits.items() if k != "latency_hardware") or "none"

@@ -23,7 +23,7 @@ LIMIT_WORDS = {"size": "max_size_mb", "memory": "max_size_mb", "storage": "max_s
 class FollowUp:
     """A follow-up read by intent. ``kind``: adjust (metric -> +1/-1), scale (metric -> factor), set (metric -> value),
     invalid (with ``reason``), constraint (limits), lift (limit names, and any limit said to be kept), top_n,
-    reset (back to the proposal's weights), about (a question about one metric: ``changes`` = {metric: 0})."""
+    reset (back to the proposal's weights), undo (back to the weights and limits before the last change), about (a question about one metric: ``changes`` = {metric: 0})."""
 
     kind: str
     text: str
@@ -87,7 +87,7 @@ def parse_followup(text: str) -> FollowUp | None:
     t = " ".join(text.lower().replace("’", "'").split()).rstrip(" ?!.")
     if not t or _is_use_case(t) or asks_shortlist(t):
         return None                  # a new use case, or a shortlist request (its limits apply to the shortlist)
-    for parse in (_reset, _lift, _constraint, _invalid_or_set, _top_n, _scale, _adjust, _about):
+    for parse in (_reset, _undo, _lift, _constraint, _invalid_or_set, _top_n, _scale, _adjust, _about):
         found = parse(t, text)
         if found is not None:
             return found
@@ -114,6 +114,16 @@ def _reset(t: str, raw: str) -> FollowUp | None:
     if re.search(r"\b(?:reset|restore)\b.*\bweights?\b|\b(?:back to|revert to|return to)\s+(?:the\s+|my\s+|your\s+)?"
                  r"(?:original|initial|proposed|first|suggested)\s+(?:weights?|proposal)\b", t):
         return FollowUp("reset", raw)
+    return None
+
+
+def _undo(t: str, raw: str) -> FollowUp | None:
+    """"undo that", "revert the last change", "go back to the previous weights": the last change of weights or limits."""
+    if re.search(r"^(?:\w+,?\s+)?(?:undo|revert|roll\s*back|take\s+(?:that|it)\s+back)\b(?!\s+to\b)|\b(?:undo|revert|roll"
+                 r"\s*back)\s+(?:that|it|this|the\s+(?:last|previous)|my\s+last)\b|\b(?:go|get|put\s+(?:it|them))\s+back"
+                 r"\s+to\s+(?:the\s+|my\s+)?(?:previous|last|earlier|old|prior|former)\s+(?:weights?|limits?|settings?|"
+                 r"values?|ones?)\b|\b(?:cancel|discard)\s+(?:that|the\s+last)\s+change\b", t):
+        return FollowUp("undo", raw)
     return None
 
 

@@ -41,7 +41,8 @@ def _metric(word: str) -> str:
 
 
 def read_priorities(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:
-    """Fill ``reading.emphasis`` (metric -> phrase) and ``reading.rankings`` ((metrics high to low), phrase)."""
+    """Fill ``reading.emphasis`` (metric -> phrase), ``reading.equal`` ((metrics weighed alike), phrase) and
+    ``reading.rankings`` ((metrics high to low), phrase)."""
     kb = _kb()
 
     def quote(m: re.Match[str]) -> str | None:
@@ -54,13 +55,26 @@ def read_priorities(t: str, text: str, parts: list[Clause], reading: UseCaseRead
             return None
         return text[m.start():m.end()].strip(" ,;:")
 
+    taken: list[tuple[int, int]] = []
+    for template in kb["equal"]:                         # "size and speed are equally important"
+        for m in _compile(template, a="a", b="b", c="c").finditer(t):
+            names = [m.groupdict().get(k) for k in ("a", "b", "c")]
+            metrics = tuple(dict.fromkeys(x for w in names if w and (x := _metric(w))))
+            if len(metrics) >= 2 and (phrase := quote(m)) and not any(s < m.end() and m.start() < e for s, e in taken):
+                reading.equal.append((metrics, phrase))
+                taken.append((m.start(), m.end()))
+
+    def free(m: re.Match[str]) -> bool:
+        """Not inside an equality ("accuracy matters as much as speed" stresses neither)."""
+        return not any(s < m.end() and m.start() < e for s, e in taken)
+
     for template in kb["emphasis_pairs"]:
-        for m in _compile(template, a="a", b="b").finditer(t):
+        for m in filter(free, _compile(template, a="a", b="b").finditer(t)):
             for metric in (_metric(m.group("a")), _metric(m.group("b"))):
                 if metric and (phrase := quote(m)) and metric not in reading.emphasis:
                     reading.emphasis[metric] = phrase
     for template in kb["emphasis"]:
-        for m in _compile(template).finditer(t):
+        for m in filter(free, _compile(template).finditer(t)):
             word = m.group("m") if "m" in m.groupdict() else next(
                 (w for w in kb["emphasis_words"] if re.search(rf"\b{re.escape(w)}\b", m.group(0))), "")
             metric = _metric(word) if "m" in m.groupdict() else kb["emphasis_words"].get(word, "")
@@ -98,6 +112,15 @@ def apply_priorities(weights: dict[str, float], reasons: dict[str, list[str]], r
             continue
         weights[metric] += kb["emphasis_effect"]
         reasons[metric].append(f"You stress it (“{phrase}”), so {metric} counts more.")
+    for group, phrase in reading.equal:
+        alike = [m for m in group if m not in reading.dismissed]
+        if len(alike) < 2:
+            continue
+        value = max(weights[m] for m in alike)
+        for metric in alike:
+            weights[metric] = value
+            reasons[metric].append(f"You weigh {' and '.join(alike)} alike (“{phrase}”), so they get the same weight, "
+                                   f"the {'higher' if len(alike) == 2 else 'highest'} of theirs.")
     for chain, phrase in reading.rankings:
         values = sorted((weights[m] for m in chain), reverse=True)
         for metric, value in zip(chain, values):

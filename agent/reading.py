@@ -84,6 +84,7 @@ def read_use_case(text: str) -> UseCaseReading:
         else:
             if subject:
                 reading.notes.append(subject)
+    _read_local_only(t, text, parts, reading)
     _read_costs(t, text, parts, reading)
     read_priorities(t, text, parts, reading)
     _resolve_edge_vs_server(reading)
@@ -138,6 +139,15 @@ def _read_dismissals(t: str, text: str, parts: list[Clause], reading: UseCaseRea
                         reading.dismissed[metric] = text[before.start:clause.end].strip(" ,;:.")
 
 
+def _read_local_only(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:
+    """ "air-gapped", "offline without internet": no weight changes, but the run must find every model cached."""
+    local = reading_knowledge()["local_only"]
+    for m in sorted(find(local["words"], t), key=lambda m: m.start()):
+        if not is_negated(clause_at(parts, m.start()), m.start()):
+            reading.notes.append(local["note"].format(phrase=text[m.start():m.end()]))
+            return
+
+
 def _read_costs(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:
     """A cost word is the cost of an error near an error word, the cost of compute near a compute word."""
     kb = reading_knowledge()
@@ -170,6 +180,11 @@ def _resolve_edge_vs_server(reading: UseCaseReading) -> None:
     kb = reading_knowledge()
     names = {"edge": f"“{edge[0].words}”", "server": f"“{server[0].words}”"}
     runs = [any(find(kb["deployment_words"], normalise(m.clause)) for m in ms) for ms in (edge, server)]
+    desktop = all(find(kb["desktop_words"], normalise(m.words)) for m in edge)       # "an RTX 4090 desktop"
+    if desktop:
+        reading.matches = [m for m in reading.matches if m.cue not in EDGE_CUES]
+        reading.notes.append(kb["ambiguous"]["desktop_gpu"].format(**names))
+        return
     if runs[1] and not runs[0]:              # "patients upload from phones but the model runs in our data center"
         reading.matches = [m for m in reading.matches if m.cue not in EDGE_CUES]
         reading.notes.append(kb["ambiguous"]["server_runs"].format(**names))

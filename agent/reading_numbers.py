@@ -46,18 +46,44 @@ def _milliseconds(key: str, n: float) -> float:
     return {"fps": 1000, "per_second": 1000, "per_minute": 60000}[key] / n
 
 
+_RANGE = re.compile(r"(?:\b(?P<between>between)\s+|\bfrom\s+)?(?<![\d.])(?P<lo>\d+(?:\.\d+)?)\s*(?:[a-zµ/]{1,12}\s*)?"
+                    r"(?P<to>[-–—]|\bto\b|\band\b)\s*(?P<hi>\d+(?:\.\d+)?)(?![\d.])")
+
+
+def _ranges(t: str) -> list[re.Match[str]]:
+    """"20ms-30ms", "20–30 MB", "from 10 MB to 20 MB", "between 20 and 30 ms": a low and a high number (the low one
+    smaller; "and" only after "between")."""
+    return [m for m in _RANGE.finditer(t) if float(m.group("lo")) < float(m.group("hi")) and float(m.group("lo")) > 0
+            and (m.group("to") != "and" or m.group("between"))]
+
+
+def _said(name: str, value: float) -> str:
+    unit = {"max_latency_ms": "ms", "max_size_mb": "MB", "max_macs": "MACs", "max_params": "parameters"}[name]
+    return f"{value:.4g} {unit}"
+
+
 def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:
     kb = reading_knowledge()
     pats = _patterns()
     limits: dict[str, tuple[float, str]] = {}
     hardware: str | None = None
 
-    def put(name: str, value: float, m: re.Match[str]) -> None:
+    ranges = _ranges(t)
+
+    def put(name: str, value: float, m: re.Match[str], rate: bool = False) -> None:
         clause = clause_at(parts, m.start())
         if is_negated(clause, m.start()):
             return                   # "30 MB, not 20 MB": the negated number is not the limit
         start = m.start("n") if "n" in m.re.groupindex else m.start()
-        if not 0 < value < math.inf or re.search(r"(?:^|[^\w.])-\s*$", t[max(0, start - 2):start]):
+        if any(r.start("lo") == start for r in ranges):
+            return                   # "20ms-30ms": the low end is not the limit, the range's loose end is
+        span = next((r for r in ranges if r.start("hi") == start), None)
+        if span is not None and 0 < value < math.inf:
+            lo, hi = float(span.group("lo")), float(span.group("hi"))
+            value, tight = (value * hi / lo, value) if rate else (value, value * lo / hi)   # a rate: its low end
+            reading.notes.append(kb["ambiguous"]["range"].format(
+                phrase=text[span.start():m.end()].strip(), value=_said(name, value), tight=_said(name, tight)))
+        elif not 0 < value < math.inf or re.search(r"(?:^|[^\w.])-\s*$", t[max(0, start - 2):start]):
             said = text[m.start() - (1 if t[m.start() - 1:m.start()] == "-" else 0):m.end()].strip()
             reading.notes.append(kb["ambiguous"]["not_a_limit"].format(phrase=said))
             return                   # "under 0 MB", "under -5 ms": no model meets it; say so, never crash
@@ -74,7 +100,7 @@ def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseRea
             ms = _milliseconds(key, n)
             if re.search(r"\b(?:kb|mb|gb|kib|mib|gib|megabytes?|gigabytes?|bytes?|bits?|mbit|gbit)\b", m.group(0)):
                 continue             # "10 MB/s" is a bandwidth, not images per second
-            put("max_latency_ms", ms, m)
+            put("max_latency_ms", ms, m, rate=key in ("fps", "per_second", "per_minute"))
             if key in ("per_second", "per_minute"):
                 reading.notes.append(kb["ambiguous"]["throughput"].format(phrase=text[m.start():m.end()],
                                                                          ms=f"{ms:.3g} ms"))
