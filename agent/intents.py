@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agent.listing import read_listing
+from agent.listing import lists_a_catalog, read_listing
 from agent.proposal import knowledge_base
 from agent.shortlisting import asks_shortlist, read_shortlist
 from tools.text import DEFAULT_BUDGET_TEXT
@@ -82,7 +82,7 @@ def parse_intent(text: str) -> Intent | None:
         stub = next((key for key, ws in words.items() if any(w in t for w in ws)), None)
         return Intent("metric_stub", stub=stub, text=raw)
 
-    if asks_shortlist(t):
+    if asks_shortlist(t) and not lists_a_catalog(t):
         request = read_shortlist(raw)
         return Intent("shortlist", filters=dict(request.constraints), k=request.k, source=request.source,
                       reason=request.problem, models=request.models, text=raw)

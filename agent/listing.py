@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ListRequest", "read_listing"]
+__all__ = ["ListRequest", "lists_a_catalog", "read_listing"]
 
 _UNITS = {"mb": "MB", "megabyte": "MB", "megabytes": "MB", "m": "M", "million macs": "million MACs", "mmacs": "MMACs",
           "macs": "MACs", "k macs": "K MACs", "g macs": "G MACs", "gmacs": "GMACs"}
@@ -20,10 +20,14 @@ _NUM = r"(-?\d*\.?\d+)(?![\d.])"
 _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "g": 1e9, "billion": 1e9, "": 1.0}
 # words that may stand before "models" without being an architecture family
 _NOT_FAMILY = {"the", "all", "my", "available", "registered", "candidate", "pretrained", "some", "these", "those",
-               "other", "more", "smallest", "largest", "biggest", "tiniest", "best", "top", "demo", "torchvision",
+               "other", "more", "smallest", "tiniest", "best", "top", "demo", "torchvision", "timm",
                "local", "known", "your", "any", "many", "accurate", "me", "us", "list", "show", "which", "what",
-               "display", "you", "of", "are", "image", "vision", "classification", "cifar10", "small", "tiny", "big",
-               "large", "fast", "light", "lightweight", "good", "different", "most", "few", "fewest", "every"}
+               "display", "you", "of", "are", "image", "vision", "classification", "cifar10", "different", "most",
+               "every"}
+# words that ask for an order or a limit without saying which: named back with the ways to say it
+_VAGUE = re.compile(r"\b(small|smaller|tiny|big|bigger|biggest|large|larger|largest|fast|faster|fastest|quick|quickest|"
+                    r"light|lighter|lightest|lightweight|heavy|heavier|heaviest|cheap|cheapest|efficient|good|better|"
+                    r"slow|slowest|few|fewest|worst)\b")
 _NOT_NAME = {"with", "under", "below", "from", "that", "which", "size", "sizes", "for", "of", "list", "card", "cards",
              "whose", "where", "having", "above", "over", "is", "are", "in", "on", "the", "and", "or", "names"}
 _SORTS = {"size": "size", "accuracy": "top1", "top1": "top1", "top-1": "top1", "macs": "macs", "params": "params",
@@ -42,6 +46,14 @@ class ListRequest:
 
     args: dict[str, Any] = field(default_factory=dict)
     problem: str = ""
+
+
+def lists_a_catalog(text: str) -> bool:
+    """"list timm models under 5 MB": the verb "list" asks for the catalog's matches (``list_models``), not a
+    proposal of candidates (a shortlist, "which timm models should I try?"). The Hugging Face Hub is searched by the
+    shortlist only, and candidates are always a shortlist."""
+    return bool(re.match(r"(?:please\s+|can you\s+|could you\s+)?list\b", text)
+                and not re.search(r"\bcandidates?\b|short[- ]?list|\bhf\b|hugging ?face|\bhub", text))
 
 
 def _cut(t: str, m: re.Match[str]) -> str:
@@ -85,7 +97,8 @@ def read_listing(text: str) -> ListRequest:
         else:
             args["max_size_mb"] = value
         t = _cut(t, m)
-    m = re.search(r"\bfrom\s+(torchvision|demo|local|cifar10)\b|\b(torchvision|demo|local)\s+models?\b", t)
+    m = re.search(r"\bfrom\s+(?:the\s+)?(timm|torchvision|demo|local|cifar10)\b|\b(timm|torchvision|demo|local)(?=\s+models?\b)",
+                  t)
     if m:
         args["source"] = next(g for g in m.groups() if g)
         t = _cut(t, m)
@@ -98,7 +111,7 @@ def read_listing(text: str) -> ListRequest:
                                "models”.")
         args["limit"], t = n, _cut(t, m)
         args["sort"] = "size" if word in ("smallest", "tiniest") else "top1"
-    elif m := re.search(r"\b(-?\d+)\s+models?\b", t):
+    elif m := re.search(r"\b(-?\d+)(?=\s+(?:[a-z]\w*\s+)?models?\b)", t):
         n = int(m.group(1))
         if not 1 <= n <= 500:
             return ListRequest(problem=f"A listing of {n} models: give a count from 1 to 500, e.g. “10 models”.")
@@ -109,6 +122,11 @@ def read_listing(text: str) -> ListRequest:
                   r"parameters|name)\b", t)
     if m:
         args["sort"], t = _SORTS[m.group(1)], _cut(t, m)
+    if m := _VAGUE.search(t):
+        return ListRequest(args, problem=f"“{m.group(1)}” is not a limit or an order I can apply, so I listed nothing: "
+                           "give a limit (“models under 20 MB”, “under 500 MMACs”, “fewer than 5M params”) or an order "
+                           "(“the 10 smallest models”, “sorted by macs” for the fewest MACs, a proxy for speed, "
+                           "“sorted by accuracy”).")
     m = re.search(r"\b([a-z][a-z0-9_]*)\s+models?\b", t)
     if m and m.group(1) not in _NOT_FAMILY and "names" not in args:
         args["family"], t = m.group(1), _cut(t, m)

@@ -30,6 +30,8 @@ from tools.settings import workspace_for
     ("show models resnet18, mobilenet_v3_small", {"names": ["resnet18", "mobilenet_v3_small"]}),
     ("show me 10 models", {"limit": 10}),
     ("list models from demo sorted by accuracy", {"source": "demo", "sort": "top1"}),
+    ("list models under 5 MB from timm", {"max_size_mb": 5.0, "source": "timm"}),
+    ("list 3 resnet models", {"limit": 3, "family": "resnet"}),
 ])
 def test_every_part_of_a_listing_is_read(text, args):
     intent = parse_intent(text)
@@ -41,7 +43,8 @@ def test_every_part_of_a_listing_is_read(text, args):
     ("list models with accuracy above 150%", "accuracy is between 0 and 100 %"),
     ("list models with banana above 3", "I did not understand “with banana above 3”"),
     ("list models with accuracy below 50%", "I did not understand “with accuracy below 50%”"),
-    ("list the 5 fastest models", "I did not understand"),
+    ("list the 5 fastest models", "“fastest” is not a limit or an order I can apply"),
+    ("show me small models", "“small” is not a limit or an order I can apply"),
     ("list models sorted by banana", "I did not understand “sorted by banana”"),
     ("show me 0 models", "give a count from 1 to 500"),
     ("show models with fewer than 0 params", "leaves no model to show"),
@@ -49,6 +52,23 @@ def test_every_part_of_a_listing_is_read(text, args):
 def test_what_cannot_be_applied_is_refused_with_the_reason_and_nothing_is_listed(text, said):
     reply = Turn([HumanMessage(content=text)], {"list_models"}).reply()
     assert not reply.tool_calls and said in reply.content, reply.content
+
+
+@pytest.mark.parametrize("text", ["list hf models", "list candidates from timm", "show me timm models under 1 GMACs"])
+def test_the_hub_and_candidates_stay_a_shortlist(text):
+    """The verb "list" asks the catalog (list_models); the Hugging Face Hub and candidates are searched by the
+    shortlist only."""
+    intent = parse_intent(text)
+    assert intent is not None and intent.kind == "shortlist"
+
+
+def test_listing_timm_models_under_a_size_lists_every_match():
+    ws = workspace_for(Context(llm="offline", include_torchvision=False))
+    intent = parse_intent("list models under 5 MB from timm")
+    out = catalog.list_models(ws, schemas.ListModelsArgs(**intent.filters))
+    cards = out.artifact["cards"]
+    assert cards and all(c["source"] == "timm" and c["size_mb"] <= 5 for c in cards)
+    assert out.artifact["total"] == sum(1 for c in ws.registry.cards() if c.source == "timm" and c.size_mb <= 5)
 
 
 def test_a_filter_not_understood_says_how_to_ask():
