@@ -58,8 +58,13 @@ def _ranges(t: str) -> list[re.Match[str]]:
 
 
 def _said(name: str, value: float) -> str:
-    unit = {"max_latency_ms": "ms", "max_size_mb": "MB", "max_macs": "MACs", "max_params": "parameters"}[name]
-    return f"{value:.4g} {unit}"
+    """A limit as a person writes it: "2 s", "50 ms", "4 GB", "200M MACs"."""
+    if name == "max_latency_ms":
+        return f"{value / 1000:.4g} s" if value >= 1000 else f"{value:.4g} ms"
+    if name == "max_size_mb":
+        return f"{value / 1024:.4g} GB" if value >= 1024 else f"{value:.4g} MB"
+    scale = next(((f, p) for f, p in ((1e9, "G"), (1e6, "M"), (1e3, "k")) if value >= f), (1.0, ""))
+    return f"{value / scale[0]:.4g}{scale[1]} {'MACs' if name == 'max_macs' else 'parameters'}"
 
 
 def read_constraints(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:

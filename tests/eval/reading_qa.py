@@ -157,6 +157,8 @@ TUNED: tuple[Case, ...] = (
     Case("Classify birds from 10MB to 20MB", constraints={"max_size_mb": 20}, note="as a range"),
     Case("Classify birds 20 - 30 ms", constraints={"max_latency_ms": 30}, note="as a range"),
     Case("Sort fruit at 20-30 fps", constraints={"max_latency_ms": 50}, note="as a range"),
+    Case("Classify birds, between 1 and 2 seconds per image", constraints={"max_latency_ms": 2000}, note="as a range"),
+    Case("Classify scans in 2 to 5 minutes each", constraints={"max_latency_ms": 300_000}, note="as a range"),
     Case("Classify cars on a phone; size and speed are equally important", cues=("mobile",),
          equal=(("size", "complexity"),), note=""),
     Case("Classify cars; accuracy matters as much as speed", equal=(("accuracy", "complexity"),)),
