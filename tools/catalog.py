@@ -1,6 +1,7 @@
 """list_models and compute_complexity: what the registry knows about candidates before any evaluation."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from greenrunner_core.errors import GreenRunnerError, UnknownModelError, WeightsUnavailableError
@@ -61,8 +62,20 @@ def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
                 + markdown_table(text.CARD_HEADER, text.card_rows(shown)))
         if len(cards) > len(shown):
             body += f"\n\n{len(cards) - len(shown)} more not shown; narrow the filter or raise the limit."
+        body += benchmark_note(cards, args)
     return ToolResult(body, {"cards": [c.to_dict() for c in cards[:ARTIFACT_CARDS]], "total": len(cards),
                              "filters": filters})
+
+
+def benchmark_note(cards: list[ModelCard], args: ListModelsArgs) -> str:
+    """When accuracy filters or orders a listing of cards from different benchmarks: which ones (not the user's images)."""
+    if args.min_benchmark_accuracy is None and args.sort != "top1":
+        return ""
+    kinds = Counter(c.benchmark_dataset or "none published" for c in cards)
+    if len(kinds) < 2:
+        return ""
+    return ("\n\nBenchmark accuracy is each model's published figure on its own benchmark, not on your images: "
+            + ", ".join(f"{k} ({n} models)" for k, n in kinds.most_common()) + ".")
 
 
 def compute_complexity(ws: Workspace, args: ComputeComplexityArgs) -> ToolResult:

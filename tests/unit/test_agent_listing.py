@@ -98,3 +98,10 @@ def test_an_unknown_model_name_in_the_chat_gets_did_you_mean():
     tool = next(m for m in reply.messages if isinstance(m, ToolMessage))
     assert tool.status == "error" and "unknown model 'resnet9000' — did you mean" in tool.content
     assert "resnet9000" in reply.text and "did you mean" in reply.text
+
+
+def test_an_accuracy_listing_names_the_benchmarks_it_mixes():
+    ws = workspace_for(Context(llm="offline", include_torchvision=False))
+    out = catalog.list_models(ws, schemas.ListModelsArgs(min_benchmark_accuracy=0.8, sort="top1"))
+    assert "own benchmark, not on your images" in out.text and "digits-clean" in out.text
+    assert all(c["benchmark_accuracy"] >= 0.8 for c in out.artifact["cards"])
