@@ -28,8 +28,6 @@ def filter_cards(ws: Workspace, args: ListModelsArgs) -> tuple[list[ModelCard], 
         sources = sorted({c.source for c in ws.registry.cards()} | (set() if ws.include_demo else {ws.demo.name}))
         if args.source not in sources:
             raise GreenRunnerError(f"unknown source {args.source!r}; sources: {', '.join(sources)}")
-    if args.family and not any(c.family.lower() == args.family.lower() for c in ws.registry.cards()):
-        raise UnknownModelError(args.family, {c.family for c in ws.registry.cards()}, kind="family")
     query = CardQuery(source=args.source, family=args.family, max_params=args.max_params,
                       max_macs=args.max_mmacs * 1e6 if args.max_mmacs is not None else None,
                       max_size_mb=args.max_size_mb, min_top1=args.min_benchmark_accuracy,
@@ -52,6 +50,9 @@ def filter_cards(ws: Workspace, args: ListModelsArgs) -> tuple[list[ModelCard], 
 
 
 def list_models(ws: Workspace, args: ListModelsArgs) -> ToolResult:
+    if args.family and not any(c.family.lower() == args.family.lower() for c in ws.registry.cards()):
+        # the chat reads a family from free text ("resnt models"): a typo gets close names, not "no model matches"
+        raise UnknownModelError(args.family, {c.family for c in ws.registry.cards()}, kind="family")
     cards, filters = filter_cards(ws, args)
     where = f" ({', '.join(filters)})" if filters else ""
     if not cards:
