@@ -6,6 +6,7 @@ reuses them; the numbers in them come from ``tools/formatting.py``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from greenrunner_core.execution import ExecutionPlace
 from greenrunner_core.registry.card import ModelCard
@@ -126,20 +127,42 @@ def execution_text(place: ExecutionPlace | None) -> str:
     return f"Ray: {count} on the {where}{gpus}"
 
 
-# what each tool does, in the user's words: a failure names the step, not the function behind it
-TOOL_STEPS = {
-    "propose_weights": "Proposing weights",
-    "list_models": "Listing models",
-    "shortlist_models": "Shortlisting models",
-    "compute_complexity": "Measuring model complexity",
-    "run_bandit": "The selection run",
-    "rerank": "Re-ranking",
-    "compare_baselines": "Comparing with the baselines",
-    "generate_metric_stub": "Writing the metric stub",
-    "enable_metric": "Enabling the metric",
+@dataclass(frozen=True)
+class StepWords:
+    """What a tool does, in the user's words: while it runs (the browser's live step label), once it has finished,
+    and as the subject of a failure ("The selection run failed: ...", the running words unless said otherwise)."""
+    doing: str
+    done: str
+    failure_subject: str = ""
+
+    @property
+    def failed(self) -> str:
+        return self.failure_subject or self.doing
+
+
+# what each tool does, in the user's words: a failure or a live step names the step, not the function behind it
+TOOL_STEPS: dict[str, StepWords] = {
+    "propose_weights": StepWords("Proposing weights", "Proposed weights"),
+    "list_models": StepWords("Listing models", "Listed models"),
+    "shortlist_models": StepWords("Shortlisting models", "Shortlisted models"),
+    "compute_complexity": StepWords("Measuring model complexity", "Measured model complexity"),
+    "run_bandit": StepWords("Running the selection", "Ran the selection", "The selection run"),
+    "rerank": StepWords("Re-ranking", "Re-ranked"),
+    "compare_baselines": StepWords("Comparing with the baselines", "Compared with the baselines"),
+    "generate_metric_stub": StepWords("Writing the metric stub", "Wrote the metric stub"),
+    "enable_metric": StepWords("Enabling the metric", "Enabled the metric"),
 }
 
 
+def tool_step(tool: str) -> StepWords:
+    """A tool's step in words; an unknown name (e.g. one an LLM made up) says it is a step, in words too."""
+    if tool in TOOL_STEPS:
+        return TOOL_STEPS[tool]
+    words = tool.replace("_", " ").strip() or "unnamed"
+    return StepWords(f"Running the step {words}", f"Ran the step {words}", f"The step {words}")
+
+
 def step_words(tool: str) -> str:
-    """A tool's step in words ("list_models" -> "Listing models"); an unknown name says it is a step."""
-    return TOOL_STEPS.get(tool) or f"The step {tool.replace('_', ' ')}"
+    """A tool's step as the subject of a failure ("list_models" -> "Listing models", "run_bandit" -> "The selection
+    run"); an unknown name says it is a step."""
+    return tool_step(tool).failed

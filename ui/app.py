@@ -27,7 +27,7 @@ from ui.runtime import install, runtime
 from ui.settings import AppSettings, parse_settings
 from ui.slack_bot import configure_slack_api
 from ui.turns import Canceller
-from ui.web_ready import announces_ready
+from ui.web_ready import announces_ready, answer_ready_question
 
 _log = logging.getLogger("greenrunner.app")
 SETTINGS = AppSettings()
@@ -85,6 +85,9 @@ async def on_chat_start() -> None:
 async def on_chat_resume(thread: dict[str, Any]) -> None:
     """A thread reopened (page reload, history, server restart; needs the login + data layer): same conversation."""
     await flow.continue_thread(str(thread.get("id") or flow.current_thread_id()), shown=thread)  # type: ignore[arg-type]
+
+
+cl.on_window_message(answer_ready_question)     # a page that reconnected asks whether its chat has started
 
 
 @cl.on_message

@@ -14,6 +14,7 @@ from agent.session import Event
 from agent.tools import STAGED_TOOLS
 from greenrunner_core.strategies.progress import ProgressEvent
 from tools.progress import ToolProgress
+from tools.text import tool_step
 from ui.present.markdown import progress_markdown
 from ui.present.turn import tool_step_input, tool_step_output, warmup_step_text
 from ui.present.web import web_markdown
@@ -47,6 +48,13 @@ async def follow_warmup(warmup: WarmupLike, step: StepLike, interval: float = 0.
     step.output = warmup_step_text(True, warmup.step, warmup.error, waited)
     await step.update()
     return waited
+
+
+def step_label(tool: str, failed: bool = False) -> str:
+    """The label of a finished tool's step: what it did, in the user's words ("Ran the selection"). Chainlit would
+    show "Used <name>"; our translation (.chainlit/translations/en-US.json) leaves the label to the name alone."""
+    words = tool_step(tool)
+    return f"{words.failed} failed" if failed else words.done
 
 
 class WebTurnView:
@@ -87,7 +95,7 @@ class WebTurnView:
     async def _open(self, call: dict[str, Any]) -> cl.Step:
         long_tool = call["name"] in CANCELLABLE_TOOLS
         parent = cl.context.current_step       # the message's run: the step shows inside the answer, in order
-        step = cl.Step(name=call["name"], type="tool", default_open=long_tool, show_input="json",
+        step = cl.Step(name=tool_step(call["name"]).doing, type="tool", default_open=long_tool, show_input="json",
                        parent_id=parent.id if parent else None)
         step.input = tool_step_input(call.get("args") or {})
         step.start = utc_now()
@@ -135,12 +143,14 @@ class WebTurnView:
                 "\n\nFinished. The results are in the answer below.")
         step.output = web_markdown(summary)
         step.is_error = msg.status == "error"
+        step.name = step_label(msg.name or self.calls.get(call_id, {}).get("name", ""), failed=step.is_error)
         step.end = utc_now()
         await step.update()
 
     async def finish(self, note: str = "Stopped.") -> None:
         for step in self.steps.values():
             step.output = (step.output or "") + f"\n\n{web_markdown(note)}"
+            step.name = f"{step.name} (stopped)"
             step.end = utc_now()
             await step.update()
         self.steps.clear()

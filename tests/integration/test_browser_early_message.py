@@ -31,6 +31,16 @@ window.fetch = (url, options) => String(url).includes('/set-session-cookie')
 """
 
 
+# keep the page's WebSockets at hand, so the test can drop the socket.io one as a network drop would
+KEEP_SOCKETS = """
+window.keptSockets = [];
+const WebSocketNow = window.WebSocket;
+window.WebSocket = class extends WebSocketNow {
+    constructor(url, protocols) { super(url, protocols); window.keptSockets.push(this); }
+};
+"""
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, _isolated_cache: Path) -> Iterator[AppServer]:
     if not CHROMIUM.exists():
@@ -70,6 +80,59 @@ def test_a_message_sent_as_soon_as_the_box_appears_is_answered(browser, server: 
         expect(size_row.locator("td").nth(1)).to_have_text(size)
         expect(page.get_by_text("An error occurred")).to_have_count(0)
         # the box was shown by the server's ready signal (ui/web_ready.py), not by the page script's fallback timer
+        assert page.evaluate("document.documentElement.dataset.greenrunnerReady") == "signal"
+    finally:
+        page.close()
+
+
+def _new_chat(page) -> None:
+    """Chainlit's "New chat" and its confirmation (a click that lands while the header re-renders can open nothing:
+    try again, at most three times)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    confirm = page.get_by_role("button", name="Confirm")
+    for attempt in range(3):
+        page.click("#new-chat-button")
+        try:
+            confirm.click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+
+
+def test_a_message_sent_as_soon_as_a_new_chat_shows_the_box_is_answered(browser, server: AppServer) -> None:
+    """After "New chat" the page's socket session starts again (slowly here, as above): the box is hidden until the new
+    chat has started, so a use case sent the moment it is back is answered; before, Enter was dropped in that window.
+    A dropped socket hides it too, and the reconnected session (Chainlit restores it: no new chat start) shows it."""
+    from playwright.sync_api import expect
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.set_default_timeout(REPLY_TIMEOUT)
+        page.add_init_script(SLOW_SESSION)
+        page.add_init_script(KEEP_SOCKETS)
+        page.goto(server.url)
+        page.wait_for_selector("#chat-input")
+        page.fill("#chat-input", "detect objects from a drone")
+        page.keyboard.press("Enter")
+        page.get_by_text("Approve this run?").last.wait_for()
+        expect(page.get_by_role("button", name="Proposed weights", exact=True)).to_be_visible()   # the step, in words
+        _new_chat(page)
+        expect(page.locator("#chat-input")).to_be_hidden()  # hidden again at once ("Connecting to GreenRunner…")
+        page.wait_for_selector("#chat-input")               # back: type at once
+        page.fill("#chat-input", "sort photos on a server overnight")
+        page.keyboard.press("Enter")
+        page.get_by_text("Approve this run?").last.wait_for()
+        sent = page.locator("[data-step-type=user_message]")
+        expect(sent).to_have_count(1)                       # the new chat shows only the message sent in it
+        expect(sent).to_have_text("sort photos on a server overnight")
+        assert page.evaluate("document.documentElement.dataset.greenrunnerReady") == "signal"
+
+        page.evaluate("window.keptSockets.filter(s => s.url.includes('/socket.io/')).forEach(s => s.close())")
+        expect(page.locator("#chat-input")).to_be_hidden()
+        page.wait_for_selector("#chat-input", timeout=10_000)   # the page asked; the restored session said ready
+        page.fill("#chat-input", "cancel")
+        page.keyboard.press("Enter")
+        page.get_by_text("OK, nothing was run.").last.wait_for()
         assert page.evaluate("document.documentElement.dataset.greenrunnerReady") == "signal"
     finally:
         page.close()

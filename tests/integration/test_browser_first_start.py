@@ -50,7 +50,7 @@ def test_first_start_prepares_the_zoo_live_then_answers(first_start: AppServer, 
         expect(page.get_by_text("Preparing the offline demo zoo (first start only").first).to_be_visible()
         page.fill("#chat-input", DRONE)                    # right away, while the zoo is being built
         page.keyboard.press("Enter")
-        step_header = page.get_by_text(re.compile(rf"^(Using|Used) {WARMUP_STEP_NAME}$"))
+        step_header = page.get_by_role("button", name=WARMUP_STEP_NAME, exact=True)
         expect(step_header).to_have_count(1)
         expect(page.get_by_text(LIVE_TEXT).last).to_be_visible()
         expect(page.get_by_text(re.compile(r"trained demo_\w+ \(\d+/\d+\)")).last).to_be_visible(
