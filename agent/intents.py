@@ -187,7 +187,7 @@ PHRASINGS = (
     "\"set accuracy to 0.8\"",
     "\"use UCB\" / \"budget 2000\" / \"run it\"",
     "\"why this model?\" / \"compare A and B\"",
-    "\"show the models under 20 MB\"",
+    "\"show the models under 20 MB\" / \"models with accuracy above 80%\" / \"list the 5 smallest resnet models\"",
     "\"which models should I try?\" / \"shortlist 20 models from timm\" (a proposal, nothing is evaluated)",
     "\"what did brute force cost?\" / \"compare with baselines\"",
     "\"write a metric stub for calibration\" / \"enable metric NAME\"",

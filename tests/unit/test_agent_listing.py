@@ -105,3 +105,11 @@ def test_an_accuracy_listing_names_the_benchmarks_it_mixes():
     out = catalog.list_models(ws, schemas.ListModelsArgs(min_benchmark_accuracy=0.8, sort="top1"))
     assert "own benchmark, not on your images" in out.text and "digits-clean" in out.text
     assert all(c["benchmark_accuracy"] >= 0.8 for c in out.artifact["cards"])
+
+
+def test_the_listing_phrasings_offered_in_help_are_read():
+    from agent.intents import PHRASINGS
+    offered = next(p for p in PHRASINGS if "show the models under 20 MB" in p)
+    for text in offered.strip('"').split('" / "'):
+        intent = parse_intent(text)
+        assert intent is not None and intent.kind == "list" and intent.filters and not intent.reason, text
