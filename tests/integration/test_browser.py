@@ -104,6 +104,8 @@ def test_use_case_staging_run_results_and_follow_up(page, server):
     expect(page.locator(".js-plotly-plot")).to_have_count(2, timeout=30_000)
     expect(page.get_by_text("Selection counts (images evaluated per model").last).to_be_visible()
     expect(page.get_by_text("current leader").last).to_be_attached()       # the run_bandit step's progress
+    expect(page.get_by_role("button", name="Ran the selection", exact=True).last).to_be_visible()  # its label, in words
+    expect(page.get_by_role("button", name=re.compile(r"^(Used|Using) |_"))).to_have_count(0)   # no function names
     assert not page.get_by_role("button", name="Run", exact=True).count()   # the answered proposal lost its buttons
     _shot(page, "results.png", page.get_by_text(re.compile(rf"^Top 3 — {DEFAULT_STRATEGY}")).last)
     _shot(page, "charts.png", page.locator(".js-plotly-plot").first)
