@@ -70,6 +70,7 @@ class UseCaseReading:
     constraint_quotes: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)             # readings chosen where the text was unclear (+ ask)
     emphasis: dict[str, str] = field(default_factory=dict)     # metric -> the phrase stressing it
+    kept: dict[str, str] = field(default_factory=dict)         # metric -> the phrase asking it not to go bad
     rankings: list[tuple[tuple[str, ...], str]] = field(default_factory=list)   # (metrics high to low, phrase)
     equal: list[tuple[tuple[str, ...], str]] = field(default_factory=list)      # (metrics weighed alike, phrase)
 

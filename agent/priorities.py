@@ -89,11 +89,20 @@ def read_priorities(t: str, text: str, parts: list[Clause], reading: UseCaseRead
             phrase = quote(m)
             if high and low and high != low and phrase and (high, low) not in [r[0] for r in reading.rankings]:
                 reading.rankings.append(((high, low), phrase))
+    _read_kept(t, text, reading)
     ordered = [(m.start(), m.end(), _metric(m.group("m") or m.group("m2"))) for m in _ordered().finditer(t)]
     chain = list(dict.fromkeys(metric for _, _, metric in ordered if metric))
     if len(chain) >= 2:
         rest = [m for m in ("accuracy", "complexity", "size") if m not in chain]
         reading.rankings.append(((*chain, *rest), text[ordered[0][0]:ordered[-1][1]].strip(" ,;:")))
+
+
+def _read_kept(t: str, text: str, reading: UseCaseReading) -> None:
+    """ "it shouldn't be huge": the user asks that metric not go bad, so no cue lowers it (``reading.kept``)."""
+    for metric, words in reading_knowledge()["dismissal_adjectives"].items():
+        adjectives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        for m in re.finditer(r"(?<![\w'])" + _kb()["keep"].replace("{adj}", adjectives), t):
+            reading.kept.setdefault(metric, text[m.start():m.end()])
 
 
 @functools.cache

@@ -121,15 +121,22 @@ def _read_dismissals(t: str, text: str, parts: list[Clause], reading: UseCaseRea
                              r"concerned) about\b|\bno (?=\w+ (?:requirements?|limits?|constraints?|deadlines?|"
                              r"concerns?|issues?)\b)|\b(?:don'?t|do not|doesn'?t|does not|won'?t|will not) (?:need|have) "
                              r"to be\b|\b(?:need not|needn'?t) be\b|\bnot (?:bothered|fussed) (?:about|by)\b|\bwho cares about\b|"
-                             r"\bneither\b(?=.*\bnor\b)|\b(?:fine|ok|okay|happy|comfortable) with\b", clause.text)
+                             r"\bneither\b(?=.*\bnor\b)|\b(?:fine|ok|okay|happy|comfortable) with\b|"
+                             r"\b(?:nobody|no[ -](?:one|1)|none of us)\s+(?:minds?|cares?|is bothered|worries)\b|"   # "one" reads as "1"
+                             r"\b(?:don'?t|do not|doesn'?t|does not|wouldn'?t|would not) mind\b|"
+                             rf"\b(?:can|may|could|is allowed to|are allowed to) be (?:a bit |a little |quite |fairly |"
+                             rf"rather |pretty |somewhat |really |very )?(?=(?:{_adjectives()})\b)", clause.text)
         if clause.negated_until is None and not explicit:
             continue
+        scoped = {}
         for metric, words in kb["dismissals"].items():
             found = find(words, clause.text)
-            found = [m for m in found
-                     if (clause.negated_until is not None and clause.start + m.start() < clause.negated_until)
-                     or (explicit is not None and m.start() >= explicit.end())]
-            if found and metric not in reading.dismissed:
+            scoped[metric] = [m.group(0) for m in found
+                              if (clause.negated_until is not None and clause.start + m.start() < clause.negated_until)
+                              or (explicit is not None and m.start() >= explicit.end())]
+        named = {metric for metric, words in scoped.items() if set(words) - set(kb["dismissal_pronouns"])}
+        for metric, words in scoped.items():     # "no one cares how big it is": "big" names the metric, not "it"
+            if words and metric not in reading.dismissed and (metric in named or not named):
                 reading.dismissed[metric] = original(text, clause)
         if clause.negated_until is not None and i > 0:      # "size and speed are not important": both
             before = parts[i - 1]
@@ -137,6 +144,12 @@ def _read_dismissals(t: str, text: str, parts: list[Clause], reading: UseCaseRea
                 for metric, words in kb["dismissals"].items():
                     if find(words, before.text) and metric not in reading.dismissed:
                         reading.dismissed[metric] = text[before.start:clause.end].strip(" ,;:.")
+
+
+def _adjectives() -> str:
+    """Words that name a metric by its bad end ("slow", "big"): "it can be slow" dismisses compute."""
+    words = [w for ws in reading_knowledge()["dismissal_adjectives"].values() for w in ws]
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 def _read_local_only(t: str, text: str, parts: list[Clause], reading: UseCaseReading) -> None:
@@ -184,6 +197,12 @@ def _resolve_edge_vs_server(reading: UseCaseReading) -> None:
     if desktop:
         reading.matches = [m for m in reading.matches if m.cue not in EDGE_CUES]
         reading.notes.append(kb["ambiguous"]["desktop_gpu"].format(**names))
+        return
+    gpus = all(find(kb["gpu_words"], normalise(m.words)) for m in server)
+    if gpus and any(m.cue == "laptop" for m in edge) and not (runs[1] and not runs[0]):   # "a laptop with an RTX"
+        reading.matches = [m for m in reading.matches if m.cue != "server"]
+        reading.matches.append(Match("laptop_gpu", server[0].words, server[0].clause))
+        reading.notes.append(kb["ambiguous"]["laptop_gpu"].format(**names))
         return
     if runs[1] and not runs[0]:              # "patients upload from phones but the model runs in our data center"
         reading.matches = [m for m in reading.matches if m.cue not in EDGE_CUES]

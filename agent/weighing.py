@@ -48,6 +48,10 @@ def propose_from_reading(reading: UseCaseReading) -> WeightProposal:
         for metric, delta in cue["effects"].items():
             if metric in reading.dismissed or (delta < 0 and metric in reading.emphasis):
                 continue
+            if delta < 0 and metric in reading.kept:        # what the user says of a metric beats a cue's default
+                kept = reading_knowledge()["priorities"]["keep_note"].format(phrase=reading.kept[metric], metric=metric)
+                reasons[metric] += [] if kept in reasons[metric] else [kept]
+                continue
             weights[metric] += delta
             reasons[metric].append(f"{cue['why'][metric]} (“{quote}”)")
     for metric, phrase in reading.dismissed.items():

@@ -171,6 +171,24 @@ TUNED: tuple[Case, ...] = (
     Case("Classify leaves in an air-gapped lab", note="cached", not_above_base=("accuracy", "size", "complexity"),
          not_below_base=("accuracy", "size", "complexity")),
     Case("Classify parts on the factory PC, offline without internet", cues=("laptop",), note="cached"),
+    # --- misread in the third held-out check (7/10), then fixed by rule and moved here, with variants: dismissals
+    # --- with nobody/no one/can be, accuracy stressed as "must be very high", an explicit ask beats a cue's default,
+    # --- a laptop with a discrete GPU
+    Case("Classify trail-cam photos of deer on a Raspberry Pi 5, nobody minds if it's slow", kind="edge",
+         cues=("microcontroller",), below_base=("complexity",)),
+    Case("Classify coins in a vending machine on cheap hardware, accuracy must be very high", cues=("cost",),
+         above_base=("accuracy",), acc_highest=True),
+    Case("Detect empty shelves from store cameras overnight, doesn't need to be quick, but it shouldn't be huge "
+         "either", cues=("batch",), below_base=("complexity",), not_below_base=("size",)),
+    Case("Count sheep in drone photos, no one cares how big it is", below_base=("size",),
+         not_below_base=("complexity",)),
+    Case("Sort scanned letters overnight; the model may be a bit slow", cues=("batch",), below_base=("complexity",)),
+    Case("Tag wildlife photos on a phone, the model can be large", cues=("mobile",), below_base=("size",)),
+    Case("Classify ceramic tiles, accuracy has to be excellent", above_base=("accuracy",), acc_highest=True),
+    Case("Archive old product photos in a nightly batch; the model should not be too big", cues=("batch",),
+         not_below_base=("size",)),
+    Case("Detect birds on a gaming laptop with an RTX 4070", cues=("laptop", "laptop_gpu"), not_cues=("server",),
+         above_base=("size",), not_above_base=("complexity",)),
 )
 
 TUNED_FOLLOWUPS: tuple[tuple[str, str, dict], ...] = (
@@ -279,12 +297,11 @@ HELD_OUT_2_FOLLOWUPS: tuple[tuple[str, str, dict], ...] = (
 # A third held-out set, written before the eighth round of fixes (ranges, equal importance, desktop GPUs, air-gapped
 # runs, "undo") and of other kinds than those; measured once after it, never tuned on: 7/10. Misread: "nobody minds
 # if it's slow" (not read as a dismissal), "accuracy must be very high" (not read as stressed), "shouldn't be huge"
-# (size lowered by the batch cue although the user asks for a modest size).
+# (size lowered by the batch cue although the user asks for a modest size). Those three were then fixed by rule and
+# moved to ``TUNED``; the 7 left here were never tuned on (the score reported stays the one measured: 7/10).
 HELD_OUT_3: tuple[Case, ...] = (
     Case("We want to spot cracked eggs on the grading line; a bad egg slipping through costs us a customer, and the "
          "model has to stay under 15 MB", constraints={"max_size_mb": 15}, acc_highest=True),
-    Case("Classify trail-cam photos of deer on a Raspberry Pi 5, nobody minds if it's slow", kind="edge",
-         cues=("microcontroller",), below_base=("complexity",)),
     Case("I run an online shop and want to auto-tag clothing photos on our web server, keeping the per-image compute "
          "bill low", cues=("server", "cost")),
     Case("Recognise hand shapes on a hearing aid style device, it must fit in 200 kilobytes",
@@ -293,10 +310,6 @@ HELD_OUT_3: tuple[Case, ...] = (
          acc_highest=True, heavier=(("accuracy", "complexity"),)),
     Case("Flag missing helmets on construction CCTV feeds, 10 images per second per camera", cues=("safety",),
          constraints={"max_latency_ms": 100}),
-    Case("Classify coins in a vending machine on cheap hardware, accuracy must be very high", cues=("cost",),
-         above_base=("accuracy",), acc_highest=True),
-    Case("Detect empty shelves from store cameras overnight, doesn't need to be quick, but it shouldn't be huge "
-         "either", cues=("batch",), below_base=("complexity",), not_below_base=("size",)),
 )
 
 HELD_OUT_3_FOLLOWUPS: tuple[tuple[str, str, dict], ...] = (

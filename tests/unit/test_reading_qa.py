@@ -63,7 +63,8 @@ def test_tuned_set_summary(capsys):
 @pytest.mark.parametrize("name, cases, followups, floor", [
     ("held-out set", HELD_OUT, HELD_OUT_FOLLOWUPS, HELD_OUT_FLOOR),
     ("second held-out set", HELD_OUT_2, HELD_OUT_2_FOLLOWUPS, HELD_OUT_FLOOR),
-    ("third held-out set", HELD_OUT_3, HELD_OUT_3_FOLLOWUPS, 0.7),      # measured once: 7/10; a regression fails
+    # measured once: 7/10; its 3 misreads were then fixed by rule and moved to TUNED (7 left, never tuned on)
+    ("third held-out set", HELD_OUT_3, HELD_OUT_3_FOLLOWUPS, 0.7),
 ])
 def test_held_out_sets_read_as_meant_above_the_floor(capsys, name, cases, followups, floor):
     failures = _failures(cases, followups)
@@ -134,3 +135,9 @@ def test_lifting_one_limit_while_keeping_another_sets_both():
                             "forget the size limit, but keep latency under 20 ms")
     assert reply.tool_calls[0]["args"]["constraints"] == {"max_latency_ms": 20.0}
     assert "latency ≤ 20 ms" in reply.content
+
+
+def test_a_laptop_with_a_discrete_gpu_weighs_compute_less_than_a_plain_laptop_and_size_alike():
+    plain = propose_weights("Detect birds on a laptop").weights
+    gaming = propose_weights("Detect birds on a gaming laptop with an RTX 4070").weights
+    assert gaming["complexity"] < plain["complexity"] and gaming["size"] == plain["size"]
