@@ -33,6 +33,8 @@ from agent.spelling import correct_spelling
 __all__ = ["Match", "UseCaseReading", "is_english", "read_use_case", "reading_knowledge", "word_regex"]
 
 EDGE_CUES = ("microcontroller", "mobile", "drone", "laptop", "browser")
+_SUBJECT = (r"(?:it|that|this|(?:the |our |a |your )?(?:model|network|net|classifier|detector|inference|processing|"
+            r"prediction|response|answer)s?)")      # "the model can be large", not "the images can be large"
 
 
 def is_english(text: str) -> bool:
@@ -124,7 +126,7 @@ def _read_dismissals(t: str, text: str, parts: list[Clause], reading: UseCaseRea
                              r"\bneither\b(?=.*\bnor\b)|\b(?:fine|ok|okay|happy|comfortable) with\b|"
                              r"\b(?:nobody|no[ -](?:one|1)|none of us)\s+(?:minds?|cares?|is bothered|worries)\b|"   # "one" reads as "1"
                              r"\b(?:don'?t|do not|doesn'?t|does not|wouldn'?t|would not) mind\b|"
-                             rf"\b(?:can|may|could|is allowed to|are allowed to) be (?:a bit |a little |quite |fairly |"
+                             rf"\b{_SUBJECT}\s+(?:can|may|could|is allowed to|are allowed to) be (?:a bit |a little |quite |fairly |"
                              rf"rather |pretty |somewhat |really |very )?(?=(?:{_adjectives()})\b)", clause.text)
         if clause.negated_until is None and not explicit:
             continue

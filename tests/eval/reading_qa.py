@@ -184,6 +184,7 @@ TUNED: tuple[Case, ...] = (
          not_below_base=("complexity",)),
     Case("Sort scanned letters overnight; the model may be a bit slow", cues=("batch",), below_base=("complexity",)),
     Case("Tag wildlife photos on a phone, the model can be large", cues=("mobile",), below_base=("size",)),
+    Case("Tag wildlife photos on a phone; the photos can be large", cues=("mobile",), not_below_base=("size",)),
     Case("Classify ceramic tiles, accuracy has to be excellent", above_base=("accuracy",), acc_highest=True),
     Case("Archive old product photos in a nightly batch; the model should not be too big", cues=("batch",),
          not_below_base=("size",)),
