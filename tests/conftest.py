@@ -60,3 +60,13 @@ def synthetic_matrix(n_models: int = 12, n_images: int = 200, seed: int = 0):
              for i in range(n_models)]
     return OutcomeMatrix(cards, [f"img{j}" for j in range(n_images)], correct,
                          np.full(n_models, 0.001) * (1 + np.arange(n_models)), name="synthetic")
+
+
+@pytest.fixture
+def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hub cache under a tmp HF_HOME, offline (the hub tests write tiny models into it: unit/hub_models.py)."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (tmp_path / "work").mkdir()
+    return tmp_path / "hf" / "hub"

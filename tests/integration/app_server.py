@@ -29,6 +29,14 @@ def app_env(data: Path, cache: Path, **settings: str) -> dict[str, str]:
     return env
 
 
+def require_browser() -> None:
+    """Skip the calling test (with the fix) when Debian's Chromium or Playwright's Python package is missing."""
+    import pytest
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (install it: apt-get install chromium; .ci/run does)")
+    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+
+
 def launch_chromium():
     """Debian's Chromium driven by Playwright (no browser download): yields the browser, closes it after."""
     from playwright.sync_api import sync_playwright

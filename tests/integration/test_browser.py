@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from greenrunner_core.strategies import DEFAULT_STRATEGY
-from tests.integration.app_server import CHROMIUM, REPO, AppServer, app_env, fresh_cache, launch_chromium
+from tests.integration.app_server import REPO, AppServer, app_env, fresh_cache, launch_chromium, require_browser
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,7 @@ RUN_TIMEOUT = 240_000          # ms: a first run evaluates ~1,300 calls on 2 bus
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, _isolated_cache: Path) -> Iterator[AppServer]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (install it: apt-get install chromium; .ci/run does)")
-    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+    require_browser()
     data = tmp_path_factory.mktemp("app")
     cache = fresh_cache(_isolated_cache, data / "cache")       # the zoo of the session, no cached outcomes
     env = app_env(data, cache, GREENRUNNER_MAX_UPLOAD_MB="1", GREENRUNNER_INCLUDE_TORCHVISION="false")

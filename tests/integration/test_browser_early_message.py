@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.app_server import CHROMIUM, AppServer, app_env, fresh_cache, launch_chromium
+from tests.integration.app_server import AppServer, app_env, fresh_cache, launch_chromium, require_browser
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +43,7 @@ window.WebSocket = class extends WebSocketNow {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, _isolated_cache: Path) -> Iterator[AppServer]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (install it: apt-get install chromium; .ci/run does)")
-    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+    require_browser()
     data = tmp_path_factory.mktemp("app")
     cache = fresh_cache(_isolated_cache, data / "cache")       # the zoo of the session: the reply needs no build
     app = AppServer(app_env(data, cache, GREENRUNNER_INCLUDE_TORCHVISION="false"), data / "server.log").start()

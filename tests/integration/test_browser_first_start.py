@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.app_server import CHROMIUM, AppServer, app_env, launch_chromium
+from tests.integration.app_server import AppServer, app_env, launch_chromium, require_browser
 from ui.present.turn import WARMUP_STEP_NAME
 
 pytestmark = pytest.mark.integration
@@ -25,9 +25,7 @@ LIVE_TEXT = "training the demo zoo's small models"      # the step's text while 
 
 @pytest.fixture
 def first_start(tmp_path: Path) -> Iterator[AppServer]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (install it: apt-get install chromium; .ci/run does)")
-    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+    require_browser()
     cache = tmp_path / "cache"
     assert not cache.exists(), f"{cache} must be empty: the test is about building the demo zoo"
     app = AppServer(app_env(tmp_path, cache, GREENRUNNER_INCLUDE_TORCHVISION="false"), tmp_path / "server.log")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.app_server import CHROMIUM, REPO, AppServer, app_env, fresh_cache, launch_chromium
+from tests.integration.app_server import REPO, AppServer, app_env, fresh_cache, launch_chromium, require_browser
 from tests.integration.test_upload_flow import CHECKPOINTS, make_cifar_zip
 
 pytestmark = pytest.mark.integration
@@ -47,9 +47,7 @@ def _cache_random_torchvision_weights(torch_home: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, _isolated_cache: Path) -> Iterator[AppServer]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+    require_browser()
     from tests.conftest import SHARED_DATA
     if not SHARED_DATA.exists():
         pytest.skip(f"shared test data not found at {SHARED_DATA} (CIFAR-10 images and checkpoints)")

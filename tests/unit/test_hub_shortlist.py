@@ -48,15 +48,6 @@ model-index:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    (tmp_path / "work").mkdir()
-    return tmp_path / "hf" / "hub"
-
-
-@pytest.fixture
 def cached(hub: Path, tmp_path: Path) -> Path:
     """Three hf classifiers (one with a model-card top-1, one a fine-tune whose accuracy is on its own data, one with
     no card), a repo with a config but no weights, and a timm repo."""

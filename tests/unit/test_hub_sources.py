@@ -20,16 +20,6 @@ from tools.notes_text import word
 CIFAR_LABELS = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
-@pytest.fixture
-def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Hub cache under a tmp HF_HOME, offline."""
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    (tmp_path / "work").mkdir()
-    return tmp_path / "hf" / "hub"
-
-
 def _env_hub():
     """The Hub settings a front door reads from the environment the fixture set (the core reads none itself)."""
     return EnvSettings().hub()
